@@ -1,0 +1,309 @@
+/*
+ * libswin: Swin Transformer inference on the CPU, with a stable C ABI.
+ *
+ * This header is the whole API: if it is not here, it is not API.
+ *
+ * Objects
+ *   swin_model    weights (memory-mapped safetensors) and the resolved architecture. Immutable
+ *                 once loaded: any number of threads may use one model at the same time.
+ *   swin_context  the activation memory for running a model. One context per thread; a context
+ *                 is planned once per (batch, height, width) and then runs without allocating.
+ *   swin_tensor   a float32 row-major tensor, owned or wrapping caller memory.
+ *   swin_options  explicit architecture settings from the caller (key = value strings).
+ *
+ * Errors
+ *   Every fallible function returns a swin_status; SWIN_OK is 0. On failure a message describing
+ *   what and where is available from swin_last_error() in the same thread until the next failing
+ *   call. Constructors set their out-parameter to NULL on failure. The library never prints,
+ *   exits or aborts.
+ *
+ * Thread safety
+ *   swin_model: read-only after load, safe to share. swin_context, swin_tensor, swin_options: not
+ *   synchronised; use each from one thread at a time. swin_last_error() is thread-local.
+ *   Free functions accept NULL and do nothing.
+ */
+#ifndef SWIN_SWIN_H
+#define SWIN_SWIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "version.h"
+
+#if defined(_WIN32) && defined(SWIN_SHARED)
+#if defined(SWIN_BUILDING)
+#define SWIN_API __declspec(dllexport)
+#else
+#define SWIN_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) && defined(SWIN_BUILDING)
+#define SWIN_API __attribute__((visibility("default")))
+#else
+#define SWIN_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Status codes. Stable values; new codes are only appended. */
+typedef enum swin_status {
+    SWIN_OK = 0,
+    /** A NULL pointer, a bad value or a wrongly shaped tensor passed by the caller. */
+    SWIN_ERR_INVALID_ARGUMENT = 1,
+    /** An allocation failed. */
+    SWIN_ERR_OUT_OF_MEMORY = 2,
+    /** open, stat, mmap, read or write failed (the message carries the path and errno text). */
+    SWIN_ERR_IO = 3,
+    /** The file is shorter than its header requires. */
+    SWIN_ERR_TRUNCATED = 4,
+    /** A safetensors header that is too long, not JSON, or has a malformed entry. */
+    SWIN_ERR_HEADER = 5,
+    /** Tensor data offsets out of range, overlapping, or not matching dtype and shape. */
+    SWIN_ERR_OFFSETS = 6,
+    /** A tensor dtype that is unknown, or not usable for the tensor's role. */
+    SWIN_ERR_DTYPE = 7,
+    /** A tensor shape that does not match the architecture. */
+    SWIN_ERR_SHAPE = 8,
+    /** A tensor the architecture needs is not in the file. */
+    SWIN_ERR_MISSING_TENSOR = 9,
+    /** Architecture settings that are invalid, inconsistent, or an unknown preset or key. */
+    SWIN_ERR_CONFIG = 10,
+    /** An input whose size the model cannot run (not divisible by the patch, window mismatch). */
+    SWIN_ERR_INPUT_SIZE = 11,
+    /** A stored buffer (relative_position_index, attn_mask) differs from the recomputed one. */
+    SWIN_ERR_BUFFER_MISMATCH = 12,
+    /** A malformed data file other than safetensors (for instance .npy). */
+    SWIN_ERR_FORMAT = 13,
+    /** An internal invariant failed: a bug in libswin. */
+    SWIN_ERR_INTERNAL = 14
+} swin_status;
+
+/** Which output of the last run to read with swin_context_output(). */
+typedef enum swin_output {
+    /** Classifier logits [B, num_classes]; unavailable when the model has no head. */
+    SWIN_OUTPUT_LOGITS = 0,
+    /** Pooled features that feed the head [B, C]: final LayerNorm, then mean over tokens. */
+    SWIN_OUTPUT_FEATURES = 1,
+    /** Output of stage `index` after its blocks, before the final norm: [B, H_s, W_s, C_s]. */
+    SWIN_OUTPUT_STAGE = 2
+} swin_output;
+
+typedef struct swin_model swin_model;
+typedef struct swin_context swin_context;
+typedef struct swin_tensor swin_tensor;
+typedef struct swin_options swin_options;
+
+/* ---------------------------------------------------------------------------------------------
+ * Version and errors
+ * ------------------------------------------------------------------------------------------- */
+
+/** SWIN_VERSION_NUMBER of the library actually linked. Thread-safe. */
+SWIN_API unsigned swin_version_number(void);
+/** SWIN_VERSION_STRING of the library actually linked ("major.minor.patch"). Thread-safe. */
+SWIN_API const char *swin_version_string(void);
+
+/** Static name of a status ("SWIN_ERR_SHAPE"); "SWIN_ERR_UNKNOWN" for values not listed. */
+SWIN_API const char *swin_status_string(swin_status status);
+
+/**
+ * Message of the last failing call in this thread; never NULL ("" when none). The pointer stays
+ * valid until the next libswin call in this thread. Thread-local, allocation-free.
+ */
+SWIN_API const char *swin_last_error(void);
+
+/** Empties this thread's message. */
+SWIN_API void swin_clear_error(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Options: explicit architecture settings; they take precedence over the file's metadata,
+ * which takes precedence over what is inferred from the tensors. Keys (values are strings):
+ *   arch        a preset name (swin_tiny_patch4_window7_224, ...) or the family "swin"
+ *   img_size    patch_size  in_chans  embed_dim  window_size  num_classes   (integers)
+ *   depths      num_heads   (comma-separated integers, one per stage, e.g. "2,2,6,2")
+ *   mlp_ratio   norm_eps    (decimal numbers)
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Creates an empty options set. *out is NULL on failure.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (out NULL), SWIN_ERR_OUT_OF_MEMORY.
+ */
+SWIN_API swin_status swin_options_create(swin_options **out);
+
+/**
+ * Sets key to value (both copied; a later set of the same key replaces it). The value is
+ * checked for its syntax here and for consistency at load.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL argument), SWIN_ERR_CONFIG (unknown key or
+ * malformed value), SWIN_ERR_OUT_OF_MEMORY.
+ */
+SWIN_API swin_status swin_options_set(swin_options *opts, const char *key, const char *value);
+
+/** Frees an options set; NULL is a no-op. */
+SWIN_API void swin_options_free(swin_options *opts);
+
+/* ---------------------------------------------------------------------------------------------
+ * Models
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Loads a .safetensors file (timm or official Microsoft Swin naming). The file is memory-mapped;
+ * aligned F32 tensors are used in place, F16 and BF16 are converted to float32 at load.
+ * opts may be NULL. The model does not keep opts. *out is NULL on failure.
+ * Returns SWIN_OK or: SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_TRUNCATED,
+ * SWIN_ERR_HEADER, SWIN_ERR_OFFSETS, SWIN_ERR_DTYPE, SWIN_ERR_SHAPE, SWIN_ERR_MISSING_TENSOR,
+ * SWIN_ERR_CONFIG, SWIN_ERR_BUFFER_MISMATCH, SWIN_ERR_OUT_OF_MEMORY.
+ * Thread-safe (different calls may load concurrently).
+ */
+SWIN_API swin_status swin_model_load_file(swin_model **out, const char *path,
+                                          const swin_options *opts);
+
+/**
+ * As swin_model_load_file, from safetensors bytes in memory. The bytes are borrowed: they must
+ * stay valid and unchanged until swin_model_free().
+ */
+SWIN_API swin_status swin_model_load_memory(swin_model **out, const void *data, size_t size,
+                                            const swin_options *opts);
+
+/** Frees a model and unmaps its file; NULL is a no-op. No context of it may be in use. */
+SWIN_API void swin_model_free(swin_model *model);
+
+/**
+ * Resolved architecture value for key as a string owned by the model (valid until
+ * swin_model_free), or NULL for an unknown key. Keys: those of swin_options, plus "family"
+ * ("swin") and "naming" ("timm" or "official"). Thread-safe.
+ */
+SWIN_API const char *swin_model_get(const swin_model *model, const char *key);
+
+/** Number of classes of the head (0 when the file has none). */
+SWIN_API int64_t swin_model_num_classes(const swin_model *model);
+/** Number of stages. */
+SWIN_API int swin_model_num_stages(const swin_model *model);
+/** Parameters the architecture uses (weights and biases; not the buffers). */
+SWIN_API int64_t swin_model_num_params(const swin_model *model);
+
+/**
+ * Shape facts of stage `stage` at the model's img_size: depth, heads, channels, token grid
+ * height and width, effective window size. Any out pointer may be NULL.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL model or stage out of range).
+ */
+SWIN_API swin_status swin_model_stage_dims(const swin_model *model, int stage, int64_t *depth,
+                                           int64_t *heads, int64_t *channels, int64_t *height,
+                                           int64_t *width, int64_t *window);
+
+/**
+ * Floating-point operations, counted as multiply-accumulates like the Swin paper (4.5 G for
+ * Swin-T), for one image at the model's img_size. stage = -1 is the whole model (patch
+ * embedding and head included); 0..num_stages-1 one stage (its blocks and its PatchMerging).
+ * *flops is with windowed attention (W-MSA); *flops_global is the same stage if its attention
+ * were global (MSA, 4hwC^2 + 2(hw)^2C instead of 4hwC^2 + 2M^2hwC). Either may be NULL.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT.
+ */
+SWIN_API swin_status swin_model_flops(const swin_model *model, int stage, double *flops,
+                                      double *flops_global);
+
+/** Number of tensors in the model's file (all of them, used or not). */
+SWIN_API size_t swin_model_num_tensors(const swin_model *model);
+
+/**
+ * Facts of the file's tensor i (0 <= i < swin_model_num_tensors), in file order. Pointers are
+ * owned by the model. Any out pointer may be NULL.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT.
+ */
+SWIN_API swin_status swin_model_tensor_info(const swin_model *model, size_t i, const char **name,
+                                            const char **dtype, int *ndim, const int64_t **shape);
+
+/* ---------------------------------------------------------------------------------------------
+ * Tensors (float32, row-major, at most 8 dimensions)
+ * ------------------------------------------------------------------------------------------- */
+
+#define SWIN_MAX_DIMS 8
+
+/**
+ * Allocates a zero-filled tensor. Every dimension must be >= 1.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (bad ndim or shape, size overflow),
+ * SWIN_ERR_OUT_OF_MEMORY.
+ */
+SWIN_API swin_status swin_tensor_create(swin_tensor **out, int ndim, const int64_t *shape);
+
+/**
+ * Wraps caller memory without copying. data must hold numel floats and outlive the tensor.
+ * Returns as swin_tensor_create.
+ */
+SWIN_API swin_status swin_tensor_wrap(swin_tensor **out, float *data, int ndim,
+                                      const int64_t *shape);
+
+/** Frees a tensor (not wrapped memory); NULL is a no-op. */
+SWIN_API void swin_tensor_free(swin_tensor *tensor);
+
+/** Data pointer (NULL for a NULL tensor). */
+SWIN_API float *swin_tensor_data(const swin_tensor *tensor);
+/** Number of dimensions (0 for a NULL tensor). */
+SWIN_API int swin_tensor_ndim(const swin_tensor *tensor);
+/** Size of dimension i, or 0 when i is out of range. */
+SWIN_API int64_t swin_tensor_dim(const swin_tensor *tensor, int i);
+/** Number of elements (0 for a NULL tensor). */
+SWIN_API int64_t swin_tensor_numel(const swin_tensor *tensor);
+
+/**
+ * Reads a NumPy .npy file holding little-endian float32 ('<f4'), C order, 1 to 8 dimensions.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_FORMAT (bad magic, header,
+ * dtype, Fortran order, size), SWIN_ERR_TRUNCATED, SWIN_ERR_OUT_OF_MEMORY.
+ */
+SWIN_API swin_status swin_tensor_load_npy(swin_tensor **out, const char *path);
+
+/**
+ * Writes a tensor as a .npy file (format 1.0, '<f4', C order).
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO.
+ */
+SWIN_API swin_status swin_tensor_save_npy(const swin_tensor *tensor, const char *path);
+
+/* ---------------------------------------------------------------------------------------------
+ * Contexts: running a model
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Creates a context for model; the model must outlive it. Allocates nothing large until
+ * swin_context_reserve or the first run. *out is NULL on failure.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_OUT_OF_MEMORY.
+ */
+SWIN_API swin_status swin_context_create(swin_context **out, const swin_model *model);
+
+/** Frees a context; NULL is a no-op. */
+SWIN_API void swin_context_free(swin_context *ctx);
+
+/**
+ * Plans and allocates the activation memory for inputs of [batch, in_chans, height, width].
+ * swin_context_run does this by itself when the input shape changes; calling it first keeps
+ * allocation out of the first run and reports an unfit size early.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_INPUT_SIZE (not divisible by the patch
+ * size, or a stage whose effective window does not match the weights), SWIN_ERR_OUT_OF_MEMORY.
+ */
+SWIN_API swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int64_t height,
+                                          int64_t width);
+
+/** Bytes of activation memory the context holds now. */
+SWIN_API size_t swin_context_memory_bytes(const swin_context *ctx);
+
+/**
+ * Runs the model on input [B, in_chans, H, W] (NCHW float32). Outputs are then read with
+ * swin_context_output(). Allocates only when the input shape differs from the last plan.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, wrong ndim or channels),
+ * SWIN_ERR_INPUT_SIZE, SWIN_ERR_OUT_OF_MEMORY.
+ */
+SWIN_API swin_status swin_context_run(swin_context *ctx, const swin_tensor *input);
+
+/**
+ * Borrowed view of an output of the last run, owned by the context and valid until the next
+ * run, reserve or free of the context. index selects the stage for SWIN_OUTPUT_STAGE and is
+ * ignored otherwise.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, no run yet, bad kind or index, logits of a
+ * model without head).
+ */
+SWIN_API swin_status swin_context_output(swin_context *ctx, swin_output kind, int index,
+                                         const swin_tensor **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SWIN_SWIN_H */

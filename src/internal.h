@@ -1,0 +1,180 @@
+/* Internal declarations shared between libswin's translation units (swin__* names). */
+#ifndef SWIN_INTERNAL_H
+#define SWIN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swin/swin.h"
+
+/* ---- errors (status.c) ---- */
+
+/* Records a formatted message for this thread and returns status. */
+swin_status swin__error(swin_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Records the fixed out-of-memory message (no allocation) and returns SWIN_ERR_OUT_OF_MEMORY. */
+swin_status swin__oom(void);
+
+/* Propagate a failing status in one line; the message is already set. */
+#define SWIN_TRY(expr)                                                                             \
+    do {                                                                                           \
+        swin_status swin__s = (expr);                                                              \
+        if (swin__s != SWIN_OK) return swin__s;                                                    \
+    } while (0)
+
+/* Propagate to a cleanup label. */
+#define SWIN_TRY_GOTO(st, expr, label)                                                             \
+    do {                                                                                           \
+        (st) = (expr);                                                                             \
+        if ((st) != SWIN_OK) goto label;                                                           \
+    } while (0)
+
+/* ---- memory (status.c): every heap allocation of the library goes through these ---- */
+
+void *swin__malloc(size_t size);
+void *swin__calloc(size_t n, size_t size);
+void *swin__realloc(void *p, size_t size);
+void swin__free(void *p);
+/* 64-byte aligned allocation, freed with swin__aligned_free. */
+void *swin__aligned_alloc(size_t size);
+void swin__aligned_free(void *p);
+char *swin__strdup(const char *s);
+
+/* a*b and a+b with overflow detection: return false on overflow. */
+static inline bool swin__mul_size(size_t a, size_t b, size_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool swin__add_size(size_t a, size_t b, size_t *out) {
+    return !__builtin_add_overflow(a, b, out);
+}
+
+/* ---- tensors (tensor.c) ---- */
+
+struct swin_tensor {
+    float *data;
+    int ndim;
+    int64_t shape[SWIN_MAX_DIMS];
+    bool owned;
+};
+
+/* Sets a non-owning view in place (used for context outputs). */
+void swin__tensor_view(swin_tensor *t, float *data, int ndim, const int64_t *shape);
+
+/* ---- safetensors (safetensors.c) ---- */
+
+typedef enum swin_dtype {
+    SWIN_DT_F64,
+    SWIN_DT_F32,
+    SWIN_DT_F16,
+    SWIN_DT_BF16,
+    SWIN_DT_I64,
+    SWIN_DT_I32,
+    SWIN_DT_I16,
+    SWIN_DT_I8,
+    SWIN_DT_U64,
+    SWIN_DT_U32,
+    SWIN_DT_U16,
+    SWIN_DT_U8,
+    SWIN_DT_BOOL,
+    SWIN_DT_F8_E4M3,
+    SWIN_DT_F8_E5M2,
+} swin_dtype;
+
+typedef struct swin_st_tensor {
+    char *name;
+    swin_dtype dtype;
+    int ndim;
+    int64_t shape[SWIN_MAX_DIMS];
+    size_t numel;
+    const uint8_t *raw; /* into the mapped file, (end - begin) bytes */
+    size_t nbytes;
+    size_t begin; /* offset in the data section */
+    const float *f32; /* float32 view: in place or converted; NULL for non-float dtypes */
+} swin_st_tensor;
+
+typedef struct swin_st_meta {
+    char *key;
+    char *value;
+} swin_st_meta;
+
+typedef struct swin_safetensors {
+    swin_st_tensor *tensors;
+    size_t num_tensors;
+    swin_st_meta *meta;
+    size_t num_meta;
+    float *converted; /* arena for F16/BF16 and unaligned F32 tensors */
+    /* the mapping, when the file was opened by us */
+    void *map;
+    size_t map_size;
+} swin_safetensors;
+
+/* Largest header accepted (the format's reference implementation uses 100 MB). */
+#define SWIN_ST_MAX_HEADER ((size_t)100 * 1000 * 1000)
+
+const char *swin__dtype_name(swin_dtype dt);
+/* Parses and validates bytes [data, data+size) (borrowed). */
+swin_status swin__st_parse(swin_safetensors *st, const uint8_t *data, size_t size);
+/* Maps path and parses it; the mapping is owned by st. */
+swin_status swin__st_open(swin_safetensors *st, const char *path);
+void swin__st_close(swin_safetensors *st);
+const swin_st_tensor *swin__st_find(const swin_safetensors *st, const char *name);
+const char *swin__st_meta(const swin_safetensors *st, const char *key);
+
+/* Looks up a float tensor by name and checks its shape (ndim dims; -1 matches any size).
+ * Missing -> SWIN_ERR_MISSING_TENSOR, wrong dtype -> SWIN_ERR_DTYPE, shape -> SWIN_ERR_SHAPE. */
+swin_status swin__st_get_f32(const swin_safetensors *st, const char *name, int ndim,
+                             const int64_t *shape, const float **out);
+
+/* ---- GEMM seam (gemm.c): the only file that includes cblas.h ---- */
+
+/* C[M,N] = alpha * op(A) op(B) + beta * C, row-major; op = transpose when trans_x. */
+void swin__sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                 int64_t ldc);
+/* The same contract, a plain triple loop accumulating in double: the reference for tests. */
+void swin__sgemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                       float *C, int64_t ldc);
+/* PyTorch Linear: out[M,N] = in[M,K] W[N,K]^T + b[N] (b may be NULL). */
+void swin__linear(float *out, const float *in, const float *W, const float *b, int64_t M,
+                  int64_t K, int64_t N);
+
+/* ---- kernels (kernels.c) ---- */
+
+/* LayerNorm over the last dim C of [rows, C]: out may alias in. */
+void swin__layernorm(float *out, const float *in, const float *gamma, const float *beta,
+                     int64_t rows, int64_t C, float eps);
+/* Softmax of each row of [rows, n], in place, with the row maximum subtracted. */
+void swin__softmax_rows(float *x, int64_t rows, int64_t n);
+/* Exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))), in place. */
+void swin__gelu(float *x, int64_t n);
+/* out[i] += in[i]. */
+void swin__add_inplace(float *restrict out, const float *restrict in, int64_t n);
+
+/* Spatial helpers on channels-last maps (B, H, W, C). */
+/* out[b, h, w] = in[b, (h + sh) mod H, (w + sw) mod W]: torch.roll(in, (-sh, -sw), (1, 2)). */
+void swin__roll(float *restrict out, const float *restrict in, int64_t B, int64_t H, int64_t W,
+                int64_t C, int64_t sh, int64_t sw);
+/* Copies (B, H, W, C) into (B, Hp, Wp, C) with zeros bottom/right. */
+void swin__pad(float *restrict out, const float *restrict in, int64_t B, int64_t H, int64_t W,
+               int64_t Hp, int64_t Wp, int64_t C);
+/* (B, Hp, Wp, C) -> (B * nWh * nWw, wh * ww, C), windows in row-major order per image. */
+void swin__window_partition(float *restrict out, const float *restrict in, int64_t B, int64_t Hp,
+                            int64_t Wp, int64_t C, int64_t wh, int64_t ww);
+/* Inverse of window_partition, keeping only the top-left H x W of the padded grid. */
+void swin__window_reverse(float *restrict out, const float *restrict in, int64_t B, int64_t Hp,
+                          int64_t Wp, int64_t H, int64_t W, int64_t C, int64_t wh, int64_t ww);
+
+/* ---- Swin geometry (window_attention.c) ---- */
+
+/* Relative position index of a wh x ww window: [N, N] with N = wh*ww, as the official code. */
+void swin__relative_position_index(int32_t *idx, int64_t wh, int64_t ww);
+/* Shifted-window mask on the padded grid Hp x Wp: [nW, N, N] of 0 and -100. */
+void swin__shift_mask(float *mask, int64_t Hp, int64_t Wp, int64_t wh, int64_t ww, int64_t sh,
+                      int64_t sw);
+
+#endif /* SWIN_INTERNAL_H */

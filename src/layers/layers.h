@@ -1,0 +1,126 @@
+/* The layers of libswin. Each is a plain function with its shapes written above it; weights are
+ * borrowed pointers bound by name from the safetensors file; forward does no allocation.
+ * Legend: B batch, H x W token grid, C channels, nH heads, hd head dim, wh x ww window,
+ * N = wh*ww tokens per window, nW windows per image, Hp x Wp grid padded to the window. */
+#ifndef SWIN_LAYERS_H
+#define SWIN_LAYERS_H
+
+#include "../internal.h"
+
+/* Joins prefix and suffix into buf ("layers.0.blocks.1" + ".norm1.weight"). */
+const char *swin__name(char *buf, size_t cap, const char *prefix, const char *suffix);
+
+/* ---- LayerNorm parameters (bound with the layers that own them) ---- */
+typedef struct swin_norm {
+    const float *weight; /* [C] */
+    const float *bias;   /* [C] */
+    float eps;
+} swin_norm;
+swin_status swin__norm_bind(swin_norm *n, const swin_safetensors *st, const char *prefix,
+                            int64_t C, float eps);
+
+/* ---- PatchEmbed (patch_embed.c): strided p x p convolution as im2col . W^T ---- */
+typedef struct swin_patch_embed {
+    const float *proj_w; /* [D, Cin, p, p] */
+    const float *proj_b; /* [D], or NULL for a convolution without bias */
+    swin_norm norm;      /* weight NULL: no norm */
+    int64_t in_chans, embed_dim, patch;
+} swin_patch_embed;
+swin_status swin__patch_embed_bind(swin_patch_embed *pe, const swin_safetensors *st,
+                                   const char *prefix, int64_t in_chans, int64_t embed_dim,
+                                   int64_t patch, bool bias, bool norm, float eps);
+/* Floats of scratch for a [B, Cin, H, W] input. */
+size_t swin__patch_embed_scratch(const swin_patch_embed *pe, int64_t B, int64_t H, int64_t W);
+/* out [B, H/p, W/p, D] (channels-last tokens) <- in [B, Cin, H, W] (NCHW). */
+void swin__patch_embed_forward(float *out, const float *in, const swin_patch_embed *pe, int64_t B,
+                               int64_t H, int64_t W, float *scratch);
+
+/* ---- Multi-head attention (window_attention.c): Swin's WindowAttention, and plain
+ * self-attention when there is no bias and no mask ---- */
+typedef struct swin_attention {
+    const float *qkv_w;     /* [3C, C] */
+    const float *qkv_b;     /* [3C] */
+    const float *proj_w;    /* [C, C] */
+    const float *proj_b;    /* [C] */
+    const float *rel_table; /* [(2wh-1)(2ww-1), nH], or NULL without relative position bias */
+    int64_t dim, heads, wh, ww;
+} swin_attention;
+swin_status swin__attention_bind(swin_attention *a, const swin_safetensors *st, const char *prefix,
+                                 int64_t dim, int64_t heads, int64_t wh, int64_t ww, bool table);
+/* bias [nH, N, N] <- rel_table[index[i, j], h] with index from swin__relative_position_index. */
+void swin__attention_bias(float *bias, const swin_attention *a, const int32_t *index);
+/* Floats of scratch for B_ sequences of N tokens. */
+size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N);
+/* out [B_, N, C] <- attention over x [B_, N, C]. bias [nH, N, N] and mask [nW, N, N] are added
+ * to the scaled scores when not NULL; sequence i uses mask[i % nW]. out must not alias x. */
+void swin__attention_forward(float *out, const float *x, const swin_attention *a, int64_t B_,
+                             int64_t N, const float *bias, const float *mask, int64_t nW,
+                             float *scratch);
+
+/* ---- Mlp (mlp.c): fc1, activation, fc2 ---- */
+typedef enum swin_activation { SWIN_ACT_GELU, SWIN_ACT_RELU } swin_activation;
+typedef struct swin_mlp {
+    const float *fc1_w; /* [hidden, C] */
+    const float *fc1_b; /* [hidden] */
+    const float *fc2_w; /* [C, hidden] */
+    const float *fc2_b; /* [C] */
+    int64_t dim, hidden;
+    swin_activation act;
+} swin_mlp;
+swin_status swin__mlp_bind(swin_mlp *m, const swin_safetensors *st, const char *fc1,
+                           const char *fc2, int64_t dim, int64_t hidden, swin_activation act);
+/* out [rows, C] <- fc2(act(fc1(x))); hidden [rows, hidden] is scratch. out may alias x. */
+void swin__mlp_forward(float *out, const float *x, const swin_mlp *m, int64_t rows, float *hidden);
+
+/* ---- SwinBlock (swin_block.c) ---- */
+typedef struct swin_block {
+    swin_norm norm1, norm2;
+    swin_attention attn;
+    swin_mlp mlp;
+    int64_t dim;
+} swin_block;
+/* Where a block's windows fall for one input size. */
+typedef struct swin_geom {
+    int64_t H, W;   /* token grid */
+    int64_t wh, ww; /* effective window */
+    int64_t sh, sw; /* cyclic shift (0: none) */
+    int64_t Hp, Wp; /* grid padded to window multiples */
+    int64_t nW;     /* windows per image */
+} swin_geom;
+/* Window and shift of a stage as timm builds it for a configured grid cfg_h x cfg_w: a
+ * dimension not larger than the window is one window and is not shifted. */
+void swin__stage_window(int64_t cfg_h, int64_t cfg_w, int64_t window, int64_t *wh, int64_t *ww,
+                        int64_t *sh, int64_t *sw);
+/* Geometry of a block with window wh x ww and shift sh x sw on a runtime grid H x W. */
+void swin__geom(swin_geom *g, int64_t H, int64_t W, int64_t wh, int64_t ww, int64_t sh,
+                int64_t sw);
+/* (wh, ww): the window the relative position table was made for. */
+swin_status swin__block_bind(swin_block *blk, const swin_safetensors *st, const char *prefix,
+                             int64_t dim, int64_t heads, int64_t wh, int64_t ww, int64_t hidden,
+                             float eps);
+size_t swin__block_scratch(const swin_block *blk, int64_t B, const swin_geom *g);
+/* x [B, H, W, C] in place: x += attn(norm1(x)) over (shifted) windows; x += mlp(norm2(x)).
+ * bias [nH, N, N] (relative position), mask [nW, N, N] (NULL when not shifted). */
+void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, int64_t B,
+                         const float *bias, const float *mask, float *scratch);
+/* Gathers x [B, H, W, C] into windows [B*nW, N, C] of the rolled and zero-padded grid. */
+void swin__window_gather(float *restrict out, const float *restrict x, const swin_geom *g,
+                         int64_t B, int64_t C);
+/* x [B, H, W, C] += windows [B*nW, N, C] cropped and rolled back (inverse of gather). */
+void swin__window_scatter_add(float *restrict x, const float *restrict win, const swin_geom *g,
+                              int64_t B, int64_t C);
+
+/* ---- PatchMerging (patch_merging.c) ---- */
+typedef struct swin_patch_merging {
+    swin_norm norm;         /* [4C] */
+    const float *reduction; /* [2C, 4C] */
+    int64_t dim;            /* C, the input channels */
+} swin_patch_merging;
+swin_status swin__patch_merging_bind(swin_patch_merging *pm, const swin_safetensors *st,
+                                     const char *prefix, int64_t dim, float eps);
+size_t swin__patch_merging_scratch(int64_t B, int64_t H, int64_t W, int64_t C);
+/* out [B, ceil(H/2), ceil(W/2), 2C] <- in [B, H, W, C]; odd sizes are zero-padded as timm. */
+void swin__patch_merging_forward(float *out, const float *in, const swin_patch_merging *pm,
+                                 int64_t B, int64_t H, int64_t W, float *scratch);
+
+#endif /* SWIN_LAYERS_H */

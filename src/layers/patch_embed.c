@@ -1,0 +1,52 @@
+/* PatchEmbed: a p x p convolution with stride p, computed as im2col . W^T through the GEMM seam,
+ * then an optional LayerNorm. Legend: B batch, Cin input channels, H x W pixels, p patch,
+ * Ho x Wo = H/p x W/p token grid, D embedding channels, K = Cin*p*p. */
+#include <string.h>
+
+#include "layers.h"
+
+swin_status swin__patch_embed_bind(swin_patch_embed *pe, const swin_safetensors *st,
+                                   const char *prefix, int64_t in_chans, int64_t embed_dim,
+                                   int64_t patch, bool bias, bool norm, float eps) {
+    char name[256];
+    memset(pe, 0, sizeof *pe);
+    pe->in_chans = in_chans;
+    pe->embed_dim = embed_dim;
+    pe->patch = patch;
+    const int64_t wshape[4] = {embed_dim, in_chans, patch, patch};
+    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".proj.weight"), 4, wshape,
+                              &pe->proj_w));
+    if (bias)
+        SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".proj.bias"), 1,
+                                  &embed_dim, &pe->proj_b));
+    if (norm)
+        SWIN_TRY(swin__norm_bind(&pe->norm, st, swin__name(name, sizeof name, prefix, ".norm"),
+                                 embed_dim, eps));
+    return SWIN_OK;
+}
+
+size_t swin__patch_embed_scratch(const swin_patch_embed *pe, int64_t B, int64_t H, int64_t W) {
+    const int64_t p = pe->patch;
+    return (size_t)(B * (H / p) * (W / p) * pe->in_chans * p * p);
+}
+
+/* out [B, Ho, Wo, D] <- in [B, Cin, H, W]; scratch holds the im2col matrix [B*Ho*Wo, K]. */
+void swin__patch_embed_forward(float *out, const float *in, const swin_patch_embed *pe, int64_t B,
+                               int64_t H, int64_t W, float *scratch) {
+    const int64_t p = pe->patch, Cin = pe->in_chans, D = pe->embed_dim;
+    const int64_t Ho = H / p, Wo = W / p, K = Cin * p * p;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t oy = 0; oy < Ho; oy++)
+            for (int64_t ox = 0; ox < Wo; ox++) {
+                float *col = scratch + ((b * Ho + oy) * Wo + ox) * K;
+                for (int64_t c = 0; c < Cin; c++)
+                    for (int64_t ky = 0; ky < p; ky++)
+                        memcpy(col + (c * p + ky) * p,
+                               in + ((b * Cin + c) * H + oy * p + ky) * W + ox * p,
+                               (size_t)p * sizeof(float));
+            }
+    const int64_t rows = B * Ho * Wo;
+    swin__linear(out, scratch, pe->proj_w, pe->proj_b, rows, K, D);
+    if (pe->norm.weight)
+        swin__layernorm(out, out, pe->norm.weight, pe->norm.bias, rows, D, pe->norm.eps);
+}

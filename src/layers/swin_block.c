@@ -1,0 +1,110 @@
+/* SwinBlock: x += W-MSA/SW-MSA(norm1(x)); x += Mlp(norm2(x)).
+ * The cyclic shift, the zero padding to a window multiple, the window partition and their
+ * inverses are fused into one gather and one scatter-add over the token grid.
+ * Legend: B batch, H x W token grid, C channels, wh x ww window, N = wh*ww, sh x sw shift,
+ * Hp x Wp padded grid, nW windows per image. */
+#include <string.h>
+
+#include "layers.h"
+
+void swin__stage_window(int64_t cfg_h, int64_t cfg_w, int64_t window, int64_t *wh, int64_t *ww,
+                        int64_t *sh, int64_t *sw) {
+    *wh = cfg_h <= window ? cfg_h : window;
+    *ww = cfg_w <= window ? cfg_w : window;
+    *sh = cfg_h <= window ? 0 : window / 2;
+    *sw = cfg_w <= window ? 0 : window / 2;
+}
+
+void swin__geom(swin_geom *g, int64_t H, int64_t W, int64_t wh, int64_t ww, int64_t sh,
+                int64_t sw) {
+    g->H = H;
+    g->W = W;
+    g->wh = wh;
+    g->ww = ww;
+    g->sh = sh;
+    g->sw = sw;
+    g->Hp = (H + g->wh - 1) / g->wh * g->wh;
+    g->Wp = (W + g->ww - 1) / g->ww * g->ww;
+    g->nW = (g->Hp / g->wh) * (g->Wp / g->ww);
+}
+
+swin_status swin__block_bind(swin_block *blk, const swin_safetensors *st, const char *prefix,
+                             int64_t dim, int64_t heads, int64_t wh, int64_t ww, int64_t hidden,
+                             float eps) {
+    char name[256];
+    memset(blk, 0, sizeof *blk);
+    blk->dim = dim;
+    SWIN_TRY(swin__norm_bind(&blk->norm1, st, swin__name(name, sizeof name, prefix, ".norm1"), dim,
+                             eps));
+    SWIN_TRY(swin__attention_bind(&blk->attn, st, swin__name(name, sizeof name, prefix, ".attn"),
+                                  dim, heads, wh, ww, true));
+    SWIN_TRY(swin__norm_bind(&blk->norm2, st, swin__name(name, sizeof name, prefix, ".norm2"), dim,
+                             eps));
+    char fc1[256], fc2[256];
+    swin__name(fc1, sizeof fc1, prefix, ".mlp.fc1");
+    swin__name(fc2, sizeof fc2, prefix, ".mlp.fc2");
+    return swin__mlp_bind(&blk->mlp, st, fc1, fc2, dim, hidden, SWIN_ACT_GELU);
+}
+
+static size_t max_size(size_t a, size_t b) {
+    return a > b ? a : b;
+}
+
+size_t swin__block_scratch(const swin_block *blk, int64_t B, const swin_geom *g) {
+    const size_t C = (size_t)blk->dim, tokens = (size_t)(B * g->H * g->W);
+    const size_t padded = (size_t)(B * g->Hp * g->Wp);
+    /* normed x, windows in, windows out, then the larger of attention and Mlp scratch */
+    return tokens * C + 2 * padded * C +
+           max_size(swin__attention_scratch(&blk->attn, B * g->nW, g->wh * g->ww),
+                    tokens * (size_t)blk->mlp.hidden);
+}
+
+void swin__window_gather(float *restrict out, const float *restrict x, const swin_geom *g,
+                         int64_t B, int64_t C) {
+    const int64_t nWw = g->Wp / g->ww, nW = g->nW, N = g->wh * g->ww;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t w = 0; w < nW; w++)
+            for (int64_t t = 0; t < N; t++) {
+                const int64_t y = (w / nWw) * g->wh + t / g->ww, xx = (w % nWw) * g->ww + t % g->ww;
+                float *dst = out + ((b * nW + w) * N + t) * C;
+                if (y < g->H && xx < g->W) {
+                    const int64_t sy = (y + g->sh) % g->H, sx = (xx + g->sw) % g->W;
+                    memcpy(dst, x + ((b * g->H + sy) * g->W + sx) * C, (size_t)C * sizeof(float));
+                } else {
+                    memset(dst, 0, (size_t)C * sizeof(float));
+                }
+            }
+}
+
+void swin__window_scatter_add(float *restrict x, const float *restrict win, const swin_geom *g,
+                              int64_t B, int64_t C) {
+    const int64_t nWw = g->Wp / g->ww, nW = g->nW, N = g->wh * g->ww;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t w = 0; w < nW; w++)
+            for (int64_t t = 0; t < N; t++) {
+                const int64_t y = (w / nWw) * g->wh + t / g->ww, xx = (w % nWw) * g->ww + t % g->ww;
+                if (y >= g->H || xx >= g->W) continue;
+                const int64_t sy = (y + g->sh) % g->H, sx = (xx + g->sw) % g->W;
+                swin__add_inplace(x + ((b * g->H + sy) * g->W + sx) * C,
+                                  win + ((b * nW + w) * N + t) * C, C);
+            }
+}
+
+void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, int64_t B,
+                         const float *bias, const float *mask, float *scratch) {
+    const int64_t C = blk->dim, tokens = B * g->H * g->W, padded = B * g->Hp * g->Wp;
+    float *normed = scratch;
+    float *win_in = normed + tokens * C;
+    float *win_out = win_in + padded * C;
+    float *work = win_out + padded * C;
+
+    swin__layernorm(normed, x, blk->norm1.weight, blk->norm1.bias, tokens, C, blk->norm1.eps);
+    swin__window_gather(win_in, normed, g, B, C);
+    swin__attention_forward(win_out, win_in, &blk->attn, B * g->nW, g->wh * g->ww, bias, mask,
+                            g->nW, work);
+    swin__window_scatter_add(x, win_out, g, B, C);
+
+    swin__layernorm(normed, x, blk->norm2.weight, blk->norm2.bias, tokens, C, blk->norm2.eps);
+    swin__mlp_forward(win_out, normed, &blk->mlp, tokens, work);
+    swin__add_inplace(x, win_out, tokens * C);
+}

@@ -1,0 +1,111 @@
+/* WindowAttention: multi-head self-attention inside each window, with Swin's relative position
+ * bias and the shifted-window mask (both additive). Without bias and mask it is plain global
+ * self-attention, which the ViT encoder uses.
+ * Legend: B_ sequences (B * nW windows), N tokens each, C channels, nH heads, hd = C/nH,
+ * wh x ww window, nW windows per image. */
+#include <math.h>
+#include <string.h>
+
+#include "layers.h"
+
+void swin__relative_position_index(int32_t *idx, int64_t wh, int64_t ww) {
+    const int64_t N = wh * ww;
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < N; j++) {
+            const int64_t dh = i / ww - j / ww + (wh - 1);
+            const int64_t dw = i % ww - j % ww + (ww - 1);
+            idx[i * N + j] = (int32_t)(dh * (2 * ww - 1) + dw);
+        }
+}
+
+/* Region label of a padded coordinate along one axis: the official code's three slices
+ * [0, P-w), [P-w, P-s), [P-s, P). */
+static int region(int64_t y, int64_t P, int64_t w, int64_t s) {
+    if (y < P - w) return 0;
+    return y < P - s ? 1 : 2;
+}
+
+void swin__shift_mask(float *mask, int64_t Hp, int64_t Wp, int64_t wh, int64_t ww, int64_t sh,
+                      int64_t sw) {
+    const int64_t nWw = Wp / ww, nW = (Hp / wh) * nWw, N = wh * ww;
+    for (int64_t w = 0; w < nW; w++) {
+        const int64_t y0 = (w / nWw) * wh, x0 = (w % nWw) * ww;
+        float *m = mask + w * N * N;
+        for (int64_t i = 0; i < N; i++) {
+            const int li = region(y0 + i / ww, Hp, wh, sh) * 3 + region(x0 + i % ww, Wp, ww, sw);
+            for (int64_t j = 0; j < N; j++) {
+                const int lj =
+                    region(y0 + j / ww, Hp, wh, sh) * 3 + region(x0 + j % ww, Wp, ww, sw);
+                m[i * N + j] = li == lj ? 0.0f : -100.0f;
+            }
+        }
+    }
+}
+
+swin_status swin__attention_bind(swin_attention *a, const swin_safetensors *st, const char *prefix,
+                                 int64_t dim, int64_t heads, int64_t wh, int64_t ww, bool table) {
+    char name[256];
+    memset(a, 0, sizeof *a);
+    if (heads < 1 || dim % heads != 0)
+        return swin__error(SWIN_ERR_CONFIG, "%s: %lld channels cannot be split into %lld heads",
+                           prefix, (long long)dim, (long long)heads);
+    a->dim = dim;
+    a->heads = heads;
+    a->wh = wh;
+    a->ww = ww;
+    const int64_t qkv[2] = {3 * dim, dim}, qkvb = 3 * dim, proj[2] = {dim, dim};
+    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".qkv.weight"), 2, qkv,
+                              &a->qkv_w));
+    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".qkv.bias"), 1, &qkvb,
+                              &a->qkv_b));
+    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".proj.weight"), 2, proj,
+                              &a->proj_w));
+    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".proj.bias"), 1, &dim,
+                              &a->proj_b));
+    if (table) {
+        const int64_t t[2] = {(2 * wh - 1) * (2 * ww - 1), heads};
+        SWIN_TRY(swin__st_get_f32(st,
+                                  swin__name(name, sizeof name, prefix,
+                                             ".relative_position_bias_table"),
+                                  2, t, &a->rel_table));
+    }
+    return SWIN_OK;
+}
+
+void swin__attention_bias(float *bias, const swin_attention *a, const int32_t *index) {
+    const int64_t N = a->wh * a->ww, nH = a->heads;
+    for (int64_t h = 0; h < nH; h++)
+        for (int64_t k = 0; k < N * N; k++) bias[h * N * N + k] = a->rel_table[index[k] * nH + h];
+}
+
+size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N) {
+    /* qkv [B_, N, 3C], merged heads [B_, N, C], scores of one sequence [nH, N, N] */
+    return (size_t)(B_ * N * 4 * a->dim + a->heads * N * N);
+}
+
+void swin__attention_forward(float *out, const float *x, const swin_attention *a, int64_t B_,
+                             int64_t N, const float *bias, const float *mask, int64_t nW,
+                             float *scratch) {
+    const int64_t C = a->dim, nH = a->heads, hd = C / nH;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *qkv = scratch;
+    float *merged = qkv + B_ * N * 3 * C;
+    float *scores = merged + B_ * N * C;
+    swin__linear(qkv, x, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C);
+    for (int64_t i = 0; i < B_; i++) {
+        const float *base = qkv + i * N * 3 * C;
+        const float *m = mask ? mask + (i % nW) * N * N : NULL;
+        for (int64_t h = 0; h < nH; h++) {
+            float *S = scores + h * N * N;
+            /* S = (q * scale) k^T, then + bias + mask */
+            swin__sgemm(false, true, N, N, hd, scale, base + h * hd, 3 * C, base + C + h * hd,
+                        3 * C, 0.0f, S, N);
+            if (bias) swin__add_inplace(S, bias + h * N * N, N * N);
+            if (m) swin__add_inplace(S, m, N * N);
+            swin__softmax_rows(S, N, N);
+            swin__sgemm(false, false, N, hd, N, 1.0f, S, N, base + 2 * C + h * hd, 3 * C, 0.0f,
+                        merged + i * N * C + h * hd, C);
+        }
+    }
+    swin__linear(out, merged, a->proj_w, a->proj_b, B_ * N, C, C);
+}

@@ -1,0 +1,88 @@
+/* The model and context objects, and the interface a model family implements. */
+#ifndef SWIN_MODEL_H
+#define SWIN_MODEL_H
+
+#include "internal.h"
+
+#define SWIN_MAX_STAGES 8
+#define SWIN_KV_KEY 32
+#define SWIN_KV_VALUE 128
+#define SWIN_MAX_KV 32
+
+typedef struct swin_kv {
+    char key[SWIN_KV_KEY];
+    char value[SWIN_KV_VALUE];
+} swin_kv;
+
+struct swin_options {
+    swin_kv items[SWIN_MAX_KV];
+    int count;
+};
+
+typedef struct swin_family swin_family;
+
+struct swin_model {
+    const swin_family *family;
+    swin_safetensors st;
+    swin_kv config[SWIN_MAX_KV]; /* resolved architecture, for swin_model_get */
+    int num_config;
+    int64_t num_params;
+    int64_t num_classes;
+    int64_t in_chans;
+    int num_stages;
+    void *impl; /* family's bound weights */
+};
+
+struct swin_context {
+    const swin_model *model;
+    int64_t B, H, W; /* planned input; B == 0: no plan */
+    bool ran;
+    float *arena;
+    size_t arena_bytes;
+    void *plan; /* family's layout of the arena */
+    swin_tensor logits, features, stages[SWIN_MAX_STAGES];
+};
+
+struct swin_family {
+    const char *name;
+    /* Whether this family runs arch (caller's or metadata's; NULL when neither gave one, then
+     * judged from the tensor names). */
+    bool (*accepts)(const char *arch, const swin_safetensors *st);
+    /* Resolves the architecture (options > metadata > inference), binds the weights and fills
+     * the model's config, num_params, num_classes, in_chans, num_stages and impl. */
+    swin_status (*bind)(swin_model *m, const swin_options *opts);
+    void (*unbind)(swin_model *m);
+    swin_status (*stage_dims)(const swin_model *m, int stage, int64_t out[6]);
+    swin_status (*flops)(const swin_model *m, int stage, double *flops, double *flops_global);
+    /* Lays out the arena for [B, Cin, H, W] and allocates it (ctx->arena, ctx->plan, views). */
+    swin_status (*plan)(swin_context *ctx, int64_t B, int64_t H, int64_t W);
+    void (*unplan)(swin_context *ctx);
+    void (*forward)(swin_context *ctx, const float *input);
+};
+
+extern const swin_family swin__family_swin;
+
+/* ---- config.c ---- */
+/* Value of key from the caller's options, or NULL. */
+const char *swin__opt(const swin_options *opts, const char *key);
+/* Strict parsers: whole string, no sign, in range; false on any junk. */
+bool swin__parse_int(const char *s, int64_t *v);
+bool swin__parse_int_list(const char *s, int64_t *v, int max, int *n);
+bool swin__parse_double(const char *s, double *v);
+/* Appends key = formatted value to the model's resolved config. */
+void swin__config_set(swin_model *m, const char *key, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Layered lookup for the architecture: caller's key, caller's preset, metadata key, metadata
+ * preset (only when the caller gave no arch). presets is a NULL-terminated table of rows
+ * {name, key, value}; *src says where the value came from. */
+typedef struct swin_preset_kv {
+    const char *preset, *key, *value;
+} swin_preset_kv;
+const char *swin__arch_value(const swin_options *opts, const swin_safetensors *st,
+                             const swin_preset_kv *presets, const char *key);
+bool swin__is_preset(const swin_preset_kv *presets, const char *name);
+
+#endif /* SWIN_MODEL_H */

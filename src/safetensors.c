@@ -1,0 +1,355 @@
+/* safetensors reader: memory-mapped, every size and offset validated before use.
+ *
+ * Layout: u64 little-endian header length N, N bytes of JSON
+ *   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
+ *    "__metadata__": {"key": "value"}}
+ * then the data section; offsets are relative to its start. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static const struct {
+    const char *name;
+    swin_dtype dtype;
+    size_t size;
+} dtypes[] = {
+    {"F64", SWIN_DT_F64, 8},          {"F32", SWIN_DT_F32, 4},        {"F16", SWIN_DT_F16, 2},
+    {"BF16", SWIN_DT_BF16, 2},        {"I64", SWIN_DT_I64, 8},        {"I32", SWIN_DT_I32, 4},
+    {"I16", SWIN_DT_I16, 2},          {"I8", SWIN_DT_I8, 1},          {"U64", SWIN_DT_U64, 8},
+    {"U32", SWIN_DT_U32, 4},          {"U16", SWIN_DT_U16, 2},        {"U8", SWIN_DT_U8, 1},
+    {"BOOL", SWIN_DT_BOOL, 1},        {"F8_E4M3", SWIN_DT_F8_E4M3, 1}, {"F8_E5M2", SWIN_DT_F8_E5M2, 1},
+};
+
+const char *swin__dtype_name(swin_dtype dt) {
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (dtypes[i].dtype == dt) return dtypes[i].name;
+    return "?";
+}
+
+static bool lookup_dtype(const char *name, swin_dtype *dt, size_t *size) {
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (strcmp(dtypes[i].name, name) == 0) {
+            *dt = dtypes[i].dtype;
+            *size = dtypes[i].size;
+            return true;
+        }
+    return false;
+}
+
+static float f16_to_f32(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1Fu, mant = h & 0x3FFu, bits;
+    if (exp == 0x1F) {
+        bits = sign | 0x7F800000u | (mant << 13); /* inf / nan */
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112u) << 23) | (mant << 13);
+    } else if (mant == 0) {
+        bits = sign;
+    } else { /* subnormal: normalise */
+        exp = 113;
+        while (!(mant & 0x400u)) {
+            mant <<= 1;
+            exp--;
+        }
+        bits = sign | (exp << 23) | ((mant & 0x3FFu) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static float bf16_to_f32(uint16_t h) {
+    const uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static int cmp_begin(const void *a, const void *b) {
+    const swin_st_tensor *x = a, *y = b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    return x->nbytes < y->nbytes ? -1 : x->nbytes > y->nbytes;
+}
+
+/* Reads a non-negative JSON integer. */
+static bool json_size(const json_t *v, size_t *out) {
+    if (!json_is_integer(v)) return false;
+    json_int_t i = json_integer_value(v);
+    if (i < 0 || (unsigned long long)i > SIZE_MAX) return false;
+    *out = (size_t)i;
+    return true;
+}
+
+static swin_status parse_metadata(swin_safetensors *st, json_t *obj) {
+    if (!json_is_object(obj))
+        return swin__error(SWIN_ERR_HEADER, "safetensors: __metadata__ is not a JSON object");
+    st->meta = swin__calloc(json_object_size(obj), sizeof *st->meta);
+    if (!st->meta) return swin__oom();
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val) {
+        if (!json_is_string(val))
+            return swin__error(SWIN_ERR_HEADER, "safetensors: __metadata__ value of \"%s\" is not a string",
+                               key);
+        swin_st_meta *m = &st->meta[st->num_meta];
+        m->key = swin__strdup(key);
+        m->value = swin__strdup(json_string_value(val));
+        if (!m->key || !m->value) {
+            swin__free(m->key);
+            swin__free(m->value);
+            return swin__oom();
+        }
+        st->num_meta++;
+    }
+    return SWIN_OK;
+}
+
+static swin_status parse_entry(swin_st_tensor *t, const char *name, json_t *entry,
+                               size_t data_size) {
+    if (!json_is_object(entry))
+        return swin__error(SWIN_ERR_HEADER, "safetensors: entry \"%s\" is not a JSON object", name);
+    json_t *jdt = json_object_get(entry, "dtype");
+    json_t *jshape = json_object_get(entry, "shape");
+    json_t *joff = json_object_get(entry, "data_offsets");
+    if (!json_is_string(jdt) || !json_is_array(jshape) || !json_is_array(joff))
+        return swin__error(SWIN_ERR_HEADER,
+                           "safetensors: entry \"%s\" needs string \"dtype\", array \"shape\" and "
+                           "array \"data_offsets\"",
+                           name);
+    size_t esize;
+    if (!lookup_dtype(json_string_value(jdt), &t->dtype, &esize))
+        return swin__error(SWIN_ERR_DTYPE, "safetensors: tensor \"%s\" has unknown dtype \"%.32s\"",
+                           name, json_string_value(jdt));
+    size_t nd = json_array_size(jshape);
+    if (nd > SWIN_MAX_DIMS)
+        return swin__error(SWIN_ERR_HEADER, "safetensors: tensor \"%s\" has %zu dimensions (max %d)",
+                           name, nd, SWIN_MAX_DIMS);
+    t->ndim = (int)nd;
+    size_t numel = 1;
+    for (size_t i = 0; i < nd; i++) {
+        size_t d;
+        if (!json_size(json_array_get(jshape, i), &d) || d > (size_t)INT64_MAX)
+            return swin__error(SWIN_ERR_HEADER,
+                               "safetensors: tensor \"%s\" shape[%zu] is not a non-negative integer",
+                               name, i);
+        t->shape[i] = (int64_t)d;
+        if (!swin__mul_size(numel, d, &numel))
+            return swin__error(SWIN_ERR_HEADER, "safetensors: tensor \"%s\" element count overflows",
+                               name);
+    }
+    t->numel = numel;
+    size_t begin, end, nbytes;
+    if (json_array_size(joff) != 2 || !json_size(json_array_get(joff, 0), &begin) ||
+        !json_size(json_array_get(joff, 1), &end))
+        return swin__error(SWIN_ERR_HEADER,
+                           "safetensors: tensor \"%s\" data_offsets is not two non-negative integers",
+                           name);
+    if (begin > end)
+        return swin__error(SWIN_ERR_OFFSETS, "safetensors: tensor \"%s\" data_offsets [%zu, %zu) run backwards",
+                           name, begin, end);
+    if (!swin__mul_size(numel, esize, &nbytes) || nbytes != end - begin)
+        return swin__error(SWIN_ERR_OFFSETS,
+                           "safetensors: tensor \"%s\" occupies %zu bytes [%zu, %zu) but %s x %zu "
+                           "elements need %zu",
+                           name, end - begin, begin, end, json_string_value(jdt), numel,
+                           nbytes);
+    if (end > data_size)
+        return swin__error(SWIN_ERR_TRUNCATED,
+                           "safetensors: tensor \"%s\" needs data bytes [%zu, %zu) but the data "
+                           "section has only %zu bytes (file truncated?)",
+                           name, begin, end, data_size);
+    t->begin = begin;
+    t->nbytes = nbytes;
+    return SWIN_OK;
+}
+
+swin_status swin__st_parse(swin_safetensors *st, const uint8_t *data, size_t size) {
+    if (size < 8)
+        return swin__error(SWIN_ERR_TRUNCATED, "safetensors: file has %zu bytes, fewer than the 8-byte header length",
+                           size);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | data[i];
+    if (hlen > SWIN_ST_MAX_HEADER)
+        return swin__error(SWIN_ERR_HEADER, "safetensors: header length %llu exceeds the %zu-byte bound",
+                           (unsigned long long)hlen, SWIN_ST_MAX_HEADER);
+    if (hlen > size - 8)
+        return swin__error(SWIN_ERR_TRUNCATED,
+                           "safetensors: header length %llu runs past the end of the %zu-byte file",
+                           (unsigned long long)hlen, size);
+    if (hlen < 2 || data[8] != '{')
+        return swin__error(SWIN_ERR_HEADER, "safetensors: header at byte 8 does not start with '{'");
+    const uint8_t *section = data + 8 + hlen;
+    const size_t data_size = size - 8 - (size_t)hlen;
+
+    json_error_t jerr;
+    json_t *root = json_loadb((const char *)data + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return swin__error(SWIN_ERR_HEADER, "safetensors: header is not valid JSON at byte %d: %s",
+                           8 + jerr.position, jerr.text);
+    swin_status s = SWIN_OK;
+    if (!json_is_object(root)) {
+        s = swin__error(SWIN_ERR_HEADER, "safetensors: header is not a JSON object");
+        goto done;
+    }
+    st->tensors = swin__calloc(json_object_size(root), sizeof *st->tensors);
+    if (!st->tensors) {
+        s = swin__oom();
+        goto done;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val) {
+        if (strcmp(key, "__metadata__") == 0) {
+            SWIN_TRY_GOTO(s, parse_metadata(st, val), done);
+            continue;
+        }
+        swin_st_tensor *t = &st->tensors[st->num_tensors];
+        SWIN_TRY_GOTO(s, parse_entry(t, key, val, data_size), done);
+        t->name = swin__strdup(key);
+        if (!t->name) {
+            s = swin__oom();
+            goto done;
+        }
+        t->raw = section + t->begin;
+        st->num_tensors++;
+    }
+
+    /* Sorted by offset: file order, and overlaps show up between neighbours. */
+    qsort(st->tensors, st->num_tensors, sizeof *st->tensors, cmp_begin);
+    for (size_t i = 1; i < st->num_tensors; i++) {
+        const swin_st_tensor *a = &st->tensors[i - 1], *b = &st->tensors[i];
+        if (b->nbytes && a->begin + a->nbytes > b->begin) {
+            s = swin__error(SWIN_ERR_OFFSETS,
+                            "safetensors: tensors \"%s\" [%zu, %zu) and \"%s\" [%zu, %zu) overlap",
+                            a->name, a->begin, a->begin + a->nbytes, b->name, b->begin,
+                            b->begin + b->nbytes);
+            goto done;
+        }
+    }
+
+    /* float32 views: in place when aligned, else converted into one arena. */
+    size_t convert = 0;
+    for (size_t i = 0; i < st->num_tensors; i++) {
+        swin_st_tensor *t = &st->tensors[i];
+        const bool aligned = ((uintptr_t)t->raw % sizeof(float)) == 0;
+        if (t->dtype == SWIN_DT_F32 && aligned)
+            t->f32 = (const float *)(const void *)t->raw;
+        else if (t->dtype == SWIN_DT_F32 || t->dtype == SWIN_DT_F16 || t->dtype == SWIN_DT_BF16)
+            convert += t->numel; /* bounded by the file size: no overflow */
+    }
+    if (convert) {
+        st->converted = swin__aligned_alloc(convert * sizeof(float));
+        if (!st->converted) {
+            s = swin__oom();
+            goto done;
+        }
+        float *dst = st->converted;
+        for (size_t i = 0; i < st->num_tensors; i++) {
+            swin_st_tensor *t = &st->tensors[i];
+            if (t->f32) continue;
+            if (t->dtype == SWIN_DT_F32) {
+                memcpy(dst, t->raw, t->nbytes);
+            } else if (t->dtype == SWIN_DT_F16 || t->dtype == SWIN_DT_BF16) {
+                for (size_t k = 0; k < t->numel; k++) {
+                    const uint16_t h = (uint16_t)(t->raw[2 * k] | (t->raw[2 * k + 1] << 8));
+                    dst[k] = t->dtype == SWIN_DT_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+                }
+            } else {
+                continue;
+            }
+            t->f32 = dst;
+            dst += t->numel;
+        }
+    }
+done:
+    json_decref(root);
+    return s;
+}
+
+swin_status swin__st_open(swin_safetensors *st, const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return swin__error(SWIN_ERR_IO, "cannot open \"%s\": %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        swin_status s = swin__error(SWIN_ERR_IO, "cannot stat \"%s\": %s", path, strerror(errno));
+        close(fd);
+        return s;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return swin__error(SWIN_ERR_IO, "\"%s\" is not a regular file", path);
+    }
+    const size_t size = (size_t)sb.st_size;
+    if (size < 8) {
+        close(fd);
+        return swin__error(SWIN_ERR_TRUNCATED, "\"%s\": %zu bytes, fewer than the 8-byte safetensors header length",
+                           path, size);
+    }
+    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const int map_errno = errno;
+    close(fd);
+    if (map == MAP_FAILED)
+        return swin__error(SWIN_ERR_IO, "cannot map \"%s\": %s", path, strerror(map_errno));
+    st->map = map;
+    st->map_size = size;
+    return swin__st_parse(st, map, size);
+}
+
+void swin__st_close(swin_safetensors *st) {
+    if (!st) return;
+    for (size_t i = 0; i < st->num_tensors; i++) swin__free(st->tensors[i].name);
+    swin__free(st->tensors);
+    for (size_t i = 0; i < st->num_meta; i++) {
+        swin__free(st->meta[i].key);
+        swin__free(st->meta[i].value);
+    }
+    swin__free(st->meta);
+    swin__aligned_free(st->converted);
+    if (st->map) munmap(st->map, st->map_size);
+    memset(st, 0, sizeof *st);
+}
+
+const swin_st_tensor *swin__st_find(const swin_safetensors *st, const char *name) {
+    for (size_t i = 0; i < st->num_tensors; i++)
+        if (strcmp(st->tensors[i].name, name) == 0) return &st->tensors[i];
+    return NULL;
+}
+
+const char *swin__st_meta(const swin_safetensors *st, const char *key) {
+    for (size_t i = 0; i < st->num_meta; i++)
+        if (strcmp(st->meta[i].key, key) == 0) return st->meta[i].value;
+    return NULL;
+}
+
+swin_status swin__st_get_f32(const swin_safetensors *st, const char *name, int ndim,
+                             const int64_t *shape, const float **out) {
+    const swin_st_tensor *t = swin__st_find(st, name);
+    if (!t) return swin__error(SWIN_ERR_MISSING_TENSOR, "tensor \"%s\" is missing", name);
+    if (!t->f32)
+        return swin__error(SWIN_ERR_DTYPE, "tensor \"%s\" has dtype %s; F32, F16 or BF16 expected",
+                           name, swin__dtype_name(t->dtype));
+    bool ok = t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = shape[i] < 0 || shape[i] == t->shape[i];
+    if (!ok) {
+        char want[128] = "", got[128] = "";
+        size_t a = 0, b = 0;
+        for (int i = 0; i < ndim && a < sizeof want; i++)
+            a += (size_t)snprintf(want + a, sizeof want - a, i ? ", %lld" : "%lld",
+                                  (long long)shape[i]);
+        for (int i = 0; i < t->ndim && b < sizeof got; i++)
+            b += (size_t)snprintf(got + b, sizeof got - b, i ? ", %lld" : "%lld",
+                                  (long long)t->shape[i]);
+        return swin__error(SWIN_ERR_SHAPE, "tensor \"%s\" has shape [%s]; [%s] expected", name, got,
+                           want);
+    }
+    *out = t->f32;
+    return SWIN_OK;
+}

@@ -1,0 +1,95 @@
+/* Error state, version getters and the library's allocation functions. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define SWIN_ERROR_CAP 512
+
+static _Thread_local char tls_message[SWIN_ERROR_CAP];
+
+unsigned swin_version_number(void) {
+    return SWIN_VERSION_NUMBER;
+}
+
+const char *swin_version_string(void) {
+    return SWIN_VERSION_STRING;
+}
+
+const char *swin_status_string(swin_status status) {
+    switch (status) {
+    case SWIN_OK: return "SWIN_OK";
+    case SWIN_ERR_INVALID_ARGUMENT: return "SWIN_ERR_INVALID_ARGUMENT";
+    case SWIN_ERR_OUT_OF_MEMORY: return "SWIN_ERR_OUT_OF_MEMORY";
+    case SWIN_ERR_IO: return "SWIN_ERR_IO";
+    case SWIN_ERR_TRUNCATED: return "SWIN_ERR_TRUNCATED";
+    case SWIN_ERR_HEADER: return "SWIN_ERR_HEADER";
+    case SWIN_ERR_OFFSETS: return "SWIN_ERR_OFFSETS";
+    case SWIN_ERR_DTYPE: return "SWIN_ERR_DTYPE";
+    case SWIN_ERR_SHAPE: return "SWIN_ERR_SHAPE";
+    case SWIN_ERR_MISSING_TENSOR: return "SWIN_ERR_MISSING_TENSOR";
+    case SWIN_ERR_CONFIG: return "SWIN_ERR_CONFIG";
+    case SWIN_ERR_INPUT_SIZE: return "SWIN_ERR_INPUT_SIZE";
+    case SWIN_ERR_BUFFER_MISMATCH: return "SWIN_ERR_BUFFER_MISMATCH";
+    case SWIN_ERR_FORMAT: return "SWIN_ERR_FORMAT";
+    case SWIN_ERR_INTERNAL: return "SWIN_ERR_INTERNAL";
+    }
+    return "SWIN_ERR_UNKNOWN";
+}
+
+const char *swin_last_error(void) {
+    return tls_message;
+}
+
+void swin_clear_error(void) {
+    tls_message[0] = '\0';
+}
+
+swin_status swin__error(swin_status status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tls_message, sizeof tls_message, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+swin_status swin__oom(void) {
+    static const char msg[] = "out of memory";
+    memcpy(tls_message, msg, sizeof msg);
+    return SWIN_ERR_OUT_OF_MEMORY;
+}
+
+void *swin__malloc(size_t size) {
+    return malloc(size ? size : 1);
+}
+
+void *swin__calloc(size_t n, size_t size) {
+    return calloc(n ? n : 1, size ? size : 1);
+}
+
+void *swin__realloc(void *p, size_t size) {
+    return realloc(p, size ? size : 1);
+}
+
+void swin__free(void *p) {
+    free(p);
+}
+
+void *swin__aligned_alloc(size_t size) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, size ? size : 64) != 0) return NULL;
+    return p;
+}
+
+void swin__aligned_free(void *p) {
+    free(p);
+}
+
+char *swin__strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = swin__malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}

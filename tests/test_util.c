@@ -1,0 +1,64 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "test_util.h"
+
+float swin_test_input_value(uint32_t i, uint32_t seed) {
+    uint32_t h = i + seed * 0x9E3779B9u;
+    h ^= h >> 16;
+    h *= 0x7FEB352Du;
+    h ^= h >> 15;
+    h *= 0x846CA68Bu;
+    h ^= h >> 16;
+    return (float)((double)(h >> 8) * (1.0 / 4194304.0) - 2.0);
+}
+
+void swin_test_input(float *x, size_t n, uint32_t seed) {
+    for (size_t i = 0; i < n; i++) x[i] = swin_test_input_value((uint32_t)i, seed);
+}
+
+const char *swin_test_fixture(const char *name) {
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/%s", SWIN_FIXTURE_DIR, name);
+    return path;
+}
+
+void swin_test_open(swin_safetensors *st, const char *name) {
+    swin_status s = swin__st_open(st, swin_test_fixture(name));
+    if (s != SWIN_OK) fail_msg("cannot open fixture %s: %s", name, swin_last_error());
+}
+
+const float *swin_test_get(const swin_safetensors *st, const char *name, size_t *numel) {
+    const swin_st_tensor *t = swin__st_find(st, name);
+    if (!t || !t->f32) fail_msg("fixture tensor %s missing or not float", name);
+    if (numel) *numel = t->numel;
+    return t->f32;
+}
+
+bool swin_test_check(const char *label, const float *got, const float *ref, size_t n, double tol) {
+    double max_abs = 0.0, max_ref = 0.0, worst_rel = 0.0;
+    size_t worst = 0;
+    bool finite = true;
+    for (size_t i = 0; i < n; i++) {
+        const double d = fabs((double)got[i] - (double)ref[i]);
+        if (!isfinite(got[i])) finite = false;
+        if (fabs(ref[i]) > max_ref) max_ref = fabs(ref[i]);
+        if (d > max_abs || !isfinite(d)) {
+            max_abs = d;
+            worst = i;
+        }
+        const double rel = d / (fabs(ref[i]) > 1e-30 ? fabs(ref[i]) : 1e-30);
+        if (rel > worst_rel) worst_rel = rel;
+    }
+    const double bound = tol * (max_ref > 1.0 ? max_ref : 1.0);
+    const bool ok = finite && max_abs <= bound;
+    printf("[check] %-40s n=%zu max_abs=%.3e (bound %.3e) worst[%zu] got=%.9g ref=%.9g "
+           "max_rel=%.3e %s\n",
+           label, n, max_abs, bound, worst, n ? got[worst] : 0.0, n ? ref[worst] : 0.0, worst_rel,
+           ok ? "ok" : "FAIL");
+    return ok;
+}

@@ -1,0 +1,40 @@
+/* Shared test helpers: the fixture input hash, fixture loading and the one tensor comparison
+ * that all tests use. Include after <cmocka.h>'s prerequisites. */
+#ifndef SWIN_TEST_UTIL_H
+#define SWIN_TEST_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+/* Tolerance on whole-model and layer outputs: max |ours - ref| <= TOL * max(1, max |ref|).
+ * float32 noise is about 1e-6 here; 1e-4 would hide bugs. */
+#define SWIN_TEST_TOL 1e-5
+
+/* Fixture directory, set by CMake. */
+#ifndef SWIN_FIXTURE_DIR
+#error "SWIN_FIXTURE_DIR must be defined"
+#endif
+
+/* Input element i of case seed s (tests/fixtures/README.md). */
+float swin_test_input_value(uint32_t i, uint32_t seed);
+void swin_test_input(float *x, size_t n, uint32_t seed);
+
+/* Full path of a fixture file (static buffer, valid until the next call). */
+const char *swin_test_fixture(const char *name);
+
+/* Opens a fixture safetensors file; fails the test if it cannot. */
+void swin_test_open(swin_safetensors *st, const char *name);
+/* A float tensor of a fixture; fails the test when missing. *numel receives its size. */
+const float *swin_test_get(const swin_safetensors *st, const char *name, size_t *numel);
+
+/* Compares got with ref: prints the worst element, its index, max abs and rel error; returns
+ * whether max |got - ref| <= tol * max(1, max |ref|). */
+bool swin_test_check(const char *label, const float *got, const float *ref, size_t n, double tol);
+
+/* check + cmocka failure. */
+#define SWIN_CHECK(label, got, ref, n) assert_true(swin_test_check((label), (got), (ref), (n), SWIN_TEST_TOL))
+
+#endif
