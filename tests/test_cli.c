@@ -1,0 +1,152 @@
+/* The swin program as a user runs it: info and run on the committed example (made by
+ * tests/reference/gen_example.py), outputs against PyTorch's, and bad arguments and files
+ * giving a one-line error and a non-zero exit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "test_util.h"
+
+#ifndef SWIN_CLI
+#error "SWIN_CLI must name the swin program"
+#endif
+#ifndef SWIN_EXAMPLES_DIR
+#error "SWIN_EXAMPLES_DIR must be defined"
+#endif
+
+static char tmpdir[256];
+static char errfile[300];
+
+/* Runs the swin program with args; stdout to /dev/null or a file, stderr to errfile. */
+static int run(const char *args, const char *out) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s'", SWIN_CLI, args, out ? out : "/dev/null",
+             errfile);
+    const int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path) {
+    static char buf[1 << 16];
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    const size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    return buf;
+}
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/swin_cli_XXXXXX");
+    if (!mkdtemp(tmpdir)) return -1;
+    snprintf(errfile, sizeof errfile, "%s/stderr", tmpdir);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void check_npy(const char *got_path, const char *want_name) {
+    swin_tensor *got, *want;
+    char want_path[512];
+    snprintf(want_path, sizeof want_path, "%s/%s", SWIN_EXAMPLES_DIR, want_name);
+    assert_int_equal(swin_tensor_load_npy(&got, got_path), SWIN_OK);
+    assert_int_equal(swin_tensor_load_npy(&want, want_path), SWIN_OK);
+    assert_int_equal(swin_tensor_numel(got), swin_tensor_numel(want));
+    SWIN_CHECK(want_name, swin_tensor_data(got), swin_tensor_data(want),
+               (size_t)swin_tensor_numel(want));
+    swin_tensor_free(got);
+    swin_tensor_free(want);
+}
+
+static void test_run_logits_and_features(void **state) {
+    (void)state;
+    char args[1024], out[300];
+    snprintf(out, sizeof out, "%s/logits.npy", tmpdir);
+    snprintf(args, sizeof args, "run --model '%s/swin_micro.safetensors' --input '%s/input.npy' --output '%s'",
+             SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR, out);
+    assert_int_equal(run(args, NULL), 0);
+    check_npy(out, "expected_logits.npy");
+    snprintf(out, sizeof out, "%s/features.npy", tmpdir);
+    snprintf(args, sizeof args,
+             "run --model '%s/swin_micro.safetensors' --input '%s/input.npy' --output '%s' --emit features",
+             SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR, out);
+    assert_int_equal(run(args, NULL), 0);
+    check_npy(out, "expected_features.npy");
+}
+
+static void test_info(void **state) {
+    (void)state;
+    char args[512], out[300];
+    snprintf(out, sizeof out, "%s/info.txt", tmpdir);
+    snprintf(args, sizeof args, "info '%s/swin_micro.safetensors'", SWIN_EXAMPLES_DIR);
+    assert_int_equal(run(args, out), 0);
+    const char *text = slurp(out);
+    assert_non_null(strstr(text, "depths       2,2,2"));
+    assert_non_null(strstr(text, "W-MSA"));
+    assert_non_null(strstr(text, "layers.2.blocks.1.attn.relative_position_bias_table"));
+    /* --set overrides the metadata */
+    snprintf(args, sizeof args, "info '%s/swin_micro.safetensors' --set img_size=224", SWIN_EXAMPLES_DIR);
+    assert_int_equal(run(args, out), 0);
+    assert_non_null(strstr(slurp(out), "img_size     224"));
+}
+
+/* Each failure: non-zero exit, exactly one line on stderr that starts with "swin: error:". */
+static void expect_error(const char *args, int code, const char *needle) {
+    assert_int_equal(run(args, NULL), code);
+    const char *err = slurp(errfile);
+    assert_true(strncmp(err, "swin: error: ", 13) == 0);
+    if (code == 1) assert_true(strchr(err, '\n') == err + strlen(err) - 1);
+    if (needle && !strstr(err, needle)) fail_msg("stderr \"%s\" lacks \"%s\"", err, needle);
+}
+
+static void test_errors(void **state) {
+    (void)state;
+    char args[1024];
+    expect_error("", 2, "no command");
+    expect_error("frobnicate", 2, "unknown command");
+    expect_error("run --model", 2, "missing value");
+    expect_error("info /nonexistent.safetensors", 1, "/nonexistent.safetensors");
+    snprintf(args, sizeof args, "info '%s/swin_micro.safetensors' --set depths=2,x", SWIN_EXAMPLES_DIR);
+    expect_error(args, 1, "depths");
+    snprintf(args, sizeof args, "info '%s/swin_micro.safetensors' --arch swin_gigantic", SWIN_EXAMPLES_DIR);
+    expect_error(args, 1, "swin_gigantic");
+    /* a weights file given as the input */
+    snprintf(args, sizeof args, "run --model '%s/swin_micro.safetensors' --input '%s/swin_micro.safetensors' --output '%s/o.npy'",
+             SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR, tmpdir);
+    expect_error(args, 1, "SWIN_ERR_FORMAT");
+    /* an input whose size is not a multiple of the patch */
+    swin_tensor *t;
+    const int64_t shape[4] = {1, 3, 30, 30};
+    char bad[300];
+    snprintf(bad, sizeof bad, "%s/bad.npy", tmpdir);
+    assert_int_equal(swin_tensor_create(&t, 4, shape), SWIN_OK);
+    assert_int_equal(swin_tensor_save_npy(t, bad), SWIN_OK);
+    swin_tensor_free(t);
+    snprintf(args, sizeof args, "run --model '%s/swin_micro.safetensors' --input '%s' --output '%s/o.npy'",
+             SWIN_EXAMPLES_DIR, bad, tmpdir);
+    expect_error(args, 1, "patch size");
+    /* an output that cannot be written */
+    snprintf(args, sizeof args, "run --model '%s/swin_micro.safetensors' --input '%s/input.npy' --output /nonexistent/dir/o.npy",
+             SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR);
+    expect_error(args, 1, "/nonexistent/dir/o.npy");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_run_logits_and_features),
+        cmocka_unit_test(test_info),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
