@@ -43,4 +43,11 @@ else()
   string(APPEND SWIN_PC_LIBS_PRIVATE " -ljansson")
   list(APPEND SWIN_PC_LIBS_PRIVATE_LIST ${SWIN_JANSSON_LIB})
 endif()
+# Image decoding: libpng and libjpeg(-turbo), both through pkg-config.
+pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)
+pkg_check_modules(JPEG REQUIRED IMPORTED_TARGET libjpeg)
+add_library(swin::images INTERFACE IMPORTED)
+target_link_libraries(swin::images INTERFACE PkgConfig::PNG PkgConfig::JPEG)
+string(APPEND SWIN_PC_REQUIRES_PRIVATE " libpng libjpeg")
+
 string(STRIP "${SWIN_PC_REQUIRES_PRIVATE}" SWIN_PC_REQUIRES_PRIVATE)

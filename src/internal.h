@@ -169,6 +169,21 @@ void swin__window_partition(float *restrict out, const float *restrict in, int64
 void swin__window_reverse(float *restrict out, const float *restrict in, int64_t B, int64_t Hp,
                           int64_t Wp, int64_t H, int64_t W, int64_t C, int64_t wh, int64_t ww);
 
+/* ---- preprocessing (preprocess.c) ---- */
+
+/* timm's eval transform settings. */
+typedef struct swin_preproc {
+    int64_t input_size;
+    char interpolation[16]; /* bicubic, bilinear, lanczos, hamming, box */
+    double crop_pct;
+    float mean[3], std[3];
+} swin_preproc;
+
+bool swin__interpolation_known(const char *name);
+/* out [3, S, S] <- RGB8 image (rows of stride bytes), S = p->input_size. */
+swin_status swin__preprocess(float *out, const uint8_t *pixels, int64_t stride, int64_t w,
+                             int64_t h, const swin_preproc *p);
+
 /* ---- Swin geometry (window_attention.c) ---- */
 
 /* Relative position index of a wh x ww window: [N, N] with N = wh*ww, as the official code. */

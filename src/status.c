@@ -35,6 +35,7 @@ const char *swin_status_string(swin_status status) {
     case SWIN_ERR_BUFFER_MISMATCH: return "SWIN_ERR_BUFFER_MISMATCH";
     case SWIN_ERR_FORMAT: return "SWIN_ERR_FORMAT";
     case SWIN_ERR_INTERNAL: return "SWIN_ERR_INTERNAL";
+    case SWIN_ERR_UNSUPPORTED: return "SWIN_ERR_UNSUPPORTED";
     }
     return "SWIN_ERR_UNKNOWN";
 }

@@ -9,7 +9,7 @@ PREFIX="${PREFIX:-/usr/local}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-DEPS="build-essential cmake pkg-config libopenblas-dev libjansson-dev libcmocka-dev"
+DEPS="build-essential cmake pkg-config libopenblas-dev libjansson-dev libpng-dev libjpeg-dev libcmocka-dev"
 if ! dpkg -s $DEPS >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $DEPS >/dev/null

@@ -76,7 +76,9 @@ typedef enum swin_status {
     /** A malformed data file other than safetensors (for instance .npy). */
     SWIN_ERR_FORMAT = 13,
     /** An internal invariant failed: a bug in libswin. */
-    SWIN_ERR_INTERNAL = 14
+    SWIN_ERR_INTERNAL = 14,
+    /** A valid input that libswin does not handle (for instance a CMYK JPEG). */
+    SWIN_ERR_UNSUPPORTED = 15
 } swin_status;
 
 /** Which output of the last run to read with swin_context_output(). */
@@ -93,6 +95,7 @@ typedef struct swin_model swin_model;
 typedef struct swin_context swin_context;
 typedef struct swin_tensor swin_tensor;
 typedef struct swin_options swin_options;
+typedef struct swin_image swin_image;
 
 /* ---------------------------------------------------------------------------------------------
  * Version and errors
@@ -301,6 +304,41 @@ SWIN_API swin_status swin_context_run(swin_context *ctx, const swin_tensor *inpu
  */
 SWIN_API swin_status swin_context_output(swin_context *ctx, swin_output kind, int index,
                                          const swin_tensor **out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Images: decoding and timm's evaluation preprocessing
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Decodes a JPEG (libjpeg-turbo) or PNG (libpng) file to 8-bit RGB, as PIL's
+ * Image.open(path).convert("RGB"): grayscale and palette images are expanded, alpha is dropped
+ * (not composited), 16-bit channels keep their high byte; EXIF orientation is not applied
+ * (timm's loader does not apply it either). *out is NULL on failure.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_FORMAT (not JPEG/PNG,
+ * corrupt, larger than 178956970 pixels), SWIN_ERR_TRUNCATED, SWIN_ERR_UNSUPPORTED (CMYK JPEG),
+ * SWIN_ERR_OUT_OF_MEMORY. Thread-safe.
+ */
+SWIN_API swin_status swin_image_load_file(swin_image **out, const char *path);
+
+/** As swin_image_load_file, from encoded bytes in memory (copied out while decoding). */
+SWIN_API swin_status swin_image_load_memory(swin_image **out, const void *data, size_t size);
+
+/**
+ * Wraps caller-decoded pixels without copying: RGB8 interleaved, rows of `stride` bytes
+ * (stride >= 3 * width). The pixels must outlive the image and are never written.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_OUT_OF_MEMORY.
+ */
+SWIN_API swin_status swin_image_wrap_rgb8(swin_image **out, const uint8_t *pixels, int64_t width,
+                                          int64_t height, int64_t stride);
+
+/** Frees an image (not wrapped pixels); NULL is a no-op. */
+SWIN_API void swin_image_free(swin_image *image);
+/** Width in pixels (0 for NULL). */
+SWIN_API int64_t swin_image_width(const swin_image *image);
+/** Height in pixels (0 for NULL). */
+SWIN_API int64_t swin_image_height(const swin_image *image);
+/** RGB8 pixels; *stride (may be NULL) receives the row length in bytes. NULL for NULL. */
+SWIN_API const uint8_t *swin_image_pixels(const swin_image *image, int64_t *stride);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,233 @@
+/* timm's evaluation transform, computed the way PIL + torchvision compute it:
+ *   Resize(floor(size / crop_pct)) of the shorter side (PIL resampling: separable convolution,
+ *   horizontal pass then vertical, fixed-point coefficients, 8-bit rounding after each pass,
+ *   filter support widened by the downscale factor = antialiasing), CenterCrop(size),
+ *   ToTensor (/255), Normalize(mean, std).
+ * The convolution follows the algorithm of Pillow's Resample.c so that results agree to the
+ * last 8-bit level. */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define PRECISION_BITS (32 - 8 - 2)
+
+typedef struct filter {
+    double (*fn)(double x);
+    double support;
+} filter;
+
+static double box_fn(double x) {
+    return (x > -0.5 && x <= 0.5) ? 1.0 : 0.0;
+}
+
+static double bilinear_fn(double x) {
+    x = fabs(x);
+    return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+static double hamming_fn(double x) {
+    x = fabs(x);
+    if (x == 0.0) return 1.0;
+    if (x >= 1.0) return 0.0;
+    x *= 3.14159265358979323846;
+    return sin(x) / x * (0.54f + 0.46f * cos(x));
+}
+
+static double bicubic_fn(double x) {
+    const double a = -0.5;
+    x = fabs(x);
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+    if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+    return 0.0;
+}
+
+static double sinc(double x) {
+    if (x == 0.0) return 1.0;
+    x *= 3.14159265358979323846;
+    return sin(x) / x;
+}
+
+static double lanczos_fn(double x) {
+    return (-3.0 <= x && x < 3.0) ? sinc(x) * sinc(x / 3) : 0.0;
+}
+
+static const struct {
+    const char *name;
+    filter f;
+} filters[] = {
+    {"bicubic", {bicubic_fn, 2.0}}, {"bilinear", {bilinear_fn, 1.0}},
+    {"lanczos", {lanczos_fn, 3.0}}, {"hamming", {hamming_fn, 1.0}},
+    {"box", {box_fn, 0.5}},
+};
+
+bool swin__interpolation_known(const char *name) {
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
+        if (strcmp(filters[i].name, name) == 0) return true;
+    return false;
+}
+
+/* Integer coefficients of one output position: taps [xmin, xmin + n). */
+typedef struct taps {
+    int64_t ksize;
+    int64_t *bounds; /* [out, 2] */
+    int32_t *k;      /* [out, ksize] */
+} taps;
+
+static void free_taps(taps *t) {
+    swin__free(t->bounds);
+    swin__free(t->k);
+}
+
+static swin_status make_taps(taps *t, int64_t in_size, int64_t out_size, const filter *f) {
+    const double scale = (double)in_size / (double)out_size;
+    const double fscale = scale < 1.0 ? 1.0 : scale;
+    const double support = f->support * fscale;
+    t->ksize = (int64_t)ceil(support) * 2 + 1;
+    t->bounds = swin__malloc((size_t)out_size * 2 * sizeof *t->bounds);
+    t->k = swin__malloc((size_t)(out_size * t->ksize) * sizeof *t->k);
+    double *w = swin__malloc((size_t)t->ksize * sizeof *w);
+    if (!t->bounds || !t->k || !w) {
+        swin__free(w);
+        free_taps(t);
+        return swin__oom();
+    }
+    for (int64_t xx = 0; xx < out_size; xx++) {
+        const double center = ((double)xx + 0.5) * scale, ss = 1.0 / fscale;
+        int64_t xmin = (int64_t)(center - support + 0.5), xmax = (int64_t)(center + support + 0.5);
+        if (xmin < 0) xmin = 0;
+        if (xmax > in_size) xmax = in_size;
+        xmax -= xmin;
+        double ww = 0.0;
+        for (int64_t x = 0; x < xmax; x++) {
+            w[x] = f->fn(((double)(x + xmin) - center + 0.5) * ss);
+            ww += w[x];
+        }
+        int32_t *k = t->k + xx * t->ksize;
+        for (int64_t x = 0; x < t->ksize; x++) {
+            double v = x < xmax ? (ww != 0.0 ? w[x] / ww : w[x]) : 0.0;
+            k[x] = (int32_t)(v < 0 ? -0.5 + v * (1 << PRECISION_BITS)
+                                   : 0.5 + v * (1 << PRECISION_BITS));
+        }
+        t->bounds[2 * xx] = xmin;
+        t->bounds[2 * xx + 1] = xmax;
+    }
+    swin__free(w);
+    return SWIN_OK;
+}
+
+static inline uint8_t clip8(int32_t ss) {
+    const int32_t v = ss >> PRECISION_BITS; /* arithmetic shift, as Pillow */
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* Resizes an RGB8 image (in, stride) of w x h to ow x oh into out (packed). */
+static swin_status resize(uint8_t *out, const uint8_t *in, int64_t stride, int64_t w, int64_t h,
+                          int64_t ow, int64_t oh, const filter *f) {
+    uint8_t *tmp = NULL;
+    const uint8_t *src = in;
+    int64_t src_stride = stride;
+    if (ow != w) {
+        taps t;
+        SWIN_TRY(make_taps(&t, w, ow, f));
+        uint8_t *dst = oh != h ? (tmp = swin__malloc((size_t)(ow * h * 3))) : out;
+        if (!dst) {
+            free_taps(&t);
+            return swin__oom();
+        }
+        for (int64_t y = 0; y < h; y++) {
+            const uint8_t *row = in + y * stride;
+            for (int64_t xx = 0; xx < ow; xx++) {
+                const int64_t xmin = t.bounds[2 * xx], n = t.bounds[2 * xx + 1];
+                const int32_t *k = t.k + xx * t.ksize;
+                int32_t s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
+                for (int64_t x = 0; x < n; x++) {
+                    const uint8_t *p = row + (xmin + x) * 3;
+                    s0 += p[0] * k[x];
+                    s1 += p[1] * k[x];
+                    s2 += p[2] * k[x];
+                }
+                uint8_t *q = dst + (y * ow + xx) * 3;
+                q[0] = clip8(s0);
+                q[1] = clip8(s1);
+                q[2] = clip8(s2);
+            }
+        }
+        free_taps(&t);
+        src = dst;
+        src_stride = ow * 3;
+    }
+    if (oh != h) {
+        taps t;
+        swin_status s = make_taps(&t, h, oh, f);
+        if (s != SWIN_OK) {
+            swin__free(tmp);
+            return s;
+        }
+        for (int64_t yy = 0; yy < oh; yy++) {
+            const int64_t ymin = t.bounds[2 * yy], n = t.bounds[2 * yy + 1];
+            const int32_t *k = t.k + yy * t.ksize;
+            for (int64_t c = 0; c < ow * 3; c++) {
+                int32_t ss = 1 << (PRECISION_BITS - 1);
+                for (int64_t y = 0; y < n; y++) ss += src[(ymin + y) * src_stride + c] * k[y];
+                out[yy * ow * 3 + c] = clip8(ss);
+            }
+        }
+        free_taps(&t);
+    } else if (ow == w) {
+        for (int64_t y = 0; y < h; y++) memcpy(out + y * w * 3, in + y * stride, (size_t)(w * 3));
+    }
+    swin__free(tmp);
+    return SWIN_OK;
+}
+
+swin_status swin__preprocess(float *out, const uint8_t *pixels, int64_t stride, int64_t w,
+                             int64_t h, const swin_preproc *p) {
+    const filter *f = NULL;
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
+        if (strcmp(filters[i].name, p->interpolation) == 0) f = &filters[i].f;
+    if (!f)
+        return swin__error(SWIN_ERR_CONFIG, "interpolation \"%s\" is not one of bicubic, bilinear, "
+                                            "lanczos, hamming, box",
+                           p->interpolation);
+    const int64_t S = p->input_size;
+    if (S < 1 || !(p->crop_pct > 0.0))
+        return swin__error(SWIN_ERR_CONFIG, "input_size %lld and crop_pct %g must be positive",
+                           (long long)S, p->crop_pct);
+    /* torchvision Resize(int): the shorter side becomes scale, the longer keeps the ratio */
+    const int64_t scale = (int64_t)floor((double)S / p->crop_pct);
+    int64_t ow = w, oh = h;
+    if (w <= h && w != scale) {
+        ow = scale;
+        oh = (int64_t)((double)scale * (double)h / (double)w);
+    } else if (h < w && h != scale) {
+        oh = scale;
+        ow = (int64_t)((double)scale * (double)w / (double)h);
+    }
+    if (ow < 1 || oh < 1 || (uint64_t)ow * (uint64_t)oh > ((uint64_t)1 << 30))
+        return swin__error(SWIN_ERR_CONFIG, "resize of %lldx%lld to %lldx%lld is out of range",
+                           (long long)w, (long long)h, (long long)ow, (long long)oh);
+    uint8_t *rs = swin__malloc((size_t)(ow * oh * 3));
+    if (!rs) return swin__oom();
+    swin_status s = resize(rs, pixels, stride, w, h, ow, oh, f);
+    if (s != SWIN_OK) {
+        swin__free(rs);
+        return s;
+    }
+    /* CenterCrop: offsets rounded half to even as Python's round(); zero padding when the
+     * image is smaller than the crop, as torchvision pads */
+    const int64_t top = oh >= S ? (int64_t)nearbyint((double)(oh - S) / 2.0) : -((S - oh) / 2);
+    const int64_t left = ow >= S ? (int64_t)nearbyint((double)(ow - S) / 2.0) : -((S - ow) / 2);
+    for (int c = 0; c < 3; c++) {
+        const float mean = p->mean[c], std = p->std[c];
+        for (int64_t y = 0; y < S; y++)
+            for (int64_t x = 0; x < S; x++) {
+                const int64_t sy = y + top, sx = x + left;
+                const uint8_t v = (sy >= 0 && sy < oh && sx >= 0 && sx < ow) ? rs[(sy * ow + sx) * 3 + c] : 0;
+                const float t = (float)v / 255.0f;
+                out[(c * S + y) * S + x] = (t - mean) / std;
+            }
+    }
+    swin__free(rs);
+    return SWIN_OK;
+}
