@@ -17,6 +17,9 @@ static const struct {
     {"arch", K_STR},        {"img_size", K_INT},    {"patch_size", K_INT}, {"in_chans", K_INT},
     {"embed_dim", K_INT},   {"depths", K_LIST},     {"num_heads", K_LIST}, {"window_size", K_INT},
     {"mlp_ratio", K_REAL},  {"num_classes", K_INT}, {"norm_eps", K_REAL},
+    /* ViT */
+    {"depth", K_INT},       {"class_token", K_INT}, {"global_pool", K_STR}, {"mlp_hidden_dim", K_INT},
+    {"activation", K_STR},
 };
 
 bool swin__parse_int(const char *s, int64_t *v) {

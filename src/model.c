@@ -3,7 +3,8 @@
 
 #include "model.h"
 
-static const swin_family *const families[] = {&swin__family_swin};
+static const swin_family *const families[] = {&swin__family_swin, &swin__family_vit_postnorm,
+                                               &swin__family_vit};
 
 static swin_status load(swin_model **out, const char *path, const void *data, size_t size,
                         const swin_options *opts) {

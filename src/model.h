@@ -61,6 +61,8 @@ struct swin_family {
 };
 
 extern const swin_family swin__family_swin;
+extern const swin_family swin__family_vit;
+extern const swin_family swin__family_vit_postnorm;
 
 /* ---- config.c ---- */
 /* Value of key from the caller's options, or NULL. */

@@ -16,9 +16,11 @@ static const char usage[] =
     "                [--arch NAME] [--set KEY=VALUE ...]\n"
     "       swin --version | --help\n"
     "\n"
-    "MODEL is a .safetensors file (timm or official Swin naming). KEY is one of arch, img_size,\n"
-    "patch_size, in_chans, embed_dim, depths, num_heads, window_size, mlp_ratio, num_classes,\n"
-    "norm_eps; explicit keys override the file's metadata, which overrides what the tensors say.\n";
+    "MODEL is a .safetensors file (Swin: timm or official naming; ViT: timm naming, or the\n"
+    "post-norm nn.TransformerEncoder ViT). KEY is one of arch, img_size, patch_size, in_chans,\n"
+    "embed_dim, depths, num_heads, window_size, mlp_ratio, num_classes, norm_eps (and for ViT\n"
+    "depth, class_token, global_pool, mlp_hidden_dim, activation); explicit keys override the\n"
+    "file's metadata, which overrides what the tensors say.\n";
 
 static int fail(const char *what, swin_status s) {
     fprintf(stderr, "swin: error: %s: %s (%s)\n", what, swin_last_error(), swin_status_string(s));
@@ -87,10 +89,10 @@ static int cmd_info(const args *a) {
     swin_status s = swin_model_load_file(&m, a->model, a->opts);
     if (s != SWIN_OK) return fail(a->model, s);
     printf("model        %s\n", a->model);
-    static const char *keys[] = {"family",   "arch",      "naming",      "img_size",
-                                 "patch_size", "in_chans", "embed_dim",   "depths",
-                                 "num_heads", "window_size", "mlp_ratio", "num_classes",
-                                 "norm_eps"};
+    static const char *keys[] = {
+        "family",      "arch",      "naming",      "img_size",       "patch_size", "in_chans",
+        "embed_dim",   "depths",    "depth",       "num_heads",      "window_size", "mlp_ratio",
+        "mlp_hidden_dim", "activation", "class_token", "global_pool", "num_classes", "norm_eps"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *v = swin_model_get(m, keys[i]);
         if (v) printf("%-12s %s\n", keys[i], v);

@@ -85,9 +85,12 @@ typedef enum swin_status {
 typedef enum swin_output {
     /** Classifier logits [B, num_classes]; unavailable when the model has no head. */
     SWIN_OUTPUT_LOGITS = 0,
-    /** Pooled features that feed the head [B, C]: final LayerNorm, then mean over tokens. */
+    /** Pooled features that feed the head [B, C]: final LayerNorm, then mean over tokens.
+     *  ViT: the class token after the final norm (global_pool token), or the mean of the patch
+     *  tokens followed by fc_norm (global_pool avg). */
     SWIN_OUTPUT_FEATURES = 1,
-    /** Output of stage `index` after its blocks, before the final norm: [B, H_s, W_s, C_s]. */
+    /** Output of stage `index` after its blocks, before the final norm: [B, H_s, W_s, C_s].
+     *  ViT has one stage: the last block's patch tokens [B, H/p, W/p, D], class token dropped. */
     SWIN_OUTPUT_STAGE = 2
 } swin_output;
 
@@ -125,6 +128,12 @@ SWIN_API void swin_clear_error(void);
  *   img_size    patch_size  in_chans  embed_dim  window_size  num_classes   (integers)
  *   depths      num_heads   (comma-separated integers, one per stage, e.g. "2,2,6,2")
  *   mlp_ratio   norm_eps    (decimal numbers)
+ * ViT keys (families "vit" and "vit_postnorm"; docs/vit.md):
+ *   arch        a ViT preset (vit_base_patch16_224, deit_small_patch16_224, ...), "vit", or
+ *               "vit_postnorm" (the post-norm nn.TransformerEncoder ViT)
+ *   depth       mlp_hidden_dim  class_token (0 or 1)   (integers)
+ *   num_heads   one integer; required when no preset gives it (the weights cannot tell it)
+ *   global_pool "token" or "avg"     activation  "gelu" (vit default) or "relu" (vit_postnorm)
  * ------------------------------------------------------------------------------------------- */
 
 /**
@@ -149,7 +158,8 @@ SWIN_API void swin_options_free(swin_options *opts);
  * ------------------------------------------------------------------------------------------- */
 
 /**
- * Loads a .safetensors file (timm or official Microsoft Swin naming). The file is memory-mapped;
+ * Loads a .safetensors file (Swin: timm or official Microsoft naming; ViT: timm naming, or the
+ * post-norm ViT's PyTorch module names). The file is memory-mapped;
  * aligned F32 tensors are used in place, F16 and BF16 are converted to float32 at load.
  * opts may be NULL. The model does not keep opts. *out is NULL on failure.
  * Returns SWIN_OK or: SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_TRUNCATED,
@@ -173,7 +183,7 @@ SWIN_API void swin_model_free(swin_model *model);
 /**
  * Resolved architecture value for key as a string owned by the model (valid until
  * swin_model_free), or NULL for an unknown key. Keys: those of swin_options, plus "family"
- * ("swin") and "naming" ("timm" or "official"). Thread-safe.
+ * ("swin", "vit" or "vit_postnorm") and "naming" ("timm", "official" or "pytorch"). Thread-safe.
  */
 SWIN_API const char *swin_model_get(const swin_model *model, const char *key);
 
@@ -199,6 +209,8 @@ SWIN_API swin_status swin_model_stage_dims(const swin_model *model, int stage, i
  * embedding and head included); 0..num_stages-1 one stage (its blocks and its PatchMerging).
  * *flops is with windowed attention (W-MSA); *flops_global is the same stage if its attention
  * were global (MSA, 4hwC^2 + 2(hw)^2C instead of 4hwC^2 + 2M^2hwC). Either may be NULL.
+ * ViT: one stage of global attention, 4NC^2 + 2N^2C + 2NCF per block over N tokens (class
+ * token included), so *flops == *flops_global; swin_model_stage_dims reports window 0.
  * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT.
  */
 SWIN_API swin_status swin_model_flops(const swin_model *model, int stage, double *flops,
@@ -279,7 +291,8 @@ SWIN_API void swin_context_free(swin_context *ctx);
  * swin_context_run does this by itself when the input shape changes; calling it first keeps
  * allocation out of the first run and reports an unfit size early.
  * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_INPUT_SIZE (not divisible by the patch
- * size, or a stage whose effective window does not match the weights), SWIN_ERR_OUT_OF_MEMORY.
+ * size, a stage whose effective window does not match the weights, or a ViT input whose token
+ * count does not fit pos_embed), SWIN_ERR_OUT_OF_MEMORY.
  */
 SWIN_API swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int64_t height,
                                           int64_t width);

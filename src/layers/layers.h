@@ -123,4 +123,27 @@ size_t swin__patch_merging_scratch(int64_t B, int64_t H, int64_t W, int64_t C);
 void swin__patch_merging_forward(float *out, const float *in, const swin_patch_merging *pm,
                                  int64_t B, int64_t H, int64_t W, float *scratch);
 
+/* ---- ViT encoder blocks (vit_encoder.c): whole-sequence self-attention, no bias, no mask ---- */
+typedef struct swin_vit_block {
+    swin_norm norm1, norm2; /* [C] */
+    swin_attention attn;    /* qkv [3C, C] with q;k;v rows, as timm's qkv and PyTorch's in_proj */
+    swin_mlp mlp;
+    bool post_norm;
+} swin_vit_block;
+/* timm's pre-norm Block: {prefix}.{norm1,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}.* */
+swin_status swin__vit_block_bind(swin_vit_block *blk, const swin_safetensors *st,
+                                 const char *prefix, int64_t dim, int64_t heads, int64_t hidden,
+                                 float eps, swin_activation act);
+/* PyTorch's post-norm nn.TransformerEncoderLayer: {prefix}.self_attn.{in_proj_weight,
+ * in_proj_bias,out_proj.*}, {prefix}.{linear1,linear2,norm1,norm2}.* */
+swin_status swin__vit_postnorm_block_bind(swin_vit_block *blk, const swin_safetensors *st,
+                                          const char *prefix, int64_t dim, int64_t heads,
+                                          int64_t hidden, float eps, swin_activation act);
+/* Floats of scratch for B sequences of N tokens. */
+size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N);
+/* x [B, N, C] in place. Pre-norm: x += attn(norm1(x)); x += mlp(norm2(x)).
+ * Post-norm: x = norm1(x + attn(x)); x = norm2(x + mlp(x)). */
+void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int64_t N,
+                             float *scratch);
+
 #endif /* SWIN_LAYERS_H */

@@ -1,0 +1,99 @@
+/* ViT encoder blocks: timm's pre-norm Block and PyTorch's post-norm nn.TransformerEncoderLayer.
+ * Both attend over the whole sequence with the shared multi-head attention (window_attention.c)
+ * as one "window" of N tokens, without relative position bias or mask.
+ * Legend: B batch, N tokens per sequence, C channels, nH heads, F MLP hidden width. */
+#include <stdint.h>
+#include <string.h>
+
+#include "layers.h"
+
+/* The heads must split the channels (swin__attention_bind checks the same for timm blocks). */
+static swin_status check_heads(const char *prefix, int64_t dim, int64_t heads) {
+    if (heads < 1 || dim % heads != 0)
+        return swin__error(SWIN_ERR_CONFIG, "%s: %lld channels cannot be split into %lld heads",
+                           prefix, (long long)dim, (long long)heads);
+    return SWIN_OK;
+}
+
+swin_status swin__vit_block_bind(swin_vit_block *blk, const swin_safetensors *st,
+                                 const char *prefix, int64_t dim, int64_t heads, int64_t hidden,
+                                 float eps, swin_activation act) {
+    char name[256], fc1[256], fc2[256];
+    memset(blk, 0, sizeof *blk);
+    SWIN_TRY(swin__norm_bind(&blk->norm1, st, swin__name(name, sizeof name, prefix, ".norm1"), dim,
+                             eps));
+    SWIN_TRY(swin__attention_bind(&blk->attn, st, swin__name(name, sizeof name, prefix, ".attn"),
+                                  dim, heads, 0, 0, false));
+    SWIN_TRY(swin__norm_bind(&blk->norm2, st, swin__name(name, sizeof name, prefix, ".norm2"), dim,
+                             eps));
+    swin__name(fc1, sizeof fc1, prefix, ".mlp.fc1");
+    swin__name(fc2, sizeof fc2, prefix, ".mlp.fc2");
+    return swin__mlp_bind(&blk->mlp, st, fc1, fc2, dim, hidden, act);
+}
+
+swin_status swin__vit_postnorm_block_bind(swin_vit_block *blk, const swin_safetensors *st,
+                                          const char *prefix, int64_t dim, int64_t heads,
+                                          int64_t hidden, float eps, swin_activation act) {
+    char name[256], fc1[256], fc2[256];
+    memset(blk, 0, sizeof *blk);
+    blk->post_norm = true;
+    SWIN_TRY(check_heads(prefix, dim, heads));
+    swin_attention *a = &blk->attn;
+    a->dim = dim;
+    a->heads = heads;
+    const int64_t qkv[2] = {3 * dim, dim}, qkvb = 3 * dim, proj[2] = {dim, dim};
+    SWIN_TRY(swin__st_get_f32(
+        st, swin__name(name, sizeof name, prefix, ".self_attn.in_proj_weight"), 2, qkv, &a->qkv_w));
+    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".self_attn.in_proj_bias"),
+                              1, &qkvb, &a->qkv_b));
+    SWIN_TRY(swin__st_get_f32(st,
+                              swin__name(name, sizeof name, prefix, ".self_attn.out_proj.weight"),
+                              2, proj, &a->proj_w));
+    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".self_attn.out_proj.bias"),
+                              1, &dim, &a->proj_b));
+    SWIN_TRY(swin__norm_bind(&blk->norm1, st, swin__name(name, sizeof name, prefix, ".norm1"), dim,
+                             eps));
+    SWIN_TRY(swin__norm_bind(&blk->norm2, st, swin__name(name, sizeof name, prefix, ".norm2"), dim,
+                             eps));
+    swin__name(fc1, sizeof fc1, prefix, ".linear1");
+    swin__name(fc2, sizeof fc2, prefix, ".linear2");
+    return swin__mlp_bind(&blk->mlp, st, fc1, fc2, dim, hidden, act);
+}
+
+/* normed x [B*N, C], branch output [B*N, C], then the larger of the attention's scratch and the
+ * Mlp's hidden [B*N, F]. SIZE_MAX when the count overflows. */
+size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N) {
+    const size_t C = (size_t)blk->attn.dim, nH = (size_t)blk->attn.heads;
+    size_t rows, nn, attn, mlp, two, total;
+    if (!swin__mul_size((size_t)B, (size_t)N, &rows) ||
+        !swin__mul_size((size_t)N, (size_t)N, &nn) || !swin__mul_size(rows, 4 * C, &attn) ||
+        !swin__mul_size(nn, nH, &nn) || !swin__add_size(attn, nn, &attn) ||
+        !swin__mul_size(rows, (size_t)blk->mlp.hidden, &mlp) ||
+        !swin__mul_size(rows, 2 * C, &two) || !swin__add_size(two, attn > mlp ? attn : mlp, &total))
+        return SIZE_MAX;
+    return total;
+}
+
+void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int64_t N,
+                             float *scratch) {
+    const int64_t C = blk->attn.dim, rows = B * N;
+    float *normed = scratch;
+    float *branch = normed + rows * C;
+    float *work = branch + rows * C;
+    const swin_norm *n1 = &blk->norm1, *n2 = &blk->norm2;
+    if (blk->post_norm) {
+        swin__attention_forward(branch, x, &blk->attn, B, N, NULL, NULL, 1, work);
+        swin__add_inplace(x, branch, rows * C);
+        swin__layernorm(x, x, n1->weight, n1->bias, rows, C, n1->eps);
+        swin__mlp_forward(branch, x, &blk->mlp, rows, work);
+        swin__add_inplace(x, branch, rows * C);
+        swin__layernorm(x, x, n2->weight, n2->bias, rows, C, n2->eps);
+        return;
+    }
+    swin__layernorm(normed, x, n1->weight, n1->bias, rows, C, n1->eps);
+    swin__attention_forward(branch, normed, &blk->attn, B, N, NULL, NULL, 1, work);
+    swin__add_inplace(x, branch, rows * C);
+    swin__layernorm(normed, x, n2->weight, n2->bias, rows, C, n2->eps);
+    swin__mlp_forward(branch, normed, &blk->mlp, rows, work);
+    swin__add_inplace(x, branch, rows * C);
+}
