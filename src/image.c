@@ -248,8 +248,9 @@ swin_status swin_image_wrap_rgb8(swin_image **out, const uint8_t *pixels, int64_
                                  int64_t height, int64_t stride) {
     if (!out) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_image_wrap_rgb8: out is NULL");
     *out = NULL;
-    if (!pixels || width < 1 || height < 1 || stride < width * 3 ||
-        (uint64_t)width * (uint64_t)height > SWIN_MAX_PIXELS)
+    if (!pixels || width < 1 || height < 1 || width > (int64_t)SWIN_MAX_PIXELS ||
+        height > (int64_t)SWIN_MAX_PIXELS ||
+        (uint64_t)width * (uint64_t)height > SWIN_MAX_PIXELS || stride < width * 3)
         return swin__error(SWIN_ERR_INVALID_ARGUMENT,
                            "swin_image_wrap_rgb8: need pixels, width and height >= 1 and stride >= "
                            "3 * width (got %lldx%lld, stride %lld)",

@@ -159,6 +159,14 @@ swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int64_t heigh
         return swin__error(SWIN_ERR_INVALID_ARGUMENT,
                            "input batch %lld, height %lld, width %lld: each must be >= 1",
                            (long long)batch, (long long)height, (long long)width);
+    /* Bounds that keep every size computed from them far from int64 overflow. */
+    uint64_t pixels;
+    if (batch > (1 << 24) || height > (1 << 24) || width > (1 << 24) ||
+        __builtin_mul_overflow((uint64_t)batch, (uint64_t)height, &pixels) ||
+        __builtin_mul_overflow(pixels, (uint64_t)width, &pixels) || pixels > ((uint64_t)1 << 36))
+        return swin__error(SWIN_ERR_INPUT_SIZE,
+                           "input batch %lld x %lld x %lld pixels is too large",
+                           (long long)batch, (long long)height, (long long)width);
     if (ctx->B == batch && ctx->H == height && ctx->W == width) return SWIN_OK;
     unplan(ctx);
     swin_status s = ctx->model->family->plan(ctx, batch, height, width);

@@ -53,9 +53,9 @@ static swin_status parse_header(const char *hdr, int *ndim, int64_t *shape, cons
 }
 
 swin_status swin_tensor_load_npy(swin_tensor **out, const char *path) {
+    if (out) *out = NULL;
     if (!out || !path)
         return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_tensor_load_npy: NULL argument");
-    *out = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp) return swin__error(SWIN_ERR_IO, "cannot open \"%s\": %s", path, strerror(errno));
     swin_status s = SWIN_OK;
@@ -105,11 +105,35 @@ swin_status swin_tensor_load_npy(swin_tensor **out, const char *path) {
     int ndim = 0;
     int64_t shape[SWIN_MAX_DIMS];
     SWIN_TRY_GOTO(s, parse_header(hdr, &ndim, shape, path), done);
-    for (int i = 0; i < ndim; i++)
+    size_t numel = 1, nbytes = 0;
+    for (int i = 0; i < ndim; i++) {
         if (shape[i] == 0) {
             s = swin__error(SWIN_ERR_FORMAT, "%s: empty arrays are not supported", path);
             goto done;
         }
+        if (!swin__mul_size(numel, (size_t)shape[i], &numel) ||
+            !swin__mul_size(numel, sizeof(float), &nbytes)) {
+            s = swin__error(SWIN_ERR_FORMAT, "%s: shape is too large", path);
+            goto done;
+        }
+    }
+    /* the declared size must be in the file before anything is allocated for it */
+    const long here = ftell(fp);
+    if (here < 0 || fseek(fp, 0, SEEK_END) != 0) {
+        s = swin__error(SWIN_ERR_IO, "%s: cannot seek", path);
+        goto done;
+    }
+    const long end = ftell(fp);
+    if (end < here || fseek(fp, here, SEEK_SET) != 0) {
+        s = swin__error(SWIN_ERR_IO, "%s: cannot seek", path);
+        goto done;
+    }
+    if (nbytes > (size_t)(end - here)) {
+        s = swin__error(SWIN_ERR_TRUNCATED,
+                        "%s: the file holds %ld data bytes, fewer than the %zu floats of its shape",
+                        path, end - here, numel);
+        goto done;
+    }
     if (swin_tensor_create(&t, ndim, shape) != SWIN_OK) {
         s = swin_last_error()[0] && strstr(swin_last_error(), "memory") ? SWIN_ERR_OUT_OF_MEMORY
                                                                         : SWIN_ERR_FORMAT;

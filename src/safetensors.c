@@ -224,15 +224,17 @@ swin_status swin__st_parse(swin_safetensors *st, const uint8_t *data, size_t siz
 
     /* Sorted by offset: file order, and overlaps show up between neighbours. */
     qsort(st->tensors, st->num_tensors, sizeof *st->tensors, cmp_begin);
-    for (size_t i = 1; i < st->num_tensors; i++) {
-        const swin_st_tensor *a = &st->tensors[i - 1], *b = &st->tensors[i];
-        if (b->nbytes && a->begin + a->nbytes > b->begin) {
+    const swin_st_tensor *reach = NULL; /* the tensor ending furthest so far */
+    for (size_t i = 0; i < st->num_tensors; i++) {
+        const swin_st_tensor *a = reach, *b = &st->tensors[i];
+        if (b->nbytes && a && a->begin + a->nbytes > b->begin) {
             s = swin__error(SWIN_ERR_OFFSETS,
                             "safetensors: tensors \"%s\" [%zu, %zu) and \"%s\" [%zu, %zu) overlap",
                             a->name, a->begin, a->begin + a->nbytes, b->name, b->begin,
                             b->begin + b->nbytes);
             goto done;
         }
+        if (b->nbytes && (!reach || b->begin + b->nbytes > reach->begin + reach->nbytes)) reach = b;
     }
 
     /* float32 views: in place when aligned, else converted into one arena. */
@@ -342,8 +344,9 @@ swin_status swin__st_get_f32(const swin_safetensors *st, const char *name, int n
         char want[128] = "", got[128] = "";
         size_t a = 0, b = 0;
         for (int i = 0; i < ndim && a < sizeof want; i++)
-            a += (size_t)snprintf(want + a, sizeof want - a, i ? ", %lld" : "%lld",
-                                  (long long)shape[i]);
+            a += shape[i] < 0 ? (size_t)snprintf(want + a, sizeof want - a, i ? ", *" : "*")
+                              : (size_t)snprintf(want + a, sizeof want - a, i ? ", %lld" : "%lld",
+                                                 (long long)shape[i]);
         for (int i = 0; i < t->ndim && b < sizeof got; i++)
             b += (size_t)snprintf(got + b, sizeof got - b, i ? ", %lld" : "%lld",
                                   (long long)t->shape[i]);

@@ -173,7 +173,8 @@ static swin_status resolve(swin_model *m, const swin_options *o, impl *I) {
     if (I->img_size % I->patch != 0)
         return swin__error(SWIN_ERR_CONFIG, "img_size %lld is not a multiple of patch_size %lld",
                            (long long)I->img_size, (long long)I->patch);
-    if (I->embed_dim > (1 << 20) || I->window > 4096 || I->patch > 4096 || I->in_chans > 4096)
+    if (I->embed_dim > (1 << 16) || I->window > 4096 || I->patch > 4096 || I->in_chans > 4096 ||
+        I->mlp_ratio > 64.0)
         return swin__error(SWIN_ERR_CONFIG, "architecture sizes are implausibly large");
     I->S = nd;
     int64_t res = I->img_size / I->patch;

@@ -25,9 +25,6 @@ FIXTURES = os.path.join(HERE, "..", "fixtures")
 OUT = os.path.join(FIXTURES, "bad")
 SOURCE = "swin_t7_224.safetensors"
 
-ESIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4}
-
-
 class Raw:
     """JSON text inserted verbatim into a header (for values json.dumps cannot produce)."""
 
@@ -91,10 +88,6 @@ def entry(pairs, name):
     raise KeyError(name)
 
 
-def f32(values):
-    return np.asarray(values, dtype="<f4").tobytes()
-
-
 def main():
     os.makedirs(OUT, exist_ok=True)
     meta, tensors = read(os.path.join(FIXTURES, SOURCE))
@@ -106,8 +99,8 @@ def main():
     small_t = [list(by_name[n]) for n in
                ("patch_embed.proj.bias", "patch_embed.norm.weight", "patch_embed.norm.bias")]
 
-    def small(edit=None, data_edit=None, meta_=meta):
-        pairs, data = pack(meta_, [list(t) for t in small_t])
+    def small(edit=None, data_edit=None):
+        pairs, data = pack(meta, [list(t) for t in small_t])
         if edit:
             pairs = edit(pairs) or pairs
         if data_edit:
@@ -309,9 +302,9 @@ def main():
         mini(meta_edit={"depths": "1,x"}))
     add("meta_arch_unknown", "CONFIG", "swin_gigantic", "metadata arch \"swin_gigantic\"",
         mini(meta_edit={"arch": "swin_gigantic"}))
-    add("meta_arch_other_family", "CONFIG", "vit_base_patch16_224",
-        "metadata arch \"vit_base_patch16_224\" (no such family)",
-        mini(meta_edit={"arch": "vit_base_patch16_224"}))
+    add("meta_arch_other_family", "CONFIG", "convnext_tiny",
+        "metadata arch \"convnext_tiny\" (no such family)",
+        mini(meta_edit={"arch": "convnext_tiny"}))
     add("meta_heads_not_dividing", "CONFIG", "heads",
         "metadata num_heads \"3,2\": 4 channels do not split into 3 heads",
         mini(meta_edit={"num_heads": "3,2"}))
