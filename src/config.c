@@ -8,7 +8,7 @@
 
 #include "model.h"
 
-typedef enum { K_INT, K_LIST, K_REAL, K_STR } kind;
+typedef enum { K_INT, K_LIST, K_REAL, K_STR, K_RGB, K_INTERP } kind;
 
 static const struct {
     const char *key;
@@ -20,6 +20,9 @@ static const struct {
     /* ViT */
     {"depth", K_INT},       {"class_token", K_INT}, {"global_pool", K_STR}, {"mlp_hidden_dim", K_INT},
     {"activation", K_STR},
+    /* preprocessing (timm's pretrained_cfg) */
+    {"input_size", K_INT},  {"interpolation", K_INTERP}, {"crop_pct", K_REAL}, {"mean", K_RGB},
+    {"std", K_RGB},
 };
 
 bool swin__parse_int(const char *s, int64_t *v) {
@@ -62,6 +65,25 @@ bool swin__parse_double(const char *s, double *v) {
     return true;
 }
 
+bool swin__parse_rgb(const char *s, float v[3]) {
+    if (!s) return false;
+    for (int i = 0; i < 3; i++) {
+        errno = 0;
+        char *end;
+        const double x = strtod(s, &end);
+        if (end == s || errno || !isfinite(x) || x < 0.0) return false;
+        v[i] = (float)x;
+        while (*end == ' ') end++;
+        if (i < 2) {
+            if (*end != ',') return false;
+            s = end + 1;
+        } else if (*end) {
+            return false;
+        }
+    }
+    return true;
+}
+
 swin_status swin_options_create(swin_options **out) {
     if (!out) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_options_create: out is NULL");
     *out = swin__calloc(1, sizeof **out);
@@ -91,6 +113,12 @@ swin_status swin_options_set(swin_options *opts, const char *key, const char *va
     case K_LIST: ok = swin__parse_int_list(value, list, SWIN_MAX_STAGES, &n); break;
     case K_REAL: ok = swin__parse_double(value, &d); break;
     case K_STR: ok = value[0] != '\0'; break;
+    case K_RGB: {
+        float rgb[3];
+        ok = swin__parse_rgb(value, rgb);
+        break;
+    }
+    case K_INTERP: ok = swin__interpolation_known(value); break;
     }
     if (!ok)
         return swin__error(SWIN_ERR_CONFIG, "option %s: malformed value \"%.64s\"", key, value);
@@ -101,6 +129,12 @@ swin_status swin_options_set(swin_options *opts, const char *key, const char *va
     snprintf(opts->items[slot].key, SWIN_KV_KEY, "%s", key);
     snprintf(opts->items[slot].value, SWIN_KV_VALUE, "%s", value);
     if (slot == opts->count) opts->count++;
+    return SWIN_OK;
+}
+
+swin_status swin__options_merge(swin_options *dst, const swin_options *src) {
+    for (int i = 0; i < src->count; i++)
+        SWIN_TRY(swin_options_set(dst, src->items[i].key, src->items[i].value));
     return SWIN_OK;
 }
 

@@ -1,18 +1,86 @@
 /* Public model and context API: loading, family dispatch, facts, memory plans, runs. */
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "model.h"
 
 static const swin_family *const families[] = {&swin__family_swin, &swin__family_vit_postnorm,
                                                &swin__family_vit};
 
+/* The eval transform: explicit settings, then metadata, then timm's defaults for the arch. */
+static swin_status resolve_preprocessing(swin_model *m, const swin_options *opts) {
+    swin_preproc *p = &m->pre;
+    const char *arch = swin_model_get(m, "arch");
+    /* timm's vit_* weights (augreg) normalise with 0.5; Swin and DeiT with ImageNet's values */
+    const bool half = arch && strncmp(arch, "vit_", 4) == 0 && strcmp(arch, "vit_postnorm") != 0;
+    const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+    for (int c = 0; c < 3; c++) {
+        p->mean[c] = half ? 0.5f : imagenet_mean[c];
+        p->std[c] = half ? 0.5f : imagenet_std[c];
+    }
+    snprintf(p->interpolation, sizeof p->interpolation, "bicubic");
+    p->crop_pct = 0.9;
+    const char *img = swin_model_get(m, "img_size");
+    if (!img || !swin__parse_int(img, &p->input_size)) p->input_size = 224;
+    const char *v;
+#define PRE_VALUE(key) ((v = swin__opt(opts, key)) || (v = swin__st_meta(&m->st, key)))
+    if (PRE_VALUE("input_size") && (!swin__parse_int(v, &p->input_size) || p->input_size < 1))
+        return swin__error(SWIN_ERR_CONFIG, "input_size: \"%.64s\" is not a positive integer", v);
+    if (PRE_VALUE("interpolation")) {
+        if (!swin__interpolation_known(v) || strlen(v) >= sizeof p->interpolation)
+            return swin__error(SWIN_ERR_CONFIG, "interpolation: \"%.64s\" is not one of bicubic, "
+                                                "bilinear, lanczos, hamming, box", v);
+        snprintf(p->interpolation, sizeof p->interpolation, "%s", v);
+    }
+    if (PRE_VALUE("crop_pct") && (!swin__parse_double(v, &p->crop_pct) || p->crop_pct > 4.0))
+        return swin__error(SWIN_ERR_CONFIG, "crop_pct: \"%.64s\" is not a number in (0, 4]", v);
+    if (PRE_VALUE("mean") && !swin__parse_rgb(v, p->mean))
+        return swin__error(SWIN_ERR_CONFIG, "mean: \"%.64s\" is not three numbers", v);
+    if (PRE_VALUE("std") && (!swin__parse_rgb(v, p->std) || !(p->std[0] > 0 && p->std[1] > 0 && p->std[2] > 0)))
+        return swin__error(SWIN_ERR_CONFIG, "std: \"%.64s\" is not three positive numbers", v);
+#undef PRE_VALUE
+    if (p->input_size > 16384)
+        return swin__error(SWIN_ERR_CONFIG, "input_size %lld is too large", (long long)p->input_size);
+    swin__config_set(m, "input_size", "%lld", (long long)p->input_size);
+    swin__config_set(m, "interpolation", "%s", p->interpolation);
+    swin__config_set(m, "crop_pct", "%g", p->crop_pct);
+    swin__config_set(m, "mean", "%g,%g,%g", p->mean[0], p->mean[1], p->mean[2]);
+    swin__config_set(m, "std", "%g,%g,%g", p->std[0], p->std[1], p->std[2]);
+    return SWIN_OK;
+}
+
+static bool is_directory(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
 static swin_status load(swin_model **out, const char *path, const void *data, size_t size,
-                        const swin_options *opts) {
+                        const swin_options *caller) {
     if (!out) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_model_load: out is NULL");
     *out = NULL;
     swin_model *m = swin__calloc(1, sizeof *m);
-    if (!m) return swin__oom();
-    swin_status s = path ? swin__st_open(&m->st, path) : swin__st_parse(&m->st, data, size);
+    swin_options *merged = swin__calloc(1, sizeof *merged);
+    if (!m || !merged) {
+        swin__free(m);
+        swin__free(merged);
+        return swin__oom();
+    }
+    const swin_options *opts = caller;
+    swin_status s;
+    char file[4096];
+    if (path && is_directory(path)) {
+        /* a hub folder: config.json (optional) gives settings below the caller's own */
+        snprintf(file, sizeof file, "%s/config.json", path);
+        struct stat sb;
+        if (stat(file, &sb) == 0)
+            SWIN_TRY_GOTO(s, swin__hub_config(file, merged, &m->labels, &m->num_labels), fail);
+        if (caller) SWIN_TRY_GOTO(s, swin__options_merge(merged, caller), fail);
+        opts = merged;
+        snprintf(file, sizeof file, "%s/model.safetensors", path);
+        path = file;
+    }
+    s = path ? swin__st_open(&m->st, path) : swin__st_parse(&m->st, data, size);
     if (s != SWIN_OK) goto fail;
     const char *arch = swin__opt(opts, "arch");
     if (!arch) arch = swin__st_meta(&m->st, "arch");
@@ -28,9 +96,17 @@ static swin_status load(swin_model **out, const char *path, const void *data, si
         goto fail;
     }
     SWIN_TRY_GOTO(s, m->family->bind(m, opts), fail);
+    SWIN_TRY_GOTO(s, resolve_preprocessing(m, opts), fail);
+    if (m->labels && m->num_labels != m->num_classes) {
+        s = swin__error(SWIN_ERR_CONFIG, "config.json has %lld label_names for %lld classes",
+                        (long long)m->num_labels, (long long)m->num_classes);
+        goto fail;
+    }
+    swin__free(merged);
     *out = m;
     return SWIN_OK;
 fail:
+    swin__free(merged);
     swin_model_free(m);
     return s;
 }
@@ -55,6 +131,8 @@ swin_status swin_model_load_memory(swin_model **out, const void *data, size_t si
 void swin_model_free(swin_model *m) {
     if (!m) return;
     if (m->family && m->impl) m->family->unbind(m);
+    for (int64_t i = 0; i < m->num_labels; i++) swin__free(m->labels[i]);
+    swin__free(m->labels);
     swin__st_close(&m->st);
     swin__free(m);
 }
@@ -222,4 +300,35 @@ swin_status swin_context_output(swin_context *ctx, swin_output kind, int index,
         return SWIN_OK;
     }
     return swin__error(SWIN_ERR_INVALID_ARGUMENT, "unknown output kind %d", (int)kind);
+}
+
+/* ---- labels and preprocessing ---- */
+
+const char *swin_model_label(const swin_model *m, int64_t index) {
+    if (!m || index < 0 || index >= m->num_classes) return NULL;
+    if (m->labels) return m->labels[index];
+    return m->num_classes == 1000 ? swin__imagenet_labels[index] : NULL;
+}
+
+int64_t swin_model_input_size(const swin_model *m) {
+    return m ? m->pre.input_size : 0;
+}
+
+swin_status swin_image_preprocess(const swin_image *image, const swin_model *model,
+                                  swin_tensor *batch, int64_t index) {
+    if (!image || !model || !batch)
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_image_preprocess: NULL argument");
+    const int64_t S = model->pre.input_size;
+    if (batch->ndim != 4 || batch->shape[1] != 3 || batch->shape[2] != S || batch->shape[3] != S)
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT,
+                           "swin_image_preprocess: batch must be [B, 3, %lld, %lld]", (long long)S,
+                           (long long)S);
+    if (index < 0 || index >= batch->shape[0])
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT,
+                           "swin_image_preprocess: index %lld outside the batch of %lld",
+                           (long long)index, (long long)batch->shape[0]);
+    int64_t stride;
+    const uint8_t *px = swin_image_pixels(image, &stride);
+    return swin__preprocess(batch->data + index * 3 * S * S, px, stride, swin_image_width(image),
+                            swin_image_height(image), &model->pre);
 }

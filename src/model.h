@@ -31,6 +31,9 @@ struct swin_model {
     int64_t in_chans;
     int num_stages;
     void *impl; /* family's bound weights */
+    swin_preproc pre; /* timm's eval transform for this model */
+    char **labels;    /* class names from config.json, or NULL */
+    int64_t num_labels;
 };
 
 struct swin_context {
@@ -71,6 +74,15 @@ const char *swin__opt(const swin_options *opts, const char *key);
 bool swin__parse_int(const char *s, int64_t *v);
 bool swin__parse_int_list(const char *s, int64_t *v, int max, int *n);
 bool swin__parse_double(const char *s, double *v);
+/* Three comma-separated non-negative numbers ("0.485,0.456,0.406"). */
+bool swin__parse_rgb(const char *s, float v[3]);
+/* Copies src's items into dst, replacing keys dst already has. */
+swin_status swin__options_merge(swin_options *dst, const swin_options *src);
+/* Reads a timm/Hugging Face config.json into options (architecture, model_args,
+ * pretrained_cfg) and class names (hub.c). */
+swin_status swin__hub_config(const char *path, swin_options *opts, char ***labels,
+                             int64_t *num_labels);
+extern const char *const swin__imagenet_labels[1000];
 /* Appends key = formatted value to the model's resolved config. */
 void swin__config_set(swin_model *m, const char *key, const char *fmt, ...)
 #if defined(__GNUC__)

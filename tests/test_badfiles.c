@@ -191,7 +191,7 @@ static void test_io_errors(void **state) {
     assert_true(check_load("no such file", s, m, SWIN_ERR_IO, "no_such.safetensors"));
     m = (swin_model *)0x1;
     s = swin_model_load_file(&m, swin_test_fixture("bad"), NULL);
-    assert_true(check_load("a directory", s, m, SWIN_ERR_IO, "regular file"));
+    assert_true(check_load("a directory", s, m, SWIN_ERR_IO, "model.safetensors"));
 }
 
 /* ---- the official naming's stored buffers, patched in memory ---- */

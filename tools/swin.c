@@ -2,11 +2,17 @@
  *   swin info MODEL [--arch NAME] [--set KEY=VALUE ...]
  *   swin run --model MODEL --input IN.npy --output OUT.npy [--emit logits|features]
  *            [--arch NAME] [--set KEY=VALUE ...]
+ *   swin preprocess --model MODEL IMAGE --output X.npy
+ *   swin classify --model MODEL [--top K] [--json] [--batch N] IMAGE_OR_DIR...
  * Errors: one line on stderr, exit status 1 (2 for usage errors). */
+#include <dirent.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <swin/swin.h>
 
@@ -14,13 +20,19 @@ static const char usage[] =
     "usage: swin info MODEL [--arch NAME] [--set KEY=VALUE ...]\n"
     "       swin run --model MODEL --input IN.npy --output OUT.npy [--emit logits|features]\n"
     "                [--arch NAME] [--set KEY=VALUE ...]\n"
+    "       swin preprocess --model MODEL IMAGE --output X.npy [--set KEY=VALUE ...]\n"
+    "       swin classify --model MODEL [--top K] [--json] [--batch N] [--set KEY=VALUE ...]\n"
+    "                IMAGE_OR_DIR...\n"
     "       swin --version | --help\n"
     "\n"
     "MODEL is a .safetensors file (Swin: timm or official naming; ViT: timm naming, or the\n"
-    "post-norm nn.TransformerEncoder ViT). KEY is one of arch, img_size, patch_size, in_chans,\n"
-    "embed_dim, depths, num_heads, window_size, mlp_ratio, num_classes, norm_eps (and for ViT\n"
-    "depth, class_token, global_pool, mlp_hidden_dim, activation); explicit keys override the\n"
-    "file's metadata, which overrides what the tensors say.\n";
+    "post-norm nn.TransformerEncoder ViT) or a Hugging Face hub folder (model.safetensors and\n"
+    "config.json). KEY is one of arch, img_size, patch_size, in_chans, embed_dim, depths,\n"
+    "num_heads, window_size, mlp_ratio, num_classes, norm_eps (ViT: also depth, class_token,\n"
+    "global_pool, mlp_hidden_dim, activation) and, for preprocessing, input_size,\n"
+    "interpolation, crop_pct, mean, std. Explicit keys override config.json and the file's\n"
+    "metadata, which override what the tensors say.\n"
+    "IMAGE is a JPEG or PNG file; a directory stands for the .jpg/.jpeg/.png files in it.\n";
 
 static int fail(const char *what, swin_status s) {
     fprintf(stderr, "swin: error: %s: %s (%s)\n", what, swin_last_error(), swin_status_string(s));
@@ -32,26 +44,45 @@ static int usage_error(const char *msg, const char *arg) {
     return 2;
 }
 
+#define MAX_POSITIONAL 4096
+
 typedef struct args {
     const char *model, *input, *output, *emit;
+    long top, batch;
+    bool json;
+    const char *positional[MAX_POSITIONAL];
+    int npos;
     swin_options *opts;
 } args;
 
-/* Parses the shared flags; positional MODEL is accepted for info. Returns 0 or an exit code. */
+static bool parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    const long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+/* Parses flags and positional arguments. Returns 0 or an exit code. */
 static int parse(int argc, char **argv, args *a, int first) {
+    static const char *const valued[] = {"--model", "--input", "--output", "--emit", "--arch",
+                                         "--set",   "--top",   "--batch"};
     for (int i = first; i < argc; i++) {
         const char *arg = argv[i];
-        const bool has_value = i + 1 < argc;
-        if (strcmp(arg, "--model") == 0 || strcmp(arg, "--input") == 0 ||
-            strcmp(arg, "--output") == 0 || strcmp(arg, "--emit") == 0 ||
-            strcmp(arg, "--arch") == 0 || strcmp(arg, "--set") == 0) {
-            if (!has_value) return usage_error("missing value after", arg);
+        bool known = false;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(arg, valued[k]) == 0;
+        if (known) {
+            if (i + 1 >= argc) return usage_error("missing value after", arg);
             const char *v = argv[++i];
             if (strcmp(arg, "--model") == 0) a->model = v;
             else if (strcmp(arg, "--input") == 0) a->input = v;
             else if (strcmp(arg, "--output") == 0) a->output = v;
             else if (strcmp(arg, "--emit") == 0) a->emit = v;
-            else {
+            else if (strcmp(arg, "--top") == 0) {
+                if (!parse_long(v, 1, 1000000, &a->top)) return usage_error("--top takes a positive integer", v);
+            } else if (strcmp(arg, "--batch") == 0) {
+                if (!parse_long(v, 1, 4096, &a->batch)) return usage_error("--batch takes 1..4096", v);
+            } else {
                 char key[64];
                 const char *value = v;
                 if (strcmp(arg, "--arch") == 0) {
@@ -67,12 +98,13 @@ static int parse(int argc, char **argv, args *a, int first) {
                 swin_status s = swin_options_set(a->opts, key, value);
                 if (s != SWIN_OK) return fail(arg, s);
             }
+        } else if (strcmp(arg, "--json") == 0) {
+            a->json = true;
         } else if (arg[0] == '-' && arg[1] == '-') {
             return usage_error("unknown option", arg);
-        } else if (!a->model) {
-            a->model = arg;
         } else {
-            return usage_error("unexpected argument", arg);
+            if (a->npos == MAX_POSITIONAL) return usage_error("too many arguments", arg);
+            a->positional[a->npos++] = arg;
         }
     }
     return 0;
@@ -131,6 +163,7 @@ static int cmd_info(const args *a) {
 }
 
 static int cmd_run(const args *a) {
+    if (a->npos) return usage_error("unexpected argument", a->positional[0]);
     if (!a->model || !a->input || !a->output)
         return usage_error("run needs --model, --input and --output", NULL);
     swin_output kind = SWIN_OUTPUT_LOGITS;
@@ -168,6 +201,239 @@ done:
     return rc;
 }
 
+static int cmd_preprocess(const args *a) {
+    if (!a->model || a->npos != 1 || !a->output)
+        return usage_error("preprocess needs --model, one IMAGE and --output", NULL);
+    swin_model *m = NULL;
+    swin_image *img = NULL;
+    swin_tensor *x = NULL;
+    int rc = 1;
+    swin_status s;
+    if ((s = swin_model_load_file(&m, a->model, a->opts)) != SWIN_OK) {
+        rc = fail(a->model, s);
+        goto done;
+    }
+    const int64_t S = swin_model_input_size(m), shape[4] = {1, 3, S, S};
+    if ((s = swin_image_load_file(&img, a->positional[0])) != SWIN_OK ||
+        (s = swin_tensor_create(&x, 4, shape)) != SWIN_OK ||
+        (s = swin_image_preprocess(img, m, x, 0)) != SWIN_OK) {
+        rc = fail(a->positional[0], s);
+        goto done;
+    }
+    if ((s = swin_tensor_save_npy(x, a->output)) != SWIN_OK) {
+        rc = fail(a->output, s);
+        goto done;
+    }
+    rc = 0;
+done:
+    swin_tensor_free(x);
+    swin_image_free(img);
+    swin_model_free(m);
+    return rc;
+}
+
+/* ---- classify ---- */
+
+typedef struct path_list {
+    char **items;
+    size_t n, cap;
+} path_list;
+
+static bool push_path(path_list *l, const char *p) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **items = realloc(l->items, cap * sizeof *items);
+        if (!items) return false;
+        l->items = items;
+        l->cap = cap;
+    }
+    return (l->items[l->n] = strdup(p)) != NULL && ++l->n;
+}
+
+static bool image_name(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (!dot) return false;
+    char ext[8] = {0};
+    for (size_t i = 0; i < sizeof ext - 1 && dot[1 + i]; i++)
+        ext[i] = (char)((dot[1 + i] >= 'A' && dot[1 + i] <= 'Z') ? dot[1 + i] + 32 : dot[1 + i]);
+    return strcmp(ext, "jpg") == 0 || strcmp(ext, "jpeg") == 0 || strcmp(ext, "png") == 0;
+}
+
+static int cmp_str(const void *x, const void *y) {
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Expands directories into their image files, sorted by name. */
+static int collect(const args *a, path_list *out) {
+    for (int i = 0; i < a->npos; i++) {
+        struct stat sb;
+        const char *p = a->positional[i];
+        if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            DIR *d = opendir(p);
+            if (!d) {
+                fprintf(stderr, "swin: error: %s: cannot open directory\n", p);
+                return 1;
+            }
+            const size_t first = out->n;
+            struct dirent *e;
+            while ((e = readdir(d))) {
+                if (e->d_name[0] == '.' || !image_name(e->d_name)) continue;
+                char full[4096];
+                const size_t len = strlen(p);
+                snprintf(full, sizeof full, "%s%s%s", p, len && p[len - 1] == '/' ? "" : "/",
+                         e->d_name);
+                if (!push_path(out, full)) {
+                    closedir(d);
+                    return fail("classify", SWIN_ERR_OUT_OF_MEMORY);
+                }
+            }
+            closedir(d);
+            qsort(out->items + first, out->n - first, sizeof *out->items, cmp_str);
+        } else if (!push_path(out, p)) {
+            return fail("classify", SWIN_ERR_OUT_OF_MEMORY);
+        }
+    }
+    return 0;
+}
+
+static void json_string(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        const unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+static void progress(size_t done, size_t total) {
+    const int width = 30, filled = (int)(width * done / total);
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu", filled, "##############################", width - filled,
+            "", done, total);
+    if (done == total) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* Prints the top-k classes of one row of logits (softmax probabilities). */
+static void report(const swin_model *m, const char *path, const float *logits, int64_t K, long k,
+                   bool json) {
+    double mx = logits[0], sum = 0.0;
+    for (int64_t c = 1; c < K; c++) mx = logits[c] > mx ? logits[c] : mx;
+    for (int64_t c = 0; c < K; c++) sum += exp((double)logits[c] - mx);
+    if (k > K) k = (long)K;
+    int64_t best[64];
+    if (k > 64) k = 64;
+    for (long r = 0; r < k; r++) {
+        int64_t arg = -1;
+        for (int64_t c = 0; c < K; c++) {
+            bool taken = false;
+            for (long q = 0; q < r; q++) taken |= best[q] == c;
+            if (!taken && (arg < 0 || logits[c] > logits[arg])) arg = c;
+        }
+        best[r] = arg;
+    }
+    if (json) {
+        printf("{\"path\": ");
+        json_string(path);
+        printf(", \"top\": [");
+    } else {
+        printf("%s\n", path);
+    }
+    for (long r = 0; r < k; r++) {
+        const double prob = exp((double)logits[best[r]] - mx) / sum;
+        const char *label = swin_model_label(m, best[r]);
+        char fallback[32];
+        if (!label) {
+            snprintf(fallback, sizeof fallback, "class %lld", (long long)best[r]);
+            label = fallback;
+        }
+        if (json) {
+            printf("%s{\"index\": %lld, \"label\": ", r ? ", " : "", (long long)best[r]);
+            json_string(label);
+            printf(", \"prob\": %.6f}", prob);
+        } else {
+            printf("  %2ld. %-30s %8.4f%%\n", r + 1, label, 100.0 * prob);
+        }
+    }
+    if (json) printf("]}\n");
+}
+
+static int cmd_classify(const args *a) {
+    if (!a->model || a->npos == 0)
+        return usage_error("classify needs --model and at least one IMAGE_OR_DIR", NULL);
+    path_list paths = {0};
+    swin_model *m = NULL;
+    swin_context *ctx = NULL;
+    swin_tensor *batch = NULL;
+    const char **names = NULL;
+    int rc = collect(a, &paths), failed = 0;
+    swin_status s;
+    if (rc) goto done;
+    rc = 1;
+    if ((s = swin_model_load_file(&m, a->model, a->opts)) != SWIN_OK) {
+        rc = fail(a->model, s);
+        goto done;
+    }
+    const int64_t K = swin_model_num_classes(m), S = swin_model_input_size(m);
+    if (K == 0) {
+        fprintf(stderr, "swin: error: %s: the model has no classifier head\n", a->model);
+        goto done;
+    }
+    const long N = a->batch ? a->batch : 8, top = a->top ? a->top : 5;
+    const int64_t shape[4] = {N, 3, S, S};
+    names = calloc((size_t)N, sizeof *names);
+    if (!names || (s = swin_tensor_create(&batch, 4, shape)) != SWIN_OK ||
+        (s = swin_context_create(&ctx, m)) != SWIN_OK) {
+        rc = fail("classify", SWIN_ERR_OUT_OF_MEMORY);
+        goto done;
+    }
+    const bool bar = isatty(2) && paths.n >= 16;
+    size_t next = 0;
+    while (next < paths.n) {
+        long n = 0;
+        for (; next < paths.n && n < N; next++) {
+            swin_image *img = NULL;
+            if ((s = swin_image_load_file(&img, paths.items[next])) != SWIN_OK ||
+                (s = swin_image_preprocess(img, m, batch, n)) != SWIN_OK) {
+                if (bar) fputc('\n', stderr);
+                fail(paths.items[next], s);
+                failed++;
+            } else {
+                names[n++] = paths.items[next];
+            }
+            swin_image_free(img);
+        }
+        if (n == 0) continue;
+        /* the last, partial batch runs as a view of the first n images */
+        const int64_t vshape[4] = {n, 3, S, S};
+        swin_tensor *view = NULL;
+        const swin_tensor *logits;
+        if ((s = swin_tensor_wrap(&view, swin_tensor_data(batch), 4, vshape)) != SWIN_OK ||
+            (s = swin_context_run(ctx, view)) != SWIN_OK ||
+            (s = swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &logits)) != SWIN_OK) {
+            swin_tensor_free(view);
+            rc = fail("classify", s);
+            goto done;
+        }
+        for (long i = 0; i < n; i++)
+            report(m, names[i], swin_tensor_data(logits) + i * K, K, top, a->json);
+        fflush(stdout);
+        swin_tensor_free(view);
+        if (bar) progress(next, paths.n);
+    }
+    rc = failed ? 1 : 0;
+    if (failed) fprintf(stderr, "swin: %d of %zu images could not be read\n", failed, paths.n);
+done:
+    for (size_t i = 0; i < paths.n; i++) free(paths.items[i]);
+    free(paths.items);
+    free(names);
+    swin_tensor_free(batch);
+    swin_context_free(ctx);
+    swin_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return usage_error("no command", NULL);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -183,8 +449,16 @@ int main(int argc, char **argv) {
     int rc;
     if (strcmp(argv[1], "info") == 0) {
         rc = parse(argc, argv, &a, 2);
+        if (!rc && !a.model && a.npos == 1) a.model = a.positional[0];
+        else if (!rc && a.npos) rc = usage_error("unexpected argument", a.positional[a.npos - 1]);
         if (!rc && !a.model) rc = usage_error("info needs MODEL", NULL);
         if (!rc) rc = cmd_info(&a);
+    } else if (strcmp(argv[1], "preprocess") == 0) {
+        rc = parse(argc, argv, &a, 2);
+        if (!rc) rc = cmd_preprocess(&a);
+    } else if (strcmp(argv[1], "classify") == 0) {
+        rc = parse(argc, argv, &a, 2);
+        if (!rc) rc = cmd_classify(&a);
     } else if (strcmp(argv[1], "run") == 0) {
         rc = parse(argc, argv, &a, 2);
         if (!rc) rc = cmd_run(&a);

@@ -159,7 +159,9 @@ SWIN_API void swin_options_free(swin_options *opts);
 
 /**
  * Loads a .safetensors file (Swin: timm or official Microsoft naming; ViT: timm naming, or the
- * post-norm ViT's PyTorch module names). The file is memory-mapped;
+ * post-norm ViT's PyTorch module names), or a Hugging Face hub folder holding model.safetensors
+ * and config.json (timm's layout: architecture, num_classes, global_pool, model_args,
+ * pretrained_cfg, label_names; the caller's opts override it). The file is memory-mapped;
  * aligned F32 tensors are used in place, F16 and BF16 are converted to float32 at load.
  * opts may be NULL. The model does not keep opts. *out is NULL on failure.
  * Returns SWIN_OK or: SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_TRUNCATED,
@@ -186,6 +188,16 @@ SWIN_API void swin_model_free(swin_model *model);
  * ("swin", "vit" or "vit_postnorm") and "naming" ("timm", "official" or "pytorch"). Thread-safe.
  */
 SWIN_API const char *swin_model_get(const swin_model *model, const char *key);
+
+/**
+ * Name of class `index`: from config.json's label_names, else the ImageNet-1k names for a
+ * 1000-class model, else NULL. Owned by the model (or static). Thread-safe.
+ */
+SWIN_API const char *swin_model_label(const swin_model *model, int64_t index);
+
+/** Side S of the square input the model's preprocessing produces (pretrained_cfg input_size,
+ * else img_size). */
+SWIN_API int64_t swin_model_input_size(const swin_model *model);
 
 /** Number of classes of the head (0 when the file has none). */
 SWIN_API int64_t swin_model_num_classes(const swin_model *model);
@@ -343,6 +355,17 @@ SWIN_API swin_status swin_image_load_memory(swin_image **out, const void *data, 
  */
 SWIN_API swin_status swin_image_wrap_rgb8(swin_image **out, const uint8_t *pixels, int64_t width,
                                           int64_t height, int64_t stride);
+
+/**
+ * Writes image into slot `index` of batch [B, 3, S, S] (S = swin_model_input_size(model)) with
+ * timm's evaluation transform as PIL + torchvision compute it: resize the shorter side to
+ * floor(S / crop_pct) with the model's interpolation (PIL's antialiased resampling), center
+ * crop S x S, scale to [0, 1], normalise with the model's mean and std.
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, batch shape, index), SWIN_ERR_CONFIG,
+ * SWIN_ERR_OUT_OF_MEMORY. Thread-safe for different batches.
+ */
+SWIN_API swin_status swin_image_preprocess(const swin_image *image, const swin_model *model,
+                                           swin_tensor *batch, int64_t index);
 
 /** Frees an image (not wrapped pixels); NULL is a no-op. */
 SWIN_API void swin_image_free(swin_image *image);
