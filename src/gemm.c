@@ -39,3 +39,14 @@ void swin__linear(float *out, const float *in, const float *W, const float *b, i
     }
     swin__sgemm(false, true, M, N, K, 1.0f, in, K, W, K, beta, out, N);
 }
+
+swin_status swin_set_num_threads(int n) {
+    if (n < 1 || n > 1024)
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_set_num_threads: %d is outside 1..1024", n);
+    openblas_set_num_threads(n);
+    return SWIN_OK;
+}
+
+int swin_get_num_threads(void) {
+    return openblas_get_num_threads();
+}

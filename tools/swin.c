@@ -16,6 +16,8 @@
 
 #include <swin/swin.h>
 
+#include "bench.h"
+
 static const char usage[] =
     "usage: swin info MODEL [--arch NAME] [--set KEY=VALUE ...]\n"
     "       swin run --model MODEL --input IN.npy --output OUT.npy [--emit logits|features]\n"
@@ -23,6 +25,8 @@ static const char usage[] =
     "       swin preprocess --model MODEL IMAGE --output X.npy [--set KEY=VALUE ...]\n"
     "       swin classify --model MODEL [--top K] [--json] [--batch N] [--set KEY=VALUE ...]\n"
     "                IMAGE_OR_DIR...\n"
+    "       swin bench --arch PRESET | --model MODEL [--batch N] [--threads T] [--runs R]\n"
+    "                [--warmup W] [--size S] [--json]\n"
     "       swin --version | --help\n"
     "\n"
     "MODEL is a .safetensors file (Swin: timm or official naming; ViT: timm naming, or the\n"
@@ -48,7 +52,8 @@ static int usage_error(const char *msg, const char *arg) {
 
 typedef struct args {
     const char *model, *input, *output, *emit;
-    long top, batch;
+    long top, batch, threads, runs, warmup, size;
+    const char *arch;
     bool json;
     const char *positional[MAX_POSITIONAL];
     int npos;
@@ -65,8 +70,9 @@ static bool parse_long(const char *s, long lo, long hi, long *out) {
 
 /* Parses flags and positional arguments. Returns 0 or an exit code. */
 static int parse(int argc, char **argv, args *a, int first) {
-    static const char *const valued[] = {"--model", "--input", "--output", "--emit", "--arch",
-                                         "--set",   "--top",   "--batch"};
+    static const char *const valued[] = {"--model", "--input", "--output", "--emit",  "--arch",
+                                         "--set",   "--top",   "--batch",  "--threads", "--runs",
+                                         "--warmup", "--size"};
     for (int i = first; i < argc; i++) {
         const char *arg = argv[i];
         bool known = false;
@@ -82,11 +88,20 @@ static int parse(int argc, char **argv, args *a, int first) {
                 if (!parse_long(v, 1, 1000000, &a->top)) return usage_error("--top takes a positive integer", v);
             } else if (strcmp(arg, "--batch") == 0) {
                 if (!parse_long(v, 1, 4096, &a->batch)) return usage_error("--batch takes 1..4096", v);
+            } else if (strcmp(arg, "--threads") == 0) {
+                if (!parse_long(v, 1, 1024, &a->threads)) return usage_error("--threads takes 1..1024", v);
+            } else if (strcmp(arg, "--runs") == 0) {
+                if (!parse_long(v, 1, 100000, &a->runs)) return usage_error("--runs takes 1..100000", v);
+            } else if (strcmp(arg, "--warmup") == 0) {
+                if (!parse_long(v, 0, 100000, &a->warmup)) return usage_error("--warmup takes 0..100000", v);
+            } else if (strcmp(arg, "--size") == 0) {
+                if (!parse_long(v, 1, 16384, &a->size)) return usage_error("--size takes 1..16384", v);
             } else {
                 char key[64];
                 const char *value = v;
                 if (strcmp(arg, "--arch") == 0) {
                     strcpy(key, "arch");
+                    a->arch = v;
                 } else {
                     const char *eq = strchr(v, '=');
                     if (!eq || eq == v || (size_t)(eq - v) >= sizeof key)
@@ -445,6 +460,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     args a = {0};
+    a.warmup = -1;
     if (swin_options_create(&a.opts) != SWIN_OK) return fail("options", SWIN_ERR_OUT_OF_MEMORY);
     int rc;
     if (strcmp(argv[1], "info") == 0) {
@@ -456,6 +472,16 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[1], "preprocess") == 0) {
         rc = parse(argc, argv, &a, 2);
         if (!rc) rc = cmd_preprocess(&a);
+    } else if (strcmp(argv[1], "bench") == 0) {
+        rc = parse(argc, argv, &a, 2);
+        if (!rc && a.npos) rc = usage_error("unexpected argument", a.positional[0]);
+        if (!rc && !a.model && !a.arch) rc = usage_error("bench needs --arch PRESET or --model MODEL", NULL);
+        if (!rc) {
+            const bench_args b = {a.model, a.arch, a.batch ? (int)a.batch : 1, (int)a.threads,
+                                  a.runs ? (int)a.runs : 10, a.warmup >= 0 ? (int)a.warmup : 2,
+                                  a.size, a.json, a.opts};
+            rc = bench_run(&b);
+        }
     } else if (strcmp(argv[1], "classify") == 0) {
         rc = parse(argc, argv, &a, 2);
         if (!rc) rc = cmd_classify(&a);

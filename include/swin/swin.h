@@ -121,6 +121,18 @@ SWIN_API const char *swin_last_error(void);
 /** Empties this thread's message. */
 SWIN_API void swin_clear_error(void);
 
+/**
+ * Sets the number of threads the GEMM backend (OpenBLAS) uses for each matrix product.
+ * Process-global: it affects every model and context. Call it before running, not while other
+ * threads are inside swin_context_run. Default: OpenBLAS's (OPENBLAS_NUM_THREADS, else the
+ * number of cores).
+ * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (n outside 1..1024).
+ */
+SWIN_API swin_status swin_set_num_threads(int n);
+
+/** The GEMM backend's current thread count. */
+SWIN_API int swin_get_num_threads(void);
+
 /* ---------------------------------------------------------------------------------------------
  * Options: explicit architecture settings; they take precedence over the file's metadata,
  * which takes precedence over what is inferred from the tensors. Keys (values are strings):
