@@ -203,6 +203,36 @@ swin_status swin_model_tensor_info(const swin_model *m, size_t i, const char **n
 
 /* ---- contexts ---- */
 
+size_t swin__arena_count(swin_arena *ar, int64_t a, int64_t b, int64_t c, int64_t d) {
+    size_t r = 1;
+    const int64_t f[4] = {a, b, c, d};
+    for (int i = 0; i < 4; i++)
+        if (f[i] < 0 || !swin__mul_size(r, (size_t)f[i], &r)) ar->overflow = true;
+    return r;
+}
+
+float *swin__arena_take(swin_arena *ar, size_t n) {
+    size_t rounded;
+    if (!swin__add_size(n, 15, &rounded)) ar->overflow = true;
+    rounded &= ~(size_t)15; /* 64-byte alignment for every buffer */
+    float *p = ar->base && !ar->overflow ? ar->base + ar->used : NULL;
+    if (!swin__add_size(ar->used, rounded, &ar->used)) ar->overflow = true;
+    return p;
+}
+
+swin_status swin__arena_alloc(swin_context *ctx, const swin_arena *counted, int64_t B,
+                              int64_t H, int64_t W) {
+    size_t bytes;
+    if (counted->overflow || !swin__mul_size(counted->used, sizeof(float), &bytes))
+        return swin__error(SWIN_ERR_INPUT_SIZE, "input [%lld, %lld, %lld, %lld] is too large",
+                           (long long)B, (long long)ctx->model->in_chans, (long long)H,
+                           (long long)W);
+    ctx->arena = swin__aligned_alloc(bytes);
+    if (!ctx->arena) return swin__oom();
+    ctx->arena_bytes = bytes;
+    return SWIN_OK;
+}
+
 swin_status swin_context_create(swin_context **out, const swin_model *model) {
     if (!out) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_create: out is NULL");
     *out = NULL;

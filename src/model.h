@@ -64,6 +64,21 @@ struct swin_family {
 };
 
 extern const swin_family swin__family_swin;
+
+/* A context's arena is laid out twice by a family's plan: once with base NULL to count the
+ * floats (checked for overflow), then over the allocated memory to hand out the buffers. */
+typedef struct swin_arena {
+    float *base;
+    size_t used; /* floats */
+    bool overflow;
+} swin_arena;
+/* a*b*c*d as size_t; an overflow marks the arena. */
+size_t swin__arena_count(swin_arena *ar, int64_t a, int64_t b, int64_t c, int64_t d);
+/* The next n floats, 64-byte aligned (NULL while counting). */
+float *swin__arena_take(swin_arena *ar, size_t n);
+/* Allocates ctx->arena for a counted layout; SWIN_ERR_INPUT_SIZE when it overflowed. */
+swin_status swin__arena_alloc(swin_context *ctx, const swin_arena *counted, int64_t B,
+                              int64_t H, int64_t W);
 extern const swin_family swin__family_vit;
 extern const swin_family swin__family_vit_postnorm;
 

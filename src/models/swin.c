@@ -422,61 +422,38 @@ typedef struct plan {
     float *logits;   /* [B, K] */
 } plan;
 
-typedef struct bump {
-    float *base;
-    size_t used; /* floats */
-    bool overflow;
-} bump;
-
-static size_t prod(bump *bp, int64_t a, int64_t b, int64_t c, int64_t d) {
-    size_t r = 1;
-    const int64_t f[4] = {a, b, c, d};
-    for (int i = 0; i < 4; i++)
-        if (!swin__mul_size(r, (size_t)f[i], &r)) bp->overflow = true;
-    return r;
-}
-
-static float *take(bump *bp, size_t n) {
-    size_t rounded;
-    if (!swin__add_size(n, 15, &rounded)) bp->overflow = true;
-    rounded &= ~(size_t)15; /* 64-byte alignment for every buffer */
-    float *p = bp->base && !bp->overflow ? bp->base + bp->used : NULL;
-    if (!swin__add_size(bp->used, rounded, &bp->used)) bp->overflow = true;
-    return p;
-}
-
-static void layout(bump *bp, plan *P, const impl *I, int64_t B, int64_t H, int64_t W) {
+static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H, int64_t W) {
     size_t scratch = 0;
     const int64_t Cin = I->in_chans, p = I->patch;
-    scratch = prod(bp, B, H / p * Cin, W / p * p, p);
+    scratch = swin__arena_count(bp, B, H / p * Cin, W / p * p, p);
     for (int s = 0; s < I->S; s++) {
         const stage *g = &I->st[s];
         plan_stage *ps = &P->st[s];
         const int64_t N = g->wh * g->ww;
-        ps->out = take(bp, prod(bp, B, ps->H, ps->W, g->dim));
-        ps->bias = take(bp, prod(bp, g->depth, g->heads, N, N));
+        ps->out = swin__arena_take(bp, swin__arena_count(bp, B, ps->H, ps->W, g->dim));
+        ps->bias = swin__arena_take(bp, swin__arena_count(bp, g->depth, g->heads, N, N));
         const swin_geom *sg = &ps->geom[1];
-        ps->mask = (g->depth > 1 && (sg->sh || sg->sw)) ? take(bp, prod(bp, sg->nW, N, N, 1)) : NULL;
+        ps->mask = (g->depth > 1 && (sg->sh || sg->sw)) ? swin__arena_take(bp, swin__arena_count(bp, sg->nW, N, N, 1)) : NULL;
         for (int k = 0; k < 2; k++) {
             const swin_geom *q = &ps->geom[k];
             /* the block scratch, computed with checked sizes */
-            const size_t tokens = prod(bp, B, q->H, q->W, g->dim);
-            const size_t padded = prod(bp, B, q->Hp, q->Wp, g->dim);
-            const size_t attn = prod(bp, B * q->nW, N, 4 * g->dim, 1) + prod(bp, g->heads, N, N, 1);
-            const size_t mlp = prod(bp, B, q->H, q->W, g->hidden);
+            const size_t tokens = swin__arena_count(bp, B, q->H, q->W, g->dim);
+            const size_t padded = swin__arena_count(bp, B, q->Hp, q->Wp, g->dim);
+            const size_t attn = swin__arena_count(bp, B * q->nW, N, 4 * g->dim, 1) + swin__arena_count(bp, g->heads, N, N, 1);
+            const size_t mlp = swin__arena_count(bp, B, q->H, q->W, g->hidden);
             const size_t need = tokens + 2 * padded + (attn > mlp ? attn : mlp);
             if (need > scratch) scratch = need;
         }
         if (s > 0) {
-            const size_t merge = prod(bp, B, (P->st[s - 1].H + 1) / 2, (P->st[s - 1].W + 1) / 2,
+            const size_t merge = swin__arena_count(bp, B, (P->st[s - 1].H + 1) / 2, (P->st[s - 1].W + 1) / 2,
                                       4 * g->dim / 2);
             if (merge > scratch) scratch = merge;
         }
     }
     const int64_t C = I->st[I->S - 1].dim;
-    P->features = take(bp, prod(bp, B, C, 1, 1));
-    P->logits = I->num_classes ? take(bp, prod(bp, B, I->num_classes, 1, 1)) : NULL;
-    P->scratch = take(bp, scratch); /* also holds the final norm: B * H * W * C <= block scratch */
+    P->features = swin__arena_take(bp, swin__arena_count(bp, B, C, 1, 1));
+    P->logits = I->num_classes ? swin__arena_take(bp, swin__arena_count(bp, B, I->num_classes, 1, 1)) : NULL;
+    P->scratch = swin__arena_take(bp, scratch); /* also holds the final norm: B * H * W * C <= block scratch */
 }
 
 static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
@@ -501,16 +478,10 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
         swin__geom(&ps->geom[0], h, w, g->wh, g->ww, 0, 0);
         swin__geom(&ps->geom[1], h, w, g->wh, g->ww, g->sh, g->sw);
     }
-    bump count = {0};
+    swin_arena count = {0};
     layout(&count, P, I, B, H, W);
-    size_t bytes;
-    if (count.overflow || !swin__mul_size(count.used, sizeof(float), &bytes))
-        return swin__error(SWIN_ERR_INPUT_SIZE, "input [%lld, %lld, %lld, %lld] is too large",
-                           (long long)B, (long long)I->in_chans, (long long)H, (long long)W);
-    ctx->arena = swin__aligned_alloc(bytes);
-    if (!ctx->arena) return swin__oom();
-    ctx->arena_bytes = bytes;
-    bump real = {.base = ctx->arena};
+    SWIN_TRY(swin__arena_alloc(ctx, &count, B, H, W));
+    swin_arena real = {.base = ctx->arena};
     layout(&real, P, I, B, H, W);
 
     /* Per-size constants: the relative position bias of each block, the shift masks. */

@@ -374,39 +374,17 @@ typedef struct plan {
     float *scratch;
 } plan;
 
-typedef struct bump {
-    float *base;
-    size_t used; /* floats */
-    bool overflow;
-} bump;
-
-static size_t prod(bump *bp, int64_t a, int64_t b, int64_t c) {
-    size_t r;
-    if (!swin__mul_size((size_t)a, (size_t)b, &r) || !swin__mul_size(r, (size_t)c, &r))
-        bp->overflow = true;
-    return r;
-}
-
-static float *take(bump *bp, size_t n) {
-    size_t rounded;
-    if (!swin__add_size(n, 15, &rounded)) bp->overflow = true;
-    rounded &= ~(size_t)15; /* 64-byte alignment for every buffer */
-    float *p = bp->base && !bp->overflow ? bp->base + bp->used : NULL;
-    if (!swin__add_size(bp->used, rounded, &bp->used)) bp->overflow = true;
-    return p;
-}
-
-static void layout(bump *bp, plan *P, const impl *I, int64_t B) {
+static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B) {
     const int64_t D = I->dim;
-    P->x = take(bp, prod(bp, B, P->N, D));
-    P->stage = take(bp, prod(bp, B, P->L, D));
-    P->features = take(bp, prod(bp, B, D, 1));
-    P->logits = I->num_classes ? take(bp, prod(bp, B, I->num_classes, 1)) : NULL;
-    size_t scratch = prod(bp, B, P->L, I->in_chans * I->patch * I->patch); /* im2col */
+    P->x = swin__arena_take(bp, swin__arena_count(bp, B, P->N, D, 1));
+    P->stage = swin__arena_take(bp, swin__arena_count(bp, B, P->L, D, 1));
+    P->features = swin__arena_take(bp, swin__arena_count(bp, B, D, 1, 1));
+    P->logits = I->num_classes ? swin__arena_take(bp, swin__arena_count(bp, B, I->num_classes, 1, 1)) : NULL;
+    size_t scratch = swin__arena_count(bp, B, P->L, I->in_chans * I->patch * I->patch, 1); /* im2col */
     const size_t block = swin__vit_block_scratch(&I->blocks[0], B, P->N);
     if (block == SIZE_MAX) bp->overflow = true;
     if (block > scratch) scratch = block; /* also holds the final norm of all tokens */
-    P->scratch = take(bp, scratch);
+    P->scratch = swin__arena_take(bp, scratch);
 }
 
 static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
@@ -430,16 +408,10 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
     ctx->plan = P;
     P->L = L;
     P->N = N;
-    bump count = {0};
+    swin_arena count = {0};
     layout(&count, P, I, B);
-    size_t bytes;
-    if (count.overflow || !swin__mul_size(count.used, sizeof(float), &bytes))
-        return swin__error(SWIN_ERR_INPUT_SIZE, "input [%lld, %lld, %lld, %lld] is too large",
-                           (long long)B, (long long)I->in_chans, (long long)H, (long long)W);
-    ctx->arena = swin__aligned_alloc(bytes);
-    if (!ctx->arena) return swin__oom();
-    ctx->arena_bytes = bytes;
-    bump real = {.base = ctx->arena};
+    SWIN_TRY(swin__arena_alloc(ctx, &count, B, H, W));
+    swin_arena real = {.base = ctx->arena};
     layout(&real, P, I, B);
     const int64_t sshape[4] = {B, Hg, Wg, D}, fshape[2] = {B, D}, lshape[2] = {B, I->num_classes};
     swin__tensor_view(&ctx->stages[0], P->stage, 4, sshape);
