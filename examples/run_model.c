@@ -12,14 +12,16 @@ int main(int argc, char **argv) {
         swin_tensor_load_npy(&input, argv[2]) != SWIN_OK ||
         swin_context_create(&ctx, model) != SWIN_OK || swin_context_run(ctx, input) != SWIN_OK ||
         swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &logits) != SWIN_OK) {
-        fprintf(stderr, "error: %s\n", argc == 3 ? swin_last_error() : "usage: run_model MODEL INPUT");
+        fprintf(stderr, "error: %s\n",
+                argc == 3 ? swin_last_error() : "usage: run_model MODEL INPUT");
         swin_tensor_free(input), swin_context_free(ctx), swin_model_free(model);
         return 1;
     }
     for (int64_t b = 0; b < swin_tensor_dim(logits, 0); b++) {
         const float *row = swin_tensor_data(logits) + b * swin_tensor_dim(logits, 1);
         int64_t best = 0;
-        for (int64_t k = 1; k < swin_tensor_dim(logits, 1); k++) best = row[k] > row[best] ? k : best;
+        for (int64_t k = 1; k < swin_tensor_dim(logits, 1); k++)
+            best = row[k] > row[best] ? k : best;
         printf("image %lld: class %lld (logit %.4f)\n", (long long)b, (long long)best, row[best]);
     }
     swin_tensor_free(input);

@@ -14,14 +14,28 @@ static const struct {
     const char *key;
     kind kind;
 } known[] = {
-    {"arch", K_STR},        {"img_size", K_INT},    {"patch_size", K_INT}, {"in_chans", K_INT},
-    {"embed_dim", K_INT},   {"depths", K_LIST},     {"num_heads", K_LIST}, {"window_size", K_INT},
-    {"mlp_ratio", K_REAL},  {"num_classes", K_INT}, {"norm_eps", K_REAL},
+    {"arch", K_STR},
+    {"img_size", K_INT},
+    {"patch_size", K_INT},
+    {"in_chans", K_INT},
+    {"embed_dim", K_INT},
+    {"depths", K_LIST},
+    {"num_heads", K_LIST},
+    {"window_size", K_INT},
+    {"mlp_ratio", K_REAL},
+    {"num_classes", K_INT},
+    {"norm_eps", K_REAL},
     /* ViT */
-    {"depth", K_INT},       {"class_token", K_INT}, {"global_pool", K_STR}, {"mlp_hidden_dim", K_INT},
+    {"depth", K_INT},
+    {"class_token", K_INT},
+    {"global_pool", K_STR},
+    {"mlp_hidden_dim", K_INT},
     {"activation", K_STR},
     /* preprocessing (timm's pretrained_cfg) */
-    {"input_size", K_INT},  {"interpolation", K_INTERP}, {"crop_pct", K_REAL}, {"mean", K_RGB},
+    {"input_size", K_INT},
+    {"interpolation", K_INTERP},
+    {"crop_pct", K_REAL},
+    {"mean", K_RGB},
     {"std", K_RGB},
 };
 
@@ -45,11 +59,13 @@ bool swin__parse_int_list(const char *s, int64_t *v, int max, int *n) {
         long long x = strtoll(s, &end, 10);
         if (errno || x > (1LL << 31)) return false;
         v[count++] = x;
-        while (*end == ' ') end++;
+        while (*end == ' ')
+            end++;
         if (*end == '\0') break;
         if (*end != ',') return false;
         s = end + 1;
-        while (*s == ' ') s++;
+        while (*s == ' ')
+            s++;
     }
     *n = count;
     return true;
@@ -73,7 +89,8 @@ bool swin__parse_rgb(const char *s, float v[3]) {
         const double x = strtod(s, &end);
         if (end == s || errno || !isfinite(x) || x < 0.0) return false;
         v[i] = (float)x;
-        while (*end == ' ') end++;
+        while (*end == ' ')
+            end++;
         if (i < 2) {
             if (*end != ',') return false;
             s = end + 1;
@@ -109,16 +126,26 @@ swin_status swin_options_set(swin_options *opts, const char *key, const char *va
     double d;
     bool ok = true;
     switch (known[k].kind) {
-    case K_INT: ok = swin__parse_int(value, &iv); break;
-    case K_LIST: ok = swin__parse_int_list(value, list, SWIN_MAX_STAGES, &n); break;
-    case K_REAL: ok = swin__parse_double(value, &d); break;
-    case K_STR: ok = value[0] != '\0'; break;
+    case K_INT:
+        ok = swin__parse_int(value, &iv);
+        break;
+    case K_LIST:
+        ok = swin__parse_int_list(value, list, SWIN_MAX_STAGES, &n);
+        break;
+    case K_REAL:
+        ok = swin__parse_double(value, &d);
+        break;
+    case K_STR:
+        ok = value[0] != '\0';
+        break;
     case K_RGB: {
         float rgb[3];
         ok = swin__parse_rgb(value, rgb);
         break;
     }
-    case K_INTERP: ok = swin__interpolation_known(value); break;
+    case K_INTERP:
+        ok = swin__interpolation_known(value);
+        break;
     }
     if (!ok)
         return swin__error(SWIN_ERR_CONFIG, "option %s: malformed value \"%.64s\"", key, value);

@@ -29,12 +29,13 @@ void swin__sgemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t
     }
 }
 
-void swin__linear(float *out, const float *in, const float *W, const float *b, int64_t M,
-                  int64_t K, int64_t N) {
+void swin__linear(float *out, const float *in, const float *W, const float *b, int64_t M, int64_t K,
+                  int64_t N) {
     float beta = 0.0f;
     if (b) {
         for (int64_t i = 0; i < M; i++)
-            for (int64_t j = 0; j < N; j++) out[i * N + j] = b[j];
+            for (int64_t j = 0; j < N; j++)
+                out[i * N + j] = b[j];
         beta = 1.0f;
     }
     swin__sgemm(false, true, M, N, K, 1.0f, in, K, W, K, beta, out, N);
@@ -42,7 +43,8 @@ void swin__linear(float *out, const float *in, const float *W, const float *b, i
 
 swin_status swin_set_num_threads(int n) {
     if (n < 1 || n > 1024)
-        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_set_num_threads: %d is outside 1..1024", n);
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_set_num_threads: %d is outside 1..1024",
+                           n);
     openblas_set_num_threads(n);
     return SWIN_OK;
 }

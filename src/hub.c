@@ -9,14 +9,15 @@
 
 /* model_args keys that do not change inference (training-time settings). */
 static const char *const ignored_args[] = {
-    "drop_rate", "drop_path_rate", "attn_drop_rate", "proj_drop_rate", "pos_drop_rate",
-    "patch_drop_rate", "pretrained_cfg", "pretrained_cfg_overlay", "weight_init", "fix_init",
+    "drop_rate",     "drop_path_rate",  "attn_drop_rate", "proj_drop_rate",
+    "pos_drop_rate", "patch_drop_rate", "pretrained_cfg", "pretrained_cfg_overlay",
+    "weight_init",   "fix_init",
 };
 
 /* model_args keys that map to an option of the same name. */
 static const char *const arch_args[] = {
-    "img_size", "patch_size", "in_chans", "embed_dim", "depths", "num_heads", "window_size",
-    "mlp_ratio", "depth", "class_token", "global_pool", "num_classes",
+    "img_size",    "patch_size", "in_chans", "embed_dim",   "depths",      "num_heads",
+    "window_size", "mlp_ratio",  "depth",    "class_token", "global_pool", "num_classes",
 };
 
 static swin_status set(swin_options *o, const char *key, const char *value, const char *path) {
@@ -78,8 +79,8 @@ static swin_status read_pretrained_cfg(json_t *cfg, swin_options *o, const char 
                                path);
         const json_int_t h = json_integer_value(json_array_get(v, 1));
         if (h != json_integer_value(json_array_get(v, 2)))
-            return swin__error(SWIN_ERR_UNSUPPORTED,
-                               "%s: pretrained_cfg.input_size is not square", path);
+            return swin__error(SWIN_ERR_UNSUPPORTED, "%s: pretrained_cfg.input_size is not square",
+                               path);
         snprintf(buf, sizeof buf, "%lld", (long long)h);
         SWIN_TRY(set(o, "input_size", buf, path));
     }
@@ -108,7 +109,8 @@ static swin_status read_labels(json_t *names, char ***labels, int64_t *count, co
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(names, i);
         if (!json_is_string(e) || !(out[i] = swin__strdup(json_string_value(e)))) {
-            for (size_t k = 0; k < i; k++) swin__free(out[k]);
+            for (size_t k = 0; k < i; k++)
+                swin__free(out[k]);
             swin__free(out);
             return json_is_string(e) ? swin__oom()
                                      : swin__error(SWIN_ERR_FORMAT,

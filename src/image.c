@@ -23,8 +23,9 @@ struct swin_image {
 
 static swin_status new_image(swin_image **out, int64_t w, int64_t h, const char *what) {
     if (w < 1 || h < 1 || (uint64_t)w * (uint64_t)h > SWIN_MAX_PIXELS)
-        return swin__error(SWIN_ERR_FORMAT, "%s: image size %lldx%lld is empty or larger than %llu pixels",
-                           what, (long long)w, (long long)h, (unsigned long long)SWIN_MAX_PIXELS);
+        return swin__error(SWIN_ERR_FORMAT,
+                           "%s: image size %lldx%lld is empty or larger than %llu pixels", what,
+                           (long long)w, (long long)h, (unsigned long long)SWIN_MAX_PIXELS);
     swin_image *img = swin__calloc(1, sizeof *img);
     if (!img) return swin__oom();
     img->pixels = swin__malloc((size_t)(w * h * 3));
@@ -81,8 +82,10 @@ static swin_status decode_jpeg(swin_image **out, const uint8_t *data, size_t siz
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
     if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
-        status = swin__error(SWIN_ERR_UNSUPPORTED, "%s: CMYK JPEG images are not supported; "
-                                                   "convert it to RGB first", what);
+        status = swin__error(SWIN_ERR_UNSUPPORTED,
+                             "%s: CMYK JPEG images are not supported; "
+                             "convert it to RGB first",
+                             what);
         goto done;
     }
     cinfo.out_color_space = JCS_RGB; /* grayscale and YCbCr both come out as RGB */
@@ -139,7 +142,8 @@ static void png_on_warning(png_structp png, png_const_charp msg) {
 static swin_status decode_png(swin_image **out, const uint8_t *data, size_t size,
                               const char *what) {
     png_src src = {.data = data, .size = size};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error, png_on_warning);
+    png_structp png =
+        png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error, png_on_warning);
     if (!png) return swin__oom();
     png_infop info = png_create_info_struct(png);
     swin_image *volatile img = NULL;
@@ -150,8 +154,9 @@ static swin_status decode_png(swin_image **out, const uint8_t *data, size_t size
         goto done;
     }
     if (setjmp(png_jmpbuf(png))) {
-        status = swin__error(strstr(src.message, "truncated") ? SWIN_ERR_TRUNCATED : SWIN_ERR_FORMAT,
-                             "%s: corrupt PNG: %s", what, src.message);
+        status =
+            swin__error(strstr(src.message, "truncated") ? SWIN_ERR_TRUNCATED : SWIN_ERR_FORMAT,
+                        "%s: corrupt PNG: %s", what, src.message);
         goto done;
     }
     png_set_read_fn(png, &src, png_read_mem);
@@ -162,7 +167,8 @@ static swin_status decode_png(swin_image **out, const uint8_t *data, size_t size
     png_set_expand(png);   /* palette -> RGB, low-bit gray -> 8 bits, tRNS -> alpha */
     png_set_strip_16(png); /* 16-bit -> the high byte, as PIL's RGB;16B unpacker */
     png_set_strip_alpha(png);
-    if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+    if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA)
+        png_set_gray_to_rgb(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
     if (png_get_rowbytes(png, info) != (size_t)w * 3) {
@@ -178,7 +184,8 @@ static swin_status decode_png(swin_image **out, const uint8_t *data, size_t size
         status = swin__oom();
         goto done;
     }
-    for (png_uint_32 y = 0; y < h; y++) rows[y] = img->pixels + (size_t)y * (size_t)img->stride;
+    for (png_uint_32 y = 0; y < h; y++)
+        rows[y] = img->pixels + (size_t)y * (size_t)img->stride;
     png_read_image(png, rows);
 done:
     png_destroy_read_struct(&png, info ? &info : NULL, NULL);
@@ -204,7 +211,8 @@ static swin_status decode(swin_image **out, const uint8_t *data, size_t size, co
 swin_status swin_image_load_memory(swin_image **out, const void *data, size_t size) {
     if (!out) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_image_load_memory: out is NULL");
     *out = NULL;
-    if (!data) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_image_load_memory: data is NULL");
+    if (!data)
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_image_load_memory: data is NULL");
     return decode(out, data, size, "image");
 }
 
@@ -249,8 +257,8 @@ swin_status swin_image_wrap_rgb8(swin_image **out, const uint8_t *pixels, int64_
     if (!out) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_image_wrap_rgb8: out is NULL");
     *out = NULL;
     if (!pixels || width < 1 || height < 1 || width > (int64_t)SWIN_MAX_PIXELS ||
-        height > (int64_t)SWIN_MAX_PIXELS ||
-        (uint64_t)width * (uint64_t)height > SWIN_MAX_PIXELS || stride < width * 3)
+        height > (int64_t)SWIN_MAX_PIXELS || (uint64_t)width * (uint64_t)height > SWIN_MAX_PIXELS ||
+        stride < width * 3)
         return swin__error(SWIN_ERR_INVALID_ARGUMENT,
                            "swin_image_wrap_rgb8: need pixels, width and height >= 1 and stride >= "
                            "3 * width (got %lldx%lld, stride %lld)",

@@ -92,7 +92,7 @@ typedef struct swin_st_tensor {
     size_t numel;
     const uint8_t *raw; /* into the mapped file, (end - begin) bytes */
     size_t nbytes;
-    size_t begin; /* offset in the data section */
+    size_t begin;     /* offset in the data section */
     const float *f32; /* float32 view: in place or converted; NULL for non-float dtypes */
 } swin_st_tensor;
 
@@ -140,8 +140,8 @@ void swin__sgemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t
                        const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                        float *C, int64_t ldc);
 /* PyTorch Linear: out[M,N] = in[M,K] W[N,K]^T + b[N] (b may be NULL). */
-void swin__linear(float *out, const float *in, const float *W, const float *b, int64_t M,
-                  int64_t K, int64_t N);
+void swin__linear(float *out, const float *in, const float *W, const float *b, int64_t M, int64_t K,
+                  int64_t N);
 
 /* ---- kernels (kernels.c) ---- */
 

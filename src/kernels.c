@@ -11,7 +11,8 @@ void swin__layernorm(float *out, const float *in, const float *gamma, const floa
         const float *x = in + r * C;
         float *y = out + r * C;
         double mean = 0.0;
-        for (int64_t c = 0; c < C; c++) mean += x[c];
+        for (int64_t c = 0; c < C; c++)
+            mean += x[c];
         mean /= (double)C;
         double var = 0.0;
         for (int64_t c = 0; c < C; c++) {
@@ -29,23 +30,27 @@ void swin__softmax_rows(float *x, int64_t rows, int64_t n) {
     for (int64_t r = 0; r < rows; r++) {
         float *row = x + r * n;
         float mx = row[0];
-        for (int64_t i = 1; i < n; i++) mx = row[i] > mx ? row[i] : mx;
+        for (int64_t i = 1; i < n; i++)
+            mx = row[i] > mx ? row[i] : mx;
         double sum = 0.0;
         for (int64_t i = 0; i < n; i++) {
             row[i] = expf(row[i] - mx);
             sum += row[i];
         }
         const float inv = (float)(1.0 / sum);
-        for (int64_t i = 0; i < n; i++) row[i] *= inv;
+        for (int64_t i = 0; i < n; i++)
+            row[i] *= inv;
     }
 }
 
 void swin__gelu(float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752440f));
+    for (int64_t i = 0; i < n; i++)
+        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752440f));
 }
 
 void swin__add_inplace(float *restrict out, const float *restrict in, int64_t n) {
-    for (int64_t i = 0; i < n; i++) out[i] += in[i];
+    for (int64_t i = 0; i < n; i++)
+        out[i] += in[i];
 }
 
 static inline int64_t wrap(int64_t i, int64_t n) {

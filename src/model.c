@@ -6,7 +6,7 @@
 #include "model.h"
 
 static const swin_family *const families[] = {&swin__family_swin, &swin__family_vit_postnorm,
-                                               &swin__family_vit};
+                                              &swin__family_vit};
 
 /* The eval transform: explicit settings, then metadata, then timm's defaults for the arch. */
 static swin_status resolve_preprocessing(swin_model *m, const swin_options *opts) {
@@ -14,7 +14,8 @@ static swin_status resolve_preprocessing(swin_model *m, const swin_options *opts
     const char *arch = swin_model_get(m, "arch");
     /* timm's vit_* weights (augreg) normalise with 0.5; Swin and DeiT with ImageNet's values */
     const bool half = arch && strncmp(arch, "vit_", 4) == 0 && strcmp(arch, "vit_postnorm") != 0;
-    const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+    const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f},
+                imagenet_std[3] = {0.229f, 0.224f, 0.225f};
     for (int c = 0; c < 3; c++) {
         p->mean[c] = half ? 0.5f : imagenet_mean[c];
         p->std[c] = half ? 0.5f : imagenet_std[c];
@@ -29,19 +30,23 @@ static swin_status resolve_preprocessing(swin_model *m, const swin_options *opts
         return swin__error(SWIN_ERR_CONFIG, "input_size: \"%.64s\" is not a positive integer", v);
     if (PRE_VALUE("interpolation")) {
         if (!swin__interpolation_known(v) || strlen(v) >= sizeof p->interpolation)
-            return swin__error(SWIN_ERR_CONFIG, "interpolation: \"%.64s\" is not one of bicubic, "
-                                                "bilinear, lanczos, hamming, box", v);
+            return swin__error(SWIN_ERR_CONFIG,
+                               "interpolation: \"%.64s\" is not one of bicubic, "
+                               "bilinear, lanczos, hamming, box",
+                               v);
         snprintf(p->interpolation, sizeof p->interpolation, "%s", v);
     }
     if (PRE_VALUE("crop_pct") && (!swin__parse_double(v, &p->crop_pct) || p->crop_pct > 4.0))
         return swin__error(SWIN_ERR_CONFIG, "crop_pct: \"%.64s\" is not a number in (0, 4]", v);
     if (PRE_VALUE("mean") && !swin__parse_rgb(v, p->mean))
         return swin__error(SWIN_ERR_CONFIG, "mean: \"%.64s\" is not three numbers", v);
-    if (PRE_VALUE("std") && (!swin__parse_rgb(v, p->std) || !(p->std[0] > 0 && p->std[1] > 0 && p->std[2] > 0)))
+    if (PRE_VALUE("std") &&
+        (!swin__parse_rgb(v, p->std) || !(p->std[0] > 0 && p->std[1] > 0 && p->std[2] > 0)))
         return swin__error(SWIN_ERR_CONFIG, "std: \"%.64s\" is not three positive numbers", v);
 #undef PRE_VALUE
     if (p->input_size > 16384)
-        return swin__error(SWIN_ERR_CONFIG, "input_size %lld is too large", (long long)p->input_size);
+        return swin__error(SWIN_ERR_CONFIG, "input_size %lld is too large",
+                           (long long)p->input_size);
     swin__config_set(m, "input_size", "%lld", (long long)p->input_size);
     swin__config_set(m, "interpolation", "%s", p->interpolation);
     swin__config_set(m, "crop_pct", "%g", p->crop_pct);
@@ -131,7 +136,8 @@ swin_status swin_model_load_memory(swin_model **out, const void *data, size_t si
 void swin_model_free(swin_model *m) {
     if (!m) return;
     if (m->family && m->impl) m->family->unbind(m);
-    for (int64_t i = 0; i < m->num_labels; i++) swin__free(m->labels[i]);
+    for (int64_t i = 0; i < m->num_labels; i++)
+        swin__free(m->labels[i]);
     swin__free(m->labels);
     swin__st_close(&m->st);
     swin__free(m);
@@ -220,8 +226,8 @@ float *swin__arena_take(swin_arena *ar, size_t n) {
     return p;
 }
 
-swin_status swin__arena_alloc(swin_context *ctx, const swin_arena *counted, int64_t B,
-                              int64_t H, int64_t W) {
+swin_status swin__arena_alloc(swin_context *ctx, const swin_arena *counted, int64_t B, int64_t H,
+                              int64_t W) {
     size_t bytes;
     if (counted->overflow || !swin__mul_size(counted->used, sizeof(float), &bytes))
         return swin__error(SWIN_ERR_INPUT_SIZE, "input [%lld, %lld, %lld, %lld] is too large",
@@ -236,8 +242,7 @@ swin_status swin__arena_alloc(swin_context *ctx, const swin_arena *counted, int6
 swin_status swin_context_create(swin_context **out, const swin_model *model) {
     if (!out) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_create: out is NULL");
     *out = NULL;
-    if (!model)
-        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_create: model is NULL");
+    if (!model) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_create: model is NULL");
     swin_context *ctx = swin__calloc(1, sizeof *ctx);
     if (!ctx) return swin__oom();
     ctx->model = model;
@@ -273,8 +278,8 @@ swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int64_t heigh
         __builtin_mul_overflow((uint64_t)batch, (uint64_t)height, &pixels) ||
         __builtin_mul_overflow(pixels, (uint64_t)width, &pixels) || pixels > ((uint64_t)1 << 36))
         return swin__error(SWIN_ERR_INPUT_SIZE,
-                           "input batch %lld x %lld x %lld pixels is too large",
-                           (long long)batch, (long long)height, (long long)width);
+                           "input batch %lld x %lld x %lld pixels is too large", (long long)batch,
+                           (long long)height, (long long)width);
     if (ctx->B == batch && ctx->H == height && ctx->W == width) return SWIN_OK;
     unplan(ctx);
     swin_status s = ctx->model->family->plan(ctx, batch, height, width);
@@ -314,14 +319,17 @@ swin_status swin_context_output(swin_context *ctx, swin_output kind, int index,
         return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_output: NULL argument");
     *out = NULL;
     if (!ctx->ran)
-        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_output: no run since the last plan");
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT,
+                           "swin_context_output: no run since the last plan");
     switch (kind) {
     case SWIN_OUTPUT_LOGITS:
         if (ctx->model->num_classes == 0)
             return swin__error(SWIN_ERR_INVALID_ARGUMENT, "the model has no classifier head");
         *out = &ctx->logits;
         return SWIN_OK;
-    case SWIN_OUTPUT_FEATURES: *out = &ctx->features; return SWIN_OK;
+    case SWIN_OUTPUT_FEATURES:
+        *out = &ctx->features;
+        return SWIN_OK;
     case SWIN_OUTPUT_STAGE:
         if (index < 0 || index >= ctx->model->num_stages)
             return swin__error(SWIN_ERR_INVALID_ARGUMENT, "stage %d out of range 0..%d", index,

@@ -30,7 +30,7 @@ struct swin_model {
     int64_t num_classes;
     int64_t in_chans;
     int num_stages;
-    void *impl; /* family's bound weights */
+    void *impl;       /* family's bound weights */
     swin_preproc pre; /* timm's eval transform for this model */
     char **labels;    /* class names from config.json, or NULL */
     int64_t num_labels;
@@ -77,8 +77,8 @@ size_t swin__arena_count(swin_arena *ar, int64_t a, int64_t b, int64_t c, int64_
 /* The next n floats, 64-byte aligned (NULL while counting). */
 float *swin__arena_take(swin_arena *ar, size_t n);
 /* Allocates ctx->arena for a counted layout; SWIN_ERR_INPUT_SIZE when it overflowed. */
-swin_status swin__arena_alloc(swin_context *ctx, const swin_arena *counted, int64_t B,
-                              int64_t H, int64_t W);
+swin_status swin__arena_alloc(swin_context *ctx, const swin_arena *counted, int64_t B, int64_t H,
+                              int64_t W);
 extern const swin_family swin__family_vit;
 extern const swin_family swin__family_vit_postnorm;
 

@@ -12,10 +12,12 @@ static const char *dict_value(const char *hdr, const char *key) {
     const char *p = strstr(hdr, key);
     if (!p) return NULL;
     p += strlen(key);
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     if (*p != ':') return NULL;
     p++;
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     return p;
 }
 
@@ -31,7 +33,8 @@ static swin_status parse_header(const char *hdr, int *ndim, int64_t *shape, cons
     s++;
     int n = 0;
     while (true) {
-        while (*s == ' ') s++;
+        while (*s == ' ')
+            s++;
         if (*s == ')') break;
         if (*s < '0' || *s > '9' || n == SWIN_MAX_DIMS)
             return swin__error(SWIN_ERR_FORMAT, "%s: malformed shape (1..%d dimensions)", path,
@@ -43,11 +46,15 @@ static swin_status parse_header(const char *hdr, int *ndim, int64_t *shape, cons
             v = v * 10 + (*s++ - '0');
         }
         shape[n++] = v;
-        while (*s == ' ') s++;
-        if (*s == ',') s++;
-        else if (*s != ')') return swin__error(SWIN_ERR_FORMAT, "%s: malformed shape", path);
+        while (*s == ' ')
+            s++;
+        if (*s == ',')
+            s++;
+        else if (*s != ')')
+            return swin__error(SWIN_ERR_FORMAT, "%s: malformed shape", path);
     }
-    if (n == 0) return swin__error(SWIN_ERR_FORMAT, "%s: 0-dimensional arrays are not supported", path);
+    if (n == 0)
+        return swin__error(SWIN_ERR_FORMAT, "%s: 0-dimensional arrays are not supported", path);
     *ndim = n;
     return SWIN_OK;
 }
@@ -177,7 +184,15 @@ swin_status swin_tensor_save_npy(const swin_tensor *t, const char *path) {
     memset(header, ' ', sizeof header);
     memcpy(header, dict, (size_t)k);
     header[hlen - 1] = '\n';
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xFF),
+    unsigned char pre[10] = {0x93,
+                             'N',
+                             'U',
+                             'M',
+                             'P',
+                             'Y',
+                             1,
+                             0,
+                             (unsigned char)(hlen & 0xFF),
                              (unsigned char)(hlen >> 8)};
     FILE *fp = fopen(path, "wb");
     if (!fp) return swin__error(SWIN_ERR_IO, "cannot create \"%s\": %s", path, strerror(errno));

@@ -169,13 +169,15 @@ static swin_status resize(uint8_t *out, const uint8_t *in, int64_t stride, int64
             const int32_t *k = t.k + yy * t.ksize;
             for (int64_t c = 0; c < ow * 3; c++) {
                 int32_t ss = 1 << (PRECISION_BITS - 1);
-                for (int64_t y = 0; y < n; y++) ss += src[(ymin + y) * src_stride + c] * k[y];
+                for (int64_t y = 0; y < n; y++)
+                    ss += src[(ymin + y) * src_stride + c] * k[y];
                 out[yy * ow * 3 + c] = clip8(ss);
             }
         }
         free_taps(&t);
     } else if (ow == w) {
-        for (int64_t y = 0; y < h; y++) memcpy(out + y * w * 3, in + y * stride, (size_t)(w * 3));
+        for (int64_t y = 0; y < h; y++)
+            memcpy(out + y * w * 3, in + y * stride, (size_t)(w * 3));
     }
     swin__free(tmp);
     return SWIN_OK;
@@ -187,8 +189,9 @@ swin_status swin__preprocess(float *out, const uint8_t *pixels, int64_t stride, 
     for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
         if (strcmp(filters[i].name, p->interpolation) == 0) f = &filters[i].f;
     if (!f)
-        return swin__error(SWIN_ERR_CONFIG, "interpolation \"%s\" is not one of bicubic, bilinear, "
-                                            "lanczos, hamming, box",
+        return swin__error(SWIN_ERR_CONFIG,
+                           "interpolation \"%s\" is not one of bicubic, bilinear, "
+                           "lanczos, hamming, box",
                            p->interpolation);
     const int64_t S = p->input_size;
     if (S < 1 || !(p->crop_pct > 0.0))
@@ -223,7 +226,8 @@ swin_status swin__preprocess(float *out, const uint8_t *pixels, int64_t stride, 
         for (int64_t y = 0; y < S; y++)
             for (int64_t x = 0; x < S; x++) {
                 const int64_t sy = y + top, sx = x + left;
-                const uint8_t v = (sy >= 0 && sy < oh && sx >= 0 && sx < ow) ? rs[(sy * ow + sx) * 3 + c] : 0;
+                const uint8_t v =
+                    (sy >= 0 && sy < oh && sx >= 0 && sx < ow) ? rs[(sy * ow + sx) * 3 + c] : 0;
                 const float t = (float)v / 255.0f;
                 out[(c * S + y) * S + x] = (t - mean) / std;
             }

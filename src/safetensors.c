@@ -21,11 +21,11 @@ static const struct {
     swin_dtype dtype;
     size_t size;
 } dtypes[] = {
-    {"F64", SWIN_DT_F64, 8},          {"F32", SWIN_DT_F32, 4},        {"F16", SWIN_DT_F16, 2},
-    {"BF16", SWIN_DT_BF16, 2},        {"I64", SWIN_DT_I64, 8},        {"I32", SWIN_DT_I32, 4},
-    {"I16", SWIN_DT_I16, 2},          {"I8", SWIN_DT_I8, 1},          {"U64", SWIN_DT_U64, 8},
-    {"U32", SWIN_DT_U32, 4},          {"U16", SWIN_DT_U16, 2},        {"U8", SWIN_DT_U8, 1},
-    {"BOOL", SWIN_DT_BOOL, 1},        {"F8_E4M3", SWIN_DT_F8_E4M3, 1}, {"F8_E5M2", SWIN_DT_F8_E5M2, 1},
+    {"F64", SWIN_DT_F64, 8},   {"F32", SWIN_DT_F32, 4},         {"F16", SWIN_DT_F16, 2},
+    {"BF16", SWIN_DT_BF16, 2}, {"I64", SWIN_DT_I64, 8},         {"I32", SWIN_DT_I32, 4},
+    {"I16", SWIN_DT_I16, 2},   {"I8", SWIN_DT_I8, 1},           {"U64", SWIN_DT_U64, 8},
+    {"U32", SWIN_DT_U32, 4},   {"U16", SWIN_DT_U16, 2},         {"U8", SWIN_DT_U8, 1},
+    {"BOOL", SWIN_DT_BOOL, 1}, {"F8_E4M3", SWIN_DT_F8_E4M3, 1}, {"F8_E5M2", SWIN_DT_F8_E5M2, 1},
 };
 
 const char *swin__dtype_name(swin_dtype dt) {
@@ -97,8 +97,8 @@ static swin_status parse_metadata(swin_safetensors *st, json_t *obj) {
     json_t *val;
     json_object_foreach(obj, key, val) {
         if (!json_is_string(val))
-            return swin__error(SWIN_ERR_HEADER, "safetensors: __metadata__ value of \"%s\" is not a string",
-                               key);
+            return swin__error(SWIN_ERR_HEADER,
+                               "safetensors: __metadata__ value of \"%s\" is not a string", key);
         swin_st_meta *m = &st->meta[st->num_meta];
         m->key = swin__strdup(key);
         m->value = swin__strdup(json_string_value(val));
@@ -130,37 +130,38 @@ static swin_status parse_entry(swin_st_tensor *t, const char *name, json_t *entr
                            name, json_string_value(jdt));
     size_t nd = json_array_size(jshape);
     if (nd > SWIN_MAX_DIMS)
-        return swin__error(SWIN_ERR_HEADER, "safetensors: tensor \"%s\" has %zu dimensions (max %d)",
-                           name, nd, SWIN_MAX_DIMS);
+        return swin__error(SWIN_ERR_HEADER,
+                           "safetensors: tensor \"%s\" has %zu dimensions (max %d)", name, nd,
+                           SWIN_MAX_DIMS);
     t->ndim = (int)nd;
     size_t numel = 1;
     for (size_t i = 0; i < nd; i++) {
         size_t d;
         if (!json_size(json_array_get(jshape, i), &d) || d > (size_t)INT64_MAX)
-            return swin__error(SWIN_ERR_HEADER,
-                               "safetensors: tensor \"%s\" shape[%zu] is not a non-negative integer",
-                               name, i);
+            return swin__error(
+                SWIN_ERR_HEADER,
+                "safetensors: tensor \"%s\" shape[%zu] is not a non-negative integer", name, i);
         t->shape[i] = (int64_t)d;
         if (!swin__mul_size(numel, d, &numel))
-            return swin__error(SWIN_ERR_HEADER, "safetensors: tensor \"%s\" element count overflows",
-                               name);
+            return swin__error(SWIN_ERR_HEADER,
+                               "safetensors: tensor \"%s\" element count overflows", name);
     }
     t->numel = numel;
     size_t begin, end, nbytes;
     if (json_array_size(joff) != 2 || !json_size(json_array_get(joff, 0), &begin) ||
         !json_size(json_array_get(joff, 1), &end))
-        return swin__error(SWIN_ERR_HEADER,
-                           "safetensors: tensor \"%s\" data_offsets is not two non-negative integers",
-                           name);
+        return swin__error(
+            SWIN_ERR_HEADER,
+            "safetensors: tensor \"%s\" data_offsets is not two non-negative integers", name);
     if (begin > end)
-        return swin__error(SWIN_ERR_OFFSETS, "safetensors: tensor \"%s\" data_offsets [%zu, %zu) run backwards",
-                           name, begin, end);
+        return swin__error(SWIN_ERR_OFFSETS,
+                           "safetensors: tensor \"%s\" data_offsets [%zu, %zu) run backwards", name,
+                           begin, end);
     if (!swin__mul_size(numel, esize, &nbytes) || nbytes != end - begin)
         return swin__error(SWIN_ERR_OFFSETS,
                            "safetensors: tensor \"%s\" occupies %zu bytes [%zu, %zu) but %s x %zu "
                            "elements need %zu",
-                           name, end - begin, begin, end, json_string_value(jdt), numel,
-                           nbytes);
+                           name, end - begin, begin, end, json_string_value(jdt), numel, nbytes);
     if (end > data_size)
         return swin__error(SWIN_ERR_TRUNCATED,
                            "safetensors: tensor \"%s\" needs data bytes [%zu, %zu) but the data "
@@ -173,19 +174,23 @@ static swin_status parse_entry(swin_st_tensor *t, const char *name, json_t *entr
 
 swin_status swin__st_parse(swin_safetensors *st, const uint8_t *data, size_t size) {
     if (size < 8)
-        return swin__error(SWIN_ERR_TRUNCATED, "safetensors: file has %zu bytes, fewer than the 8-byte header length",
+        return swin__error(SWIN_ERR_TRUNCATED,
+                           "safetensors: file has %zu bytes, fewer than the 8-byte header length",
                            size);
     uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | data[i];
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | data[i];
     if (hlen > SWIN_ST_MAX_HEADER)
-        return swin__error(SWIN_ERR_HEADER, "safetensors: header length %llu exceeds the %zu-byte bound",
+        return swin__error(SWIN_ERR_HEADER,
+                           "safetensors: header length %llu exceeds the %zu-byte bound",
                            (unsigned long long)hlen, SWIN_ST_MAX_HEADER);
     if (hlen > size - 8)
         return swin__error(SWIN_ERR_TRUNCATED,
                            "safetensors: header length %llu runs past the end of the %zu-byte file",
                            (unsigned long long)hlen, size);
     if (hlen < 2 || data[8] != '{')
-        return swin__error(SWIN_ERR_HEADER, "safetensors: header at byte 8 does not start with '{'");
+        return swin__error(SWIN_ERR_HEADER,
+                           "safetensors: header at byte 8 does not start with '{'");
     const uint8_t *section = data + 8 + hlen;
     const size_t data_size = size - 8 - (size_t)hlen;
 
@@ -292,7 +297,8 @@ swin_status swin__st_open(swin_safetensors *st, const char *path) {
     const size_t size = (size_t)sb.st_size;
     if (size < 8) {
         close(fd);
-        return swin__error(SWIN_ERR_TRUNCATED, "\"%s\": %zu bytes, fewer than the 8-byte safetensors header length",
+        return swin__error(SWIN_ERR_TRUNCATED,
+                           "\"%s\": %zu bytes, fewer than the 8-byte safetensors header length",
                            path, size);
     }
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -307,7 +313,8 @@ swin_status swin__st_open(swin_safetensors *st, const char *path) {
 
 void swin__st_close(swin_safetensors *st) {
     if (!st) return;
-    for (size_t i = 0; i < st->num_tensors; i++) swin__free(st->tensors[i].name);
+    for (size_t i = 0; i < st->num_tensors; i++)
+        swin__free(st->tensors[i].name);
     swin__free(st->tensors);
     for (size_t i = 0; i < st->num_meta; i++) {
         swin__free(st->meta[i].key);
@@ -339,7 +346,8 @@ swin_status swin__st_get_f32(const swin_safetensors *st, const char *name, int n
         return swin__error(SWIN_ERR_DTYPE, "tensor \"%s\" has dtype %s; F32, F16 or BF16 expected",
                            name, swin__dtype_name(t->dtype));
     bool ok = t->ndim == ndim;
-    for (int i = 0; ok && i < ndim; i++) ok = shape[i] < 0 || shape[i] == t->shape[i];
+    for (int i = 0; ok && i < ndim; i++)
+        ok = shape[i] < 0 || shape[i] == t->shape[i];
     if (!ok) {
         char want[128] = "", got[128] = "";
         size_t a = 0, b = 0;

@@ -20,22 +20,38 @@ const char *swin_version_string(void) {
 
 const char *swin_status_string(swin_status status) {
     switch (status) {
-    case SWIN_OK: return "SWIN_OK";
-    case SWIN_ERR_INVALID_ARGUMENT: return "SWIN_ERR_INVALID_ARGUMENT";
-    case SWIN_ERR_OUT_OF_MEMORY: return "SWIN_ERR_OUT_OF_MEMORY";
-    case SWIN_ERR_IO: return "SWIN_ERR_IO";
-    case SWIN_ERR_TRUNCATED: return "SWIN_ERR_TRUNCATED";
-    case SWIN_ERR_HEADER: return "SWIN_ERR_HEADER";
-    case SWIN_ERR_OFFSETS: return "SWIN_ERR_OFFSETS";
-    case SWIN_ERR_DTYPE: return "SWIN_ERR_DTYPE";
-    case SWIN_ERR_SHAPE: return "SWIN_ERR_SHAPE";
-    case SWIN_ERR_MISSING_TENSOR: return "SWIN_ERR_MISSING_TENSOR";
-    case SWIN_ERR_CONFIG: return "SWIN_ERR_CONFIG";
-    case SWIN_ERR_INPUT_SIZE: return "SWIN_ERR_INPUT_SIZE";
-    case SWIN_ERR_BUFFER_MISMATCH: return "SWIN_ERR_BUFFER_MISMATCH";
-    case SWIN_ERR_FORMAT: return "SWIN_ERR_FORMAT";
-    case SWIN_ERR_INTERNAL: return "SWIN_ERR_INTERNAL";
-    case SWIN_ERR_UNSUPPORTED: return "SWIN_ERR_UNSUPPORTED";
+    case SWIN_OK:
+        return "SWIN_OK";
+    case SWIN_ERR_INVALID_ARGUMENT:
+        return "SWIN_ERR_INVALID_ARGUMENT";
+    case SWIN_ERR_OUT_OF_MEMORY:
+        return "SWIN_ERR_OUT_OF_MEMORY";
+    case SWIN_ERR_IO:
+        return "SWIN_ERR_IO";
+    case SWIN_ERR_TRUNCATED:
+        return "SWIN_ERR_TRUNCATED";
+    case SWIN_ERR_HEADER:
+        return "SWIN_ERR_HEADER";
+    case SWIN_ERR_OFFSETS:
+        return "SWIN_ERR_OFFSETS";
+    case SWIN_ERR_DTYPE:
+        return "SWIN_ERR_DTYPE";
+    case SWIN_ERR_SHAPE:
+        return "SWIN_ERR_SHAPE";
+    case SWIN_ERR_MISSING_TENSOR:
+        return "SWIN_ERR_MISSING_TENSOR";
+    case SWIN_ERR_CONFIG:
+        return "SWIN_ERR_CONFIG";
+    case SWIN_ERR_INPUT_SIZE:
+        return "SWIN_ERR_INPUT_SIZE";
+    case SWIN_ERR_BUFFER_MISMATCH:
+        return "SWIN_ERR_BUFFER_MISMATCH";
+    case SWIN_ERR_FORMAT:
+        return "SWIN_ERR_FORMAT";
+    case SWIN_ERR_INTERNAL:
+        return "SWIN_ERR_INTERNAL";
+    case SWIN_ERR_UNSUPPORTED:
+        return "SWIN_ERR_UNSUPPORTED";
     }
     return "SWIN_ERR_UNKNOWN";
 }

@@ -85,6 +85,7 @@ int64_t swin_tensor_dim(const swin_tensor *t, int i) {
 int64_t swin_tensor_numel(const swin_tensor *t) {
     if (!t) return 0;
     int64_t n = 1;
-    for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+    for (int i = 0; i < t->ndim; i++)
+        n *= t->shape[i];
     return n;
 }

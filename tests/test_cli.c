@@ -73,13 +73,15 @@ static void test_run_logits_and_features(void **state) {
     (void)state;
     char args[1024], out[300];
     snprintf(out, sizeof out, "%s/logits.npy", tmpdir);
-    snprintf(args, sizeof args, "run --model '%s/swin_micro.safetensors' --input '%s/input.npy' --output '%s'",
+    snprintf(args, sizeof args,
+             "run --model '%s/swin_micro.safetensors' --input '%s/input.npy' --output '%s'",
              SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR, out);
     assert_int_equal(run(args, NULL), 0);
     check_npy(out, "expected_logits.npy");
     snprintf(out, sizeof out, "%s/features.npy", tmpdir);
     snprintf(args, sizeof args,
-             "run --model '%s/swin_micro.safetensors' --input '%s/input.npy' --output '%s' --emit features",
+             "run --model '%s/swin_micro.safetensors' --input '%s/input.npy' --output '%s' --emit "
+             "features",
              SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR, out);
     assert_int_equal(run(args, NULL), 0);
     check_npy(out, "expected_features.npy");
@@ -96,7 +98,8 @@ static void test_info(void **state) {
     assert_non_null(strstr(text, "W-MSA"));
     assert_non_null(strstr(text, "layers.2.blocks.1.attn.relative_position_bias_table"));
     /* --set overrides the metadata */
-    snprintf(args, sizeof args, "info '%s/swin_micro.safetensors' --set img_size=224", SWIN_EXAMPLES_DIR);
+    snprintf(args, sizeof args, "info '%s/swin_micro.safetensors' --set img_size=224",
+             SWIN_EXAMPLES_DIR);
     assert_int_equal(run(args, out), 0);
     assert_non_null(strstr(slurp(out), "img_size     224"));
 }
@@ -117,12 +120,16 @@ static void test_errors(void **state) {
     expect_error("frobnicate", 2, "unknown command");
     expect_error("run --model", 2, "missing value");
     expect_error("info /nonexistent.safetensors", 1, "/nonexistent.safetensors");
-    snprintf(args, sizeof args, "info '%s/swin_micro.safetensors' --set depths=2,x", SWIN_EXAMPLES_DIR);
+    snprintf(args, sizeof args, "info '%s/swin_micro.safetensors' --set depths=2,x",
+             SWIN_EXAMPLES_DIR);
     expect_error(args, 1, "depths");
-    snprintf(args, sizeof args, "info '%s/swin_micro.safetensors' --arch swin_gigantic", SWIN_EXAMPLES_DIR);
+    snprintf(args, sizeof args, "info '%s/swin_micro.safetensors' --arch swin_gigantic",
+             SWIN_EXAMPLES_DIR);
     expect_error(args, 1, "swin_gigantic");
     /* a weights file given as the input */
-    snprintf(args, sizeof args, "run --model '%s/swin_micro.safetensors' --input '%s/swin_micro.safetensors' --output '%s/o.npy'",
+    snprintf(args, sizeof args,
+             "run --model '%s/swin_micro.safetensors' --input '%s/swin_micro.safetensors' --output "
+             "'%s/o.npy'",
              SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR, tmpdir);
     expect_error(args, 1, "SWIN_ERR_FORMAT");
     /* an input whose size is not a multiple of the patch */
@@ -133,11 +140,14 @@ static void test_errors(void **state) {
     assert_int_equal(swin_tensor_create(&t, 4, shape), SWIN_OK);
     assert_int_equal(swin_tensor_save_npy(t, bad), SWIN_OK);
     swin_tensor_free(t);
-    snprintf(args, sizeof args, "run --model '%s/swin_micro.safetensors' --input '%s' --output '%s/o.npy'",
+    snprintf(args, sizeof args,
+             "run --model '%s/swin_micro.safetensors' --input '%s' --output '%s/o.npy'",
              SWIN_EXAMPLES_DIR, bad, tmpdir);
     expect_error(args, 1, "patch size");
     /* an output that cannot be written */
-    snprintf(args, sizeof args, "run --model '%s/swin_micro.safetensors' --input '%s/input.npy' --output /nonexistent/dir/o.npy",
+    snprintf(args, sizeof args,
+             "run --model '%s/swin_micro.safetensors' --input '%s/input.npy' --output "
+             "/nonexistent/dir/o.npy",
              SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR);
     expect_error(args, 1, "/nonexistent/dir/o.npy");
 }

@@ -33,8 +33,9 @@ static void test_gemm_layouts(void **state) {
             memcpy(R, C, (size_t)(M * ldc) * sizeof *R);
             swin__sgemm(ta, tb, M, N, K, 0.75f, A, lda, B, ldb, 0.5f, C, ldc);
             swin__sgemm_naive(ta, tb, M, N, K, 0.75f, A, lda, B, ldb, 0.5f, R, ldc);
-            assert_true(swin_test_check(ta ? (tb ? "gemm TT" : "gemm TN") : (tb ? "gemm NT" : "gemm NN"),
-                                        C, R, (size_t)(M * ldc), 1e-6));
+            assert_true(
+                swin_test_check(ta ? (tb ? "gemm TT" : "gemm TN") : (tb ? "gemm NT" : "gemm NN"), C,
+                                R, (size_t)(M * ldc), 1e-6));
             free(A);
             free(B);
             free(C);
@@ -45,8 +46,8 @@ static void test_gemm_layouts(void **state) {
 /* The naive GEMM itself on a product known in closed form. */
 static void test_gemm_naive_closed_form(void **state) {
     (void)state;
-    const float A[6] = {1, 2, 3, 4, 5, 6};     /* 2x3 */
-    const float B[6] = {7, 8, 9, 10, 11, 12};  /* 3x2 */
+    const float A[6] = {1, 2, 3, 4, 5, 6};    /* 2x3 */
+    const float B[6] = {7, 8, 9, 10, 11, 12}; /* 3x2 */
     float C[4] = {1, 1, 1, 1};
     swin__sgemm_naive(false, false, 2, 2, 3, 1.0f, A, 3, B, 2, 2.0f, C, 2);
     const float want[4] = {58 + 2, 64 + 2, 139 + 2, 154 + 2};
@@ -60,13 +61,15 @@ static void test_gemm_naive_closed_form(void **state) {
 static void test_linear(void **state) {
     (void)state;
     const int64_t M = 7, K = 11, N = 5;
-    float *x = randv((size_t)(M * K), 21), *W = randv((size_t)(N * K), 22), *b = randv((size_t)N, 23);
+    float *x = randv((size_t)(M * K), 21), *W = randv((size_t)(N * K), 22),
+          *b = randv((size_t)N, 23);
     float out[35], ref[35];
     swin__linear(out, x, W, b, M, K, N);
     for (int64_t i = 0; i < M; i++)
         for (int64_t j = 0; j < N; j++) {
             double acc = b[j];
-            for (int64_t k = 0; k < K; k++) acc += (double)x[i * K + k] * W[j * K + k];
+            for (int64_t k = 0; k < K; k++)
+                acc += (double)x[i * K + k] * W[j * K + k];
             ref[i * N + j] = (float)acc;
         }
     SWIN_CHECK("linear", out, ref, (size_t)(M * N));
@@ -91,13 +94,16 @@ static void test_layernorm(void **state) {
     SWIN_CHECK("layernorm constant row", y, b, 4);
     /* in place, many rows, against a double reference */
     const int64_t rows = 9, C = 37;
-    float *v = randv((size_t)(rows * C), 31), *gg = randv((size_t)C, 32), *bb = randv((size_t)C, 33);
+    float *v = randv((size_t)(rows * C), 31), *gg = randv((size_t)C, 32),
+          *bb = randv((size_t)C, 33);
     float *ref = malloc((size_t)(rows * C) * sizeof *ref);
     for (int64_t r = 0; r < rows; r++) {
         double m = 0, s = 0;
-        for (int64_t k = 0; k < C; k++) m += v[r * C + k];
+        for (int64_t k = 0; k < C; k++)
+            m += v[r * C + k];
         m /= C;
-        for (int64_t k = 0; k < C; k++) s += (v[r * C + k] - m) * (v[r * C + k] - m);
+        for (int64_t k = 0; k < C; k++)
+            s += (v[r * C + k] - m) * (v[r * C + k] - m);
         s /= C;
         for (int64_t k = 0; k < C; k++)
             ref[r * C + k] = (float)((v[r * C + k] - m) / sqrt(s + 1e-6) * gg[k] + bb[k]);
@@ -120,7 +126,8 @@ static void test_softmax(void **state) {
     /* a huge offset must not overflow: compare with exp(x - max) / sum in double */
     float y[3] = {1000.0f, 1001.5f, 999.25f};
     double e[3], sum = 0;
-    for (int i = 0; i < 3; i++) sum += e[i] = exp((double)y[i] - 1001.5);
+    for (int i = 0; i < 3; i++)
+        sum += e[i] = exp((double)y[i] - 1001.5);
     const float wy[3] = {(float)(e[0] / sum), (float)(e[1] / sum), (float)(e[2] / sum)};
     swin__softmax_rows(y, 1, 3);
     assert_true(swin_test_check("softmax large values", y, wy, 3, 1e-6));
@@ -140,7 +147,8 @@ static void test_gelu(void **state) {
     swin__gelu(x, 7);
     assert_true(swin_test_check("gelu exact erf", x, want, 7, 1e-6));
     /* and not the tanh approximation: they differ by ~1e-4 near x = -3 */
-    const double tanh_approx = 0.5 * -3 * (1 + tanh(sqrt(2 / 3.14159265358979323846) * (-3 + 0.044715 * -27)));
+    const double tanh_approx =
+        0.5 * -3 * (1 + tanh(sqrt(2 / 3.14159265358979323846) * (-3 + 0.044715 * -27)));
     assert_true(fabs(x[0] - tanh_approx) > 1e-4);
 }
 
@@ -168,8 +176,10 @@ static void test_window_ops(void **state) {
             for (int64_t w = 0; w < Wp; w++)
                 for (int64_t c = 0; c < C; c++) {
                     const float v = padded[((b * Hp + h) * Wp + w) * C + c];
-                    if (h < H && w < W) assert_true(v == rolled[((b * H + h) * W + w) * C + c]);
-                    else assert_true(v == 0.0f);
+                    if (h < H && w < W)
+                        assert_true(v == rolled[((b * H + h) * W + w) * C + c]);
+                    else
+                        assert_true(v == 0.0f);
                 }
     swin__window_partition(win, padded, B, Hp, Wp, C, wh, ww);
     const int64_t nWw = Wp / ww, nW = (Hp / wh) * nWw;
@@ -228,7 +238,8 @@ static void test_relative_position_index(void **state) {
     swin__relative_position_index(big, 7, 7);
     for (int i = 0; i < 49; i++) {
         assert_int_equal(big[i * 49 + i], 84); /* (6)*(13) + 6 */
-        for (int j = 0; j < 49; j++) assert_true(big[i * 49 + j] >= 0 && big[i * 49 + j] < 169);
+        for (int j = 0; j < 49; j++)
+            assert_true(big[i * 49 + j] >= 0 && big[i * 49 + j] < 169);
     }
     free(big);
 }
@@ -248,9 +259,11 @@ static void test_shift_mask(void **state) {
                 assert_true(mask[(w * 4 + i) * 4 + j] == (li == lj ? 0.0f : -100.0f));
             }
     /* window 0 is one region: all zeros; window 3 has four regions */
-    for (int k = 0; k < 16; k++) assert_true(mask[k] == 0.0f);
+    for (int k = 0; k < 16; k++)
+        assert_true(mask[k] == 0.0f);
     int masked = 0;
-    for (int k = 0; k < 16; k++) masked += mask[48 + k] != 0.0f;
+    for (int k = 0; k < 16; k++)
+        masked += mask[48 + k] != 0.0f;
     assert_int_equal(masked, 12);
 }
 
@@ -273,11 +286,16 @@ static void test_input_hash(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gemm_layouts),      cmocka_unit_test(test_gemm_naive_closed_form),
-        cmocka_unit_test(test_linear),            cmocka_unit_test(test_layernorm),
-        cmocka_unit_test(test_softmax),           cmocka_unit_test(test_gelu),
-        cmocka_unit_test(test_window_ops),        cmocka_unit_test(test_stage_window),
-        cmocka_unit_test(test_relative_position_index), cmocka_unit_test(test_shift_mask),
+        cmocka_unit_test(test_gemm_layouts),
+        cmocka_unit_test(test_gemm_naive_closed_form),
+        cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_layernorm),
+        cmocka_unit_test(test_softmax),
+        cmocka_unit_test(test_gelu),
+        cmocka_unit_test(test_window_ops),
+        cmocka_unit_test(test_stage_window),
+        cmocka_unit_test(test_relative_position_index),
+        cmocka_unit_test(test_shift_mask),
         cmocka_unit_test(test_input_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,8 +61,8 @@ static void run_case(const model_case *c, const swin_options *opts) {
     swin_model_free(m);
 }
 
-static const model_case t7 = {"swin_t7_224.safetensors", "swin_t7_224.expected.safetensors", 1, 1,
-                              224, true};
+static const model_case t7 = {
+    "swin_t7_224.safetensors", "swin_t7_224.expected.safetensors", 1, 1, 224, true};
 
 static void test_window7_224(void **state) {
     (void)state;
@@ -85,36 +85,36 @@ static void test_no_metadata(void **state) {
 
 static void test_f16(void **state) {
     (void)state;
-    const model_case c = {"swin_t7_224_f16.safetensors", "swin_t7_224_f16.expected.safetensors", 1,
-                          1, 224, false};
+    const model_case c = {
+        "swin_t7_224_f16.safetensors", "swin_t7_224_f16.expected.safetensors", 1, 1, 224, false};
     run_case(&c, NULL);
 }
 
 static void test_bf16(void **state) {
     (void)state;
-    const model_case c = {"swin_t7_224_bf16.safetensors", "swin_t7_224_bf16.expected.safetensors",
-                          1, 1, 224, false};
+    const model_case c = {
+        "swin_t7_224_bf16.safetensors", "swin_t7_224_bf16.expected.safetensors", 1, 1, 224, false};
     run_case(&c, NULL);
 }
 
 static void test_window12_384(void **state) {
     (void)state;
-    const model_case c = {"swin_w12_384.safetensors", "swin_w12_384.expected.safetensors", 2, 1,
-                          384, false};
+    const model_case c = {
+        "swin_w12_384.safetensors", "swin_w12_384.expected.safetensors", 2, 1, 384, false};
     run_case(&c, NULL);
 }
 
 static void test_padding_256_batch2(void **state) {
     (void)state;
-    const model_case c = {"swin_pad_256.safetensors", "swin_pad_256.expected.safetensors", 3, 2,
-                          256, false};
+    const model_case c = {
+        "swin_pad_256.safetensors", "swin_pad_256.expected.safetensors", 3, 2, 256, false};
     run_case(&c, NULL);
 }
 
 static void test_odd_merging_200(void **state) {
     (void)state;
-    const model_case c = {"swin_odd_200.safetensors", "swin_odd_200.expected.safetensors", 4, 1,
-                          200, false};
+    const model_case c = {
+        "swin_odd_200.safetensors", "swin_odd_200.expected.safetensors", 4, 1, 200, false};
     run_case(&c, NULL);
 }
 
@@ -196,11 +196,16 @@ static void test_batch_consistency(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_window7_224),       cmocka_unit_test(test_official_naming),
-        cmocka_unit_test(test_no_metadata),       cmocka_unit_test(test_f16),
-        cmocka_unit_test(test_bf16),              cmocka_unit_test(test_window12_384),
-        cmocka_unit_test(test_padding_256_batch2), cmocka_unit_test(test_odd_merging_200),
-        cmocka_unit_test(test_namings_identical), cmocka_unit_test(test_options_override),
+        cmocka_unit_test(test_window7_224),
+        cmocka_unit_test(test_official_naming),
+        cmocka_unit_test(test_no_metadata),
+        cmocka_unit_test(test_f16),
+        cmocka_unit_test(test_bf16),
+        cmocka_unit_test(test_window12_384),
+        cmocka_unit_test(test_padding_256_batch2),
+        cmocka_unit_test(test_odd_merging_200),
+        cmocka_unit_test(test_namings_identical),
+        cmocka_unit_test(test_options_override),
         cmocka_unit_test(test_batch_consistency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,8 @@ float swin_test_input_value(uint32_t i, uint32_t seed) {
 }
 
 void swin_test_input(float *x, size_t n, uint32_t seed) {
-    for (size_t i = 0; i < n; i++) x[i] = swin_test_input_value((uint32_t)i, seed);
+    for (size_t i = 0; i < n; i++)
+        x[i] = swin_test_input_value((uint32_t)i, seed);
 }
 
 const char *swin_test_fixture(const char *name) {

@@ -35,6 +35,7 @@ const float *swin_test_get(const swin_safetensors *st, const char *name, size_t 
 bool swin_test_check(const char *label, const float *got, const float *ref, size_t n, double tol);
 
 /* check + cmocka failure. */
-#define SWIN_CHECK(label, got, ref, n) assert_true(swin_test_check((label), (got), (ref), (n), SWIN_TEST_TOL))
+#define SWIN_CHECK(label, got, ref, n)                                                             \
+    assert_true(swin_test_check((label), (got), (ref), (n), SWIN_TEST_TOL))
 
 #endif

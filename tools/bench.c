@@ -26,8 +26,8 @@ typedef struct list {
 } list;
 
 __attribute__((format(printf, 8, 0))) static bool add(list *l, int kind, int ndim, int64_t d0,
-                                                       int64_t d1, int64_t d2, int64_t d3,
-                                                       const char *fmt, int a, int b) {
+                                                      int64_t d1, int64_t d2, int64_t d3,
+                                                      const char *fmt, int a, int b) {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;
         entry *e = realloc(l->e, cap * sizeof *e);
@@ -109,7 +109,8 @@ static bool tensors_vit(list *l, const preset *p, int64_t img) {
               add(l, 0, 3, 1, 1, D, 0, "cls_token", 0, 0) &&
               add(l, 0, 3, 1, g * g + 1, D, 0, "pos_embed", 0, 0);
     for (int b = 0; ok && b < p->depths[0]; b++)
-        ok = NORM(l, D, "blocks.%d.norm1", b, 0) && LINEAR(l, 3 * D, D, "blocks.%d.attn.qkv", b, 0) &&
+        ok = NORM(l, D, "blocks.%d.norm1", b, 0) &&
+             LINEAR(l, 3 * D, D, "blocks.%d.attn.qkv", b, 0) &&
              LINEAR(l, D, D, "blocks.%d.attn.proj", b, 0) && NORM(l, D, "blocks.%d.norm2", b, 0) &&
              LINEAR(l, 4 * D, D, "blocks.%d.mlp.fc1", b, 0) &&
              LINEAR(l, D, 4 * D, "blocks.%d.mlp.fc2", b, 0);
@@ -140,10 +141,12 @@ bool bench_synthesize(const char *arch, int64_t img, uint8_t **out, size_t *out_
     for (size_t i = 0; i < l.n; i++) {
         const entry *e = &l.e[i];
         size_t numel = 1;
-        hlen += (size_t)snprintf(hdr + hlen, cap - hlen, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[", e->name);
+        hlen += (size_t)snprintf(hdr + hlen, cap - hlen, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[",
+                                 e->name);
         for (int d = 0; d < e->ndim; d++) {
             numel *= (size_t)e->shape[d];
-            hlen += (size_t)snprintf(hdr + hlen, cap - hlen, d ? ",%lld" : "%lld", (long long)e->shape[d]);
+            hlen += (size_t)snprintf(hdr + hlen, cap - hlen, d ? ",%lld" : "%lld",
+                                     (long long)e->shape[d]);
         }
         hlen += (size_t)snprintf(hdr + hlen, cap - hlen, "],\"data_offsets\":[%zu,%zu]}", offset,
                                  offset + numel * 4);
@@ -157,7 +160,8 @@ bool bench_synthesize(const char *arch, int64_t img, uint8_t **out, size_t *out_
         free(l.e);
         return false;
     }
-    for (int i = 0; i < 8; i++) buf[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        buf[i] = (uint8_t)((uint64_t)padded >> (8 * i));
     memcpy(buf + 8, hdr, hlen);
     memset(buf + 8 + hlen, ' ', padded - hlen);
     float *data = (float *)(void *)(buf + 8 + padded);
@@ -165,7 +169,8 @@ bool bench_synthesize(const char *arch, int64_t img, uint8_t **out, size_t *out_
     for (size_t i = 0; i < l.n; i++) {
         const entry *e = &l.e[i];
         size_t numel = 1;
-        for (int d = 0; d < e->ndim; d++) numel *= (size_t)e->shape[d];
+        for (int d = 0; d < e->ndim; d++)
+            numel *= (size_t)e->shape[d];
         /* weights ~ U(-a, a) with a = 1/sqrt(fan_in), so activations keep a sane scale */
         const double fan_in = e->ndim >= 2 ? (double)(numel / (size_t)e->shape[0]) : 1.0;
         const float a = (float)(1.0 / sqrt(fan_in));
@@ -248,8 +253,8 @@ int bench_run(const bench_args *a) {
         if (i >= a->warmup) times[i - a->warmup] = now_ms() - start;
     }
     qsort(times, (size_t)a->runs, sizeof *times, cmp_double);
-    const double med = a->runs % 2 ? times[a->runs / 2]
-                                   : 0.5 * (times[a->runs / 2 - 1] + times[a->runs / 2]);
+    const double med =
+        a->runs % 2 ? times[a->runs / 2] : 0.5 * (times[a->runs / 2 - 1] + times[a->runs / 2]);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     const double rss_mb = (double)ru.ru_maxrss / 1024.0;

@@ -70,32 +70,43 @@ static bool parse_long(const char *s, long lo, long hi, long *out) {
 
 /* Parses flags and positional arguments. Returns 0 or an exit code. */
 static int parse(int argc, char **argv, args *a, int first) {
-    static const char *const valued[] = {"--model", "--input", "--output", "--emit",  "--arch",
-                                         "--set",   "--top",   "--batch",  "--threads", "--runs",
-                                         "--warmup", "--size"};
+    static const char *const valued[] = {"--model",   "--input", "--output", "--emit",
+                                         "--arch",    "--set",   "--top",    "--batch",
+                                         "--threads", "--runs",  "--warmup", "--size"};
     for (int i = first; i < argc; i++) {
         const char *arg = argv[i];
         bool known = false;
-        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(arg, valued[k]) == 0;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
+            known |= strcmp(arg, valued[k]) == 0;
         if (known) {
             if (i + 1 >= argc) return usage_error("missing value after", arg);
             const char *v = argv[++i];
-            if (strcmp(arg, "--model") == 0) a->model = v;
-            else if (strcmp(arg, "--input") == 0) a->input = v;
-            else if (strcmp(arg, "--output") == 0) a->output = v;
-            else if (strcmp(arg, "--emit") == 0) a->emit = v;
+            if (strcmp(arg, "--model") == 0)
+                a->model = v;
+            else if (strcmp(arg, "--input") == 0)
+                a->input = v;
+            else if (strcmp(arg, "--output") == 0)
+                a->output = v;
+            else if (strcmp(arg, "--emit") == 0)
+                a->emit = v;
             else if (strcmp(arg, "--top") == 0) {
-                if (!parse_long(v, 1, 1000000, &a->top)) return usage_error("--top takes a positive integer", v);
+                if (!parse_long(v, 1, 1000000, &a->top))
+                    return usage_error("--top takes a positive integer", v);
             } else if (strcmp(arg, "--batch") == 0) {
-                if (!parse_long(v, 1, 4096, &a->batch)) return usage_error("--batch takes 1..4096", v);
+                if (!parse_long(v, 1, 4096, &a->batch))
+                    return usage_error("--batch takes 1..4096", v);
             } else if (strcmp(arg, "--threads") == 0) {
-                if (!parse_long(v, 1, 1024, &a->threads)) return usage_error("--threads takes 1..1024", v);
+                if (!parse_long(v, 1, 1024, &a->threads))
+                    return usage_error("--threads takes 1..1024", v);
             } else if (strcmp(arg, "--runs") == 0) {
-                if (!parse_long(v, 1, 100000, &a->runs)) return usage_error("--runs takes 1..100000", v);
+                if (!parse_long(v, 1, 100000, &a->runs))
+                    return usage_error("--runs takes 1..100000", v);
             } else if (strcmp(arg, "--warmup") == 0) {
-                if (!parse_long(v, 0, 100000, &a->warmup)) return usage_error("--warmup takes 0..100000", v);
+                if (!parse_long(v, 0, 100000, &a->warmup))
+                    return usage_error("--warmup takes 0..100000", v);
             } else if (strcmp(arg, "--size") == 0) {
-                if (!parse_long(v, 1, 16384, &a->size)) return usage_error("--size takes 1..16384", v);
+                if (!parse_long(v, 1, 16384, &a->size))
+                    return usage_error("--size takes 1..16384", v);
             } else {
                 char key[64];
                 const char *value = v;
@@ -127,7 +138,8 @@ static int parse(int argc, char **argv, args *a, int first) {
 
 static void print_shape(int ndim, const int64_t *shape) {
     printf("[");
-    for (int i = 0; i < ndim; i++) printf(i ? ", %lld" : "%lld", (long long)shape[i]);
+    for (int i = 0; i < ndim; i++)
+        printf(i ? ", %lld" : "%lld", (long long)shape[i]);
     printf("]");
 }
 
@@ -137,8 +149,8 @@ static int cmd_info(const args *a) {
     if (s != SWIN_OK) return fail(a->model, s);
     printf("model        %s\n", a->model);
     static const char *keys[] = {
-        "family",      "arch",      "naming",      "img_size",       "patch_size", "in_chans",
-        "embed_dim",   "depths",    "depth",       "num_heads",      "window_size", "mlp_ratio",
+        "family",         "arch",       "naming",      "img_size",    "patch_size",  "in_chans",
+        "embed_dim",      "depths",     "depth",       "num_heads",   "window_size", "mlp_ratio",
         "mlp_hidden_dim", "activation", "class_token", "global_pool", "num_classes", "norm_eps"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *v = swin_model_get(m, keys[i]);
@@ -182,7 +194,8 @@ static int cmd_run(const args *a) {
     if (!a->model || !a->input || !a->output)
         return usage_error("run needs --model, --input and --output", NULL);
     swin_output kind = SWIN_OUTPUT_LOGITS;
-    if (a->emit && strcmp(a->emit, "features") == 0) kind = SWIN_OUTPUT_FEATURES;
+    if (a->emit && strcmp(a->emit, "features") == 0)
+        kind = SWIN_OUTPUT_FEATURES;
     else if (a->emit && strcmp(a->emit, "logits") != 0)
         return usage_error("--emit takes logits or features", a->emit);
     int rc = 1;
@@ -199,7 +212,8 @@ static int cmd_run(const args *a) {
         rc = fail(a->input, s);
         goto done;
     }
-    if ((s = swin_context_create(&ctx, m)) != SWIN_OK || (s = swin_context_run(ctx, in)) != SWIN_OK ||
+    if ((s = swin_context_create(&ctx, m)) != SWIN_OK ||
+        (s = swin_context_run(ctx, in)) != SWIN_OK ||
         (s = swin_context_output(ctx, kind, 0, &out)) != SWIN_OK) {
         rc = fail(a->input, s);
         goto done;
@@ -315,9 +329,12 @@ static void json_string(const char *s) {
     putchar('"');
     for (; *s; s++) {
         const unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') printf("\\%c", c);
-        else if (c < 0x20) printf("\\u%04x", c);
-        else putchar(c);
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
     }
     putchar('"');
 }
@@ -334,8 +351,10 @@ static void progress(size_t done, size_t total) {
 static void report(const swin_model *m, const char *path, const float *logits, int64_t K, long k,
                    bool json) {
     double mx = logits[0], sum = 0.0;
-    for (int64_t c = 1; c < K; c++) mx = logits[c] > mx ? logits[c] : mx;
-    for (int64_t c = 0; c < K; c++) sum += exp((double)logits[c] - mx);
+    for (int64_t c = 1; c < K; c++)
+        mx = logits[c] > mx ? logits[c] : mx;
+    for (int64_t c = 0; c < K; c++)
+        sum += exp((double)logits[c] - mx);
     if (k > K) k = (long)K;
     int64_t best[64];
     if (k > 64) k = 64;
@@ -343,7 +362,8 @@ static void report(const swin_model *m, const char *path, const float *logits, i
         int64_t arg = -1;
         for (int64_t c = 0; c < K; c++) {
             bool taken = false;
-            for (long q = 0; q < r; q++) taken |= best[q] == c;
+            for (long q = 0; q < r; q++)
+                taken |= best[q] == c;
             if (!taken && (arg < 0 || logits[c] > logits[arg])) arg = c;
         }
         best[r] = arg;
@@ -440,7 +460,8 @@ static int cmd_classify(const args *a) {
     rc = failed ? 1 : 0;
     if (failed) fprintf(stderr, "swin: %d of %zu images could not be read\n", failed, paths.n);
 done:
-    for (size_t i = 0; i < paths.n; i++) free(paths.items[i]);
+    for (size_t i = 0; i < paths.n; i++)
+        free(paths.items[i]);
     free(paths.items);
     free(names);
     swin_tensor_free(batch);
@@ -465,8 +486,10 @@ int main(int argc, char **argv) {
     int rc;
     if (strcmp(argv[1], "info") == 0) {
         rc = parse(argc, argv, &a, 2);
-        if (!rc && !a.model && a.npos == 1) a.model = a.positional[0];
-        else if (!rc && a.npos) rc = usage_error("unexpected argument", a.positional[a.npos - 1]);
+        if (!rc && !a.model && a.npos == 1)
+            a.model = a.positional[0];
+        else if (!rc && a.npos)
+            rc = usage_error("unexpected argument", a.positional[a.npos - 1]);
         if (!rc && !a.model) rc = usage_error("info needs MODEL", NULL);
         if (!rc) rc = cmd_info(&a);
     } else if (strcmp(argv[1], "preprocess") == 0) {
@@ -475,11 +498,18 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[1], "bench") == 0) {
         rc = parse(argc, argv, &a, 2);
         if (!rc && a.npos) rc = usage_error("unexpected argument", a.positional[0]);
-        if (!rc && !a.model && !a.arch) rc = usage_error("bench needs --arch PRESET or --model MODEL", NULL);
+        if (!rc && !a.model && !a.arch)
+            rc = usage_error("bench needs --arch PRESET or --model MODEL", NULL);
         if (!rc) {
-            const bench_args b = {a.model, a.arch, a.batch ? (int)a.batch : 1, (int)a.threads,
-                                  a.runs ? (int)a.runs : 10, a.warmup >= 0 ? (int)a.warmup : 2,
-                                  a.size, a.json, a.opts};
+            const bench_args b = {a.model,
+                                  a.arch,
+                                  a.batch ? (int)a.batch : 1,
+                                  (int)a.threads,
+                                  a.runs ? (int)a.runs : 10,
+                                  a.warmup >= 0 ? (int)a.warmup : 2,
+                                  a.size,
+                                  a.json,
+                                  a.opts};
             rc = bench_run(&b);
         }
     } else if (strcmp(argv[1], "classify") == 0) {

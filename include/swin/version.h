@@ -20,6 +20,7 @@
 #define SWIN__STR2(x) #x
 #define SWIN__STR(x) SWIN__STR2(x)
 #define SWIN_VERSION_STRING                                                                        \
-    SWIN__STR(SWIN_VERSION_MAJOR) "." SWIN__STR(SWIN_VERSION_MINOR) "." SWIN__STR(SWIN_VERSION_PATCH)
+    SWIN__STR(SWIN_VERSION_MAJOR)                                                                  \
+    "." SWIN__STR(SWIN_VERSION_MINOR) "." SWIN__STR(SWIN_VERSION_PATCH)
 
 #endif /* SWIN_VERSION_H */

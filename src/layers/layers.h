@@ -16,8 +16,8 @@ typedef struct swin_norm {
     const float *bias;   /* [C] */
     float eps;
 } swin_norm;
-swin_status swin__norm_bind(swin_norm *n, const swin_safetensors *st, const char *prefix,
-                            int64_t C, float eps);
+swin_status swin__norm_bind(swin_norm *n, const swin_safetensors *st, const char *prefix, int64_t C,
+                            float eps);
 
 /* ---- PatchEmbed (patch_embed.c): strided p x p convolution as im2col . W^T ---- */
 typedef struct swin_patch_embed {
@@ -92,8 +92,7 @@ typedef struct swin_geom {
 void swin__stage_window(int64_t cfg_h, int64_t cfg_w, int64_t window, int64_t *wh, int64_t *ww,
                         int64_t *sh, int64_t *sw);
 /* Geometry of a block with window wh x ww and shift sh x sw on a runtime grid H x W. */
-void swin__geom(swin_geom *g, int64_t H, int64_t W, int64_t wh, int64_t ww, int64_t sh,
-                int64_t sw);
+void swin__geom(swin_geom *g, int64_t H, int64_t W, int64_t wh, int64_t ww, int64_t sh, int64_t sw);
 /* (wh, ww): the window the relative position table was made for. */
 swin_status swin__block_bind(swin_block *blk, const swin_safetensors *st, const char *prefix,
                              int64_t dim, int64_t heads, int64_t wh, int64_t ww, int64_t hidden,

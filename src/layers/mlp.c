@@ -6,7 +6,8 @@ swin_status swin__mlp_bind(swin_mlp *m, const swin_safetensors *st, const char *
     char name[256];
     const int64_t w1[2] = {hidden, dim}, w2[2] = {dim, hidden};
     SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, fc1, ".weight"), 2, w1, &m->fc1_w));
-    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, fc1, ".bias"), 1, &hidden, &m->fc1_b));
+    SWIN_TRY(
+        swin__st_get_f32(st, swin__name(name, sizeof name, fc1, ".bias"), 1, &hidden, &m->fc1_b));
     SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, fc2, ".weight"), 2, w2, &m->fc2_w));
     SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, fc2, ".bias"), 1, &dim, &m->fc2_b));
     m->dim = dim;
@@ -22,7 +23,8 @@ void swin__mlp_forward(float *out, const float *x, const swin_mlp *m, int64_t ro
     if (m->act == SWIN_ACT_GELU) {
         swin__gelu(hidden, n);
     } else {
-        for (int64_t i = 0; i < n; i++) hidden[i] = hidden[i] > 0.0f ? hidden[i] : 0.0f;
+        for (int64_t i = 0; i < n; i++)
+            hidden[i] = hidden[i] > 0.0f ? hidden[i] : 0.0f;
     }
     swin__linear(out, hidden, m->fc2_w, m->fc2_b, rows, m->hidden, m->dim);
 }

@@ -64,10 +64,9 @@ swin_status swin__attention_bind(swin_attention *a, const swin_safetensors *st, 
                               &a->proj_b));
     if (table) {
         const int64_t t[2] = {(2 * wh - 1) * (2 * ww - 1), heads};
-        SWIN_TRY(swin__st_get_f32(st,
-                                  swin__name(name, sizeof name, prefix,
-                                             ".relative_position_bias_table"),
-                                  2, t, &a->rel_table));
+        SWIN_TRY(swin__st_get_f32(
+            st, swin__name(name, sizeof name, prefix, ".relative_position_bias_table"), 2, t,
+            &a->rel_table));
     }
     return SWIN_OK;
 }
@@ -75,7 +74,8 @@ swin_status swin__attention_bind(swin_attention *a, const swin_safetensors *st, 
 void swin__attention_bias(float *bias, const swin_attention *a, const int32_t *index) {
     const int64_t N = a->wh * a->ww, nH = a->heads;
     for (int64_t h = 0; h < nH; h++)
-        for (int64_t k = 0; k < N * N; k++) bias[h * N * N + k] = a->rel_table[index[k] * nH + h];
+        for (int64_t k = 0; k < N * N; k++)
+            bias[h * N * N + k] = a->rel_table[index[k] * nH + h];
 }
 
 size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N) {

@@ -11,7 +11,9 @@
 #define PRESET(name, embed, depths, heads, window, img)                                            \
     {name, "embed_dim", embed}, {name, "depths", depths}, {name, "num_heads", heads},              \
         {name, "window_size", window}, {name, "img_size", img}, {name, "patch_size", "4"},         \
-        {name, "mlp_ratio", "4"}, {name, "in_chans", "3"}
+        {name, "mlp_ratio", "4"}, {                                                                \
+        name, "in_chans", "3"                                                                      \
+    }
 
 static const swin_preset_kv presets[] = {
     PRESET("swin_tiny_patch4_window7_224", "96", "2,2,6,2", "3,6,12,24", "7", "224"),
@@ -25,9 +27,9 @@ static const swin_preset_kv presets[] = {
 
 typedef struct stage {
     int64_t depth, heads, dim, hidden;
-    int64_t H, W;   /* grid at the model's img_size, as timm: (img_size / patch) >> s */
-    int64_t wh, ww; /* window (the relative position tables are made for it) */
-    int64_t sh, sw; /* shift of the odd blocks */
+    int64_t H, W;             /* grid at the model's img_size, as timm: (img_size / patch) >> s */
+    int64_t wh, ww;           /* window (the relative position tables are made for it) */
+    int64_t sh, sw;           /* shift of the odd blocks */
     swin_patch_merging merge; /* s >= 1: PatchMerging that starts the stage */
     swin_block *blocks;
 } stage;
@@ -68,15 +70,14 @@ static swin_status resolve_int(const swin_options *o, const swin_safetensors *st
         return SWIN_OK;
     }
     if (!have)
-        return swin__error(SWIN_ERR_CONFIG,
-                           "%s: not given and cannot be inferred from the tensors", key);
+        return swin__error(SWIN_ERR_CONFIG, "%s: not given and cannot be inferred from the tensors",
+                           key);
     *out = inferred;
     return SWIN_OK;
 }
 
-static swin_status resolve_list(const swin_options *o, const swin_safetensors *st,
-                                const char *key, int have, const int64_t *inferred, int64_t *out,
-                                int *n) {
+static swin_status resolve_list(const swin_options *o, const swin_safetensors *st, const char *key,
+                                int have, const int64_t *inferred, int64_t *out, int *n) {
     const char *v = swin__arch_value(o, st, presets, key);
     if (v) {
         if (!swin__parse_int_list(v, out, SWIN_MAX_STAGES, n))
@@ -85,8 +86,8 @@ static swin_status resolve_list(const swin_options *o, const swin_safetensors *s
         return SWIN_OK;
     }
     if (!have)
-        return swin__error(SWIN_ERR_CONFIG,
-                           "%s: not given and cannot be inferred from the tensors", key);
+        return swin__error(SWIN_ERR_CONFIG, "%s: not given and cannot be inferred from the tensors",
+                           key);
     memcpy(out, inferred, (size_t)have * sizeof *out);
     *n = have;
     return SWIN_OK;
@@ -125,11 +126,11 @@ static swin_status resolve(swin_model *m, const swin_options *o, impl *I) {
     int ns = 0, nh = 0;
     for (int s = 0; s < SWIN_MAX_STAGES; s++) {
         int64_t d = 0;
-        while (d < 4096 && find_block(st, s, (int)d, ".norm1.weight")) d++;
+        while (d < 4096 && find_block(st, s, (int)d, ".norm1.weight"))
+            d++;
         if (!d) break;
         depths_i[ns++] = d;
-        const swin_st_tensor *t =
-            find_block(st, s, 0, ".attn.relative_position_bias_table");
+        const swin_st_tensor *t = find_block(st, s, 0, ".attn.relative_position_bias_table");
         if (nh == s && t && t->ndim == 2) heads_i[nh++] = t->shape[1];
     }
     if (nh != ns) nh = 0;
@@ -199,8 +200,8 @@ static swin_status resolve(swin_model *m, const swin_options *o, impl *I) {
     }
     /* The file must not hold more than the architecture uses. */
     if (find_block(st, nd, 0, ".norm1.weight"))
-        return swin__error(SWIN_ERR_SHAPE, "the file has a stage %d but depths lists %d stages",
-                           nd, nd);
+        return swin__error(SWIN_ERR_SHAPE, "the file has a stage %d but depths lists %d stages", nd,
+                           nd);
     for (int s = 0; s < nd; s++)
         if (find_block(st, s, (int)depths[s], ".norm1.weight"))
             return swin__error(SWIN_ERR_SHAPE, "stage %d of the file has more than %lld blocks", s,
@@ -242,7 +243,8 @@ static swin_status check_buffers(const swin_safetensors *st, const impl *I, int 
         if (t->ndim != 2 || t->shape[0] != N || t->shape[1] != N)
             return swin__error(SWIN_ERR_BUFFER_MISMATCH,
                                "tensor \"%s\" is not [%lld, %lld] as a %lldx%lld window needs",
-                               name, (long long)N, (long long)N, (long long)g->wh, (long long)g->ww);
+                               name, (long long)N, (long long)N, (long long)g->wh,
+                               (long long)g->ww);
         for (int64_t k = 0; k < N * N; k++) {
             int64_t v;
             memcpy(&v, t->raw + 8 * k, sizeof v);
@@ -291,7 +293,8 @@ static swin_status check_buffers(const swin_safetensors *st, const impl *I, int 
 
 static void unbind(swin_model *m) {
     impl *I = m->impl;
-    for (int s = 0; s < I->S; s++) swin__free(I->st[s].blocks);
+    for (int s = 0; s < I->S; s++)
+        swin__free(I->st[s].blocks);
     swin__free(I);
     m->impl = NULL;
 }
@@ -392,8 +395,7 @@ static swin_status flops(const swin_model *m, int stage_index, double *f, double
         return SWIN_OK;
     }
     const double L0 = (double)(I->st[0].H * I->st[0].W);
-    const double embed =
-        L0 * (double)I->embed_dim * (double)(I->in_chans * I->patch * I->patch);
+    const double embed = L0 * (double)I->embed_dim * (double)(I->in_chans * I->patch * I->patch);
     const double head = (double)I->st[I->S - 1].dim * (double)I->num_classes;
     *f = *fg = embed + head;
     for (int s = 0; s < I->S; s++) {
@@ -433,35 +435,41 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H,
         ps->out = swin__arena_take(bp, swin__arena_count(bp, B, ps->H, ps->W, g->dim));
         ps->bias = swin__arena_take(bp, swin__arena_count(bp, g->depth, g->heads, N, N));
         const swin_geom *sg = &ps->geom[1];
-        ps->mask = (g->depth > 1 && (sg->sh || sg->sw)) ? swin__arena_take(bp, swin__arena_count(bp, sg->nW, N, N, 1)) : NULL;
+        ps->mask = (g->depth > 1 && (sg->sh || sg->sw))
+                       ? swin__arena_take(bp, swin__arena_count(bp, sg->nW, N, N, 1))
+                       : NULL;
         for (int k = 0; k < 2; k++) {
             const swin_geom *q = &ps->geom[k];
             /* the block scratch, computed with checked sizes */
             const size_t tokens = swin__arena_count(bp, B, q->H, q->W, g->dim);
             const size_t padded = swin__arena_count(bp, B, q->Hp, q->Wp, g->dim);
-            const size_t attn = swin__arena_count(bp, B * q->nW, N, 4 * g->dim, 1) + swin__arena_count(bp, g->heads, N, N, 1);
+            const size_t attn = swin__arena_count(bp, B * q->nW, N, 4 * g->dim, 1) +
+                                swin__arena_count(bp, g->heads, N, N, 1);
             const size_t mlp = swin__arena_count(bp, B, q->H, q->W, g->hidden);
             const size_t need = tokens + 2 * padded + (attn > mlp ? attn : mlp);
             if (need > scratch) scratch = need;
         }
         if (s > 0) {
-            const size_t merge = swin__arena_count(bp, B, (P->st[s - 1].H + 1) / 2, (P->st[s - 1].W + 1) / 2,
-                                      4 * g->dim / 2);
+            const size_t merge = swin__arena_count(bp, B, (P->st[s - 1].H + 1) / 2,
+                                                   (P->st[s - 1].W + 1) / 2, 4 * g->dim / 2);
             if (merge > scratch) scratch = merge;
         }
     }
     const int64_t C = I->st[I->S - 1].dim;
     P->features = swin__arena_take(bp, swin__arena_count(bp, B, C, 1, 1));
-    P->logits = I->num_classes ? swin__arena_take(bp, swin__arena_count(bp, B, I->num_classes, 1, 1)) : NULL;
-    P->scratch = swin__arena_take(bp, scratch); /* also holds the final norm: B * H * W * C <= block scratch */
+    P->logits = I->num_classes
+                    ? swin__arena_take(bp, swin__arena_count(bp, B, I->num_classes, 1, 1))
+                    : NULL;
+    P->scratch = swin__arena_take(
+        bp, scratch); /* also holds the final norm: B * H * W * C <= block scratch */
 }
 
 static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
     const impl *I = ctx->model->impl;
     if (H % I->patch != 0 || W % I->patch != 0)
         return swin__error(SWIN_ERR_INPUT_SIZE,
-                           "input %lldx%lld is not a multiple of the patch size %lld",
-                           (long long)H, (long long)W, (long long)I->patch);
+                           "input %lldx%lld is not a multiple of the patch size %lld", (long long)H,
+                           (long long)W, (long long)I->patch);
     plan *P = swin__calloc(1, sizeof *P);
     if (!P) return swin__oom();
     ctx->plan = P;
@@ -529,8 +537,7 @@ static void forward(swin_context *ctx, const float *input) {
         for (int64_t b = 0; b < g->depth; b++) {
             const bool odd = b % 2 == 1;
             swin__block_forward(ps->out, &g->blocks[b], &ps->geom[odd], B,
-                                ps->bias + b * g->heads * N * N, odd ? ps->mask : NULL,
-                                P->scratch);
+                                ps->bias + b * g->heads * N * N, odd ? ps->mask : NULL, P->scratch);
         }
     }
     /* final norm, mean over tokens, head */
@@ -540,11 +547,11 @@ static void forward(swin_context *ctx, const float *input) {
     for (int64_t b = 0; b < B; b++)
         for (int64_t c = 0; c < C; c++) {
             double acc = 0.0;
-            for (int64_t t = 0; t < L; t++) acc += P->scratch[(b * L + t) * C + c];
+            for (int64_t t = 0; t < L; t++)
+                acc += P->scratch[(b * L + t) * C + c];
             P->features[b * C + c] = (float)(acc / (double)L);
         }
-    if (P->logits)
-        swin__linear(P->logits, P->features, I->head_w, I->head_b, B, C, I->num_classes);
+    if (P->logits) swin__linear(P->logits, P->features, I->head_w, I->head_b, B, C, I->num_classes);
 }
 
 const swin_family swin__family_swin = {

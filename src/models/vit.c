@@ -379,8 +379,11 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B) {
     P->x = swin__arena_take(bp, swin__arena_count(bp, B, P->N, D, 1));
     P->stage = swin__arena_take(bp, swin__arena_count(bp, B, P->L, D, 1));
     P->features = swin__arena_take(bp, swin__arena_count(bp, B, D, 1, 1));
-    P->logits = I->num_classes ? swin__arena_take(bp, swin__arena_count(bp, B, I->num_classes, 1, 1)) : NULL;
-    size_t scratch = swin__arena_count(bp, B, P->L, I->in_chans * I->patch * I->patch, 1); /* im2col */
+    P->logits = I->num_classes
+                    ? swin__arena_take(bp, swin__arena_count(bp, B, I->num_classes, 1, 1))
+                    : NULL;
+    size_t scratch =
+        swin__arena_count(bp, B, P->L, I->in_chans * I->patch * I->patch, 1); /* im2col */
     const size_t block = swin__vit_block_scratch(&I->blocks[0], B, P->N);
     if (block == SIZE_MAX) bp->overflow = true;
     if (block > scratch) scratch = block; /* also holds the final norm of all tokens */
