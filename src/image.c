@@ -52,6 +52,7 @@ void swin_image_free(swin_image *img) {
 typedef struct jpeg_err {
     struct jpeg_error_mgr mgr;
     jmp_buf jump;
+    bool eof; /* "premature end of JPEG file": PIL refuses such files as truncated */
     char message[JMSG_LENGTH_MAX];
 } jpeg_err;
 
@@ -65,15 +66,42 @@ static void jpeg_silent(j_common_ptr cinfo) {
     (void)cinfo; /* libjpeg would print to stderr */
 }
 
+static void jpeg_warning(j_common_ptr cinfo, int level) {
+    jpeg_err *e = (jpeg_err *)(void *)cinfo->err;
+    if (level < 0) {
+        e->mgr.num_warnings++;
+        if (e->mgr.msg_code == JWRN_JPEG_EOF) e->eof = true;
+    }
+}
+
+/* PIL's CMYK -> RGB: with an Adobe marker the stored values are inverted ("CMYK;I"); then
+ * each channel is (255 - k) - c * (255 - k) / 255 in Pillow's rounding. */
+static void cmyk_to_rgb(uint8_t *rgb, const uint8_t *cmyk, int64_t width, bool inverted) {
+    for (int64_t x = 0; x < width; x++) {
+        uint8_t v[4];
+        for (int i = 0; i < 4; i++)
+            v[i] = inverted ? (uint8_t)(255 - cmyk[4 * x + i]) : cmyk[4 * x + i];
+        const int nk = 255 - v[3];
+        for (int i = 0; i < 3; i++) {
+            const int tmp = v[i] * nk + 128;
+            const int r = nk - (((tmp >> 8) + tmp) >> 8);
+            rgb[3 * x + i] = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
+        }
+    }
+}
+
 static swin_status decode_jpeg(swin_image **out, const uint8_t *data, size_t size,
                                const char *what) {
     struct jpeg_decompress_struct cinfo;
     jpeg_err err;
     swin_image *volatile img = NULL;
+    uint8_t *volatile row4 = NULL;
     volatile swin_status status = SWIN_OK;
     cinfo.err = jpeg_std_error(&err.mgr);
     err.mgr.error_exit = jpeg_error_exit;
     err.mgr.output_message = jpeg_silent;
+    err.mgr.emit_message = jpeg_warning;
+    err.eof = false;
     if (setjmp(err.jump)) {
         status = swin__error(SWIN_ERR_FORMAT, "%s: corrupt JPEG: %s", what, err.message);
         goto done;
@@ -81,30 +109,32 @@ static swin_status decode_jpeg(swin_image **out, const uint8_t *data, size_t siz
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
-    if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
-        status = swin__error(SWIN_ERR_UNSUPPORTED,
-                             "%s: CMYK JPEG images are not supported; "
-                             "convert it to RGB first",
-                             what);
-        goto done;
-    }
-    cinfo.out_color_space = JCS_RGB; /* grayscale and YCbCr both come out as RGB */
+    const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+    /* grayscale and YCbCr come out as RGB; CMYK as CMYK, converted below as PIL does */
+    cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(&cinfo);
     swin_image *im = NULL;
     status = new_image(&im, cinfo.output_width, cinfo.output_height, what);
     if (status != SWIN_OK) goto done;
     img = im;
-    while (cinfo.output_scanline < cinfo.output_height) {
-        JSAMPROW row = img->pixels + (size_t)cinfo.output_scanline * (size_t)img->stride;
-        jpeg_read_scanlines(&cinfo, &row, 1);
+    if (cmyk && !(row4 = swin__malloc((size_t)cinfo.output_width * 4))) {
+        status = swin__oom();
+        goto done;
     }
-    if (err.mgr.num_warnings && err.mgr.msg_code == JWRN_JPEG_EOF) {
+    while (cinfo.output_scanline < cinfo.output_height) {
+        uint8_t *dst = img->pixels + (size_t)cinfo.output_scanline * (size_t)img->stride;
+        JSAMPROW row = cmyk ? row4 : dst;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+        if (cmyk) cmyk_to_rgb(dst, row4, img->width, cinfo.saw_Adobe_marker);
+    }
+    if (err.eof) {
         status = swin__error(SWIN_ERR_TRUNCATED, "%s: JPEG data ends early (truncated file)", what);
         goto done;
     }
     jpeg_finish_decompress(&cinfo);
 done:
     jpeg_destroy_decompress(&cinfo);
+    swin__free(row4);
     if (status != SWIN_OK) {
         swin_image_free(img);
         return status;
