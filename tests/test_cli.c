@@ -152,8 +152,57 @@ static void test_errors(void **state) {
     expect_error(args, 1, "/nonexistent/dir/o.npy");
 }
 
+/* swin preprocess writes the tensor PIL + torchvision make (fixture: U8 crop of the photo). */
+static void test_preprocess(void **state) {
+    (void)state;
+    char args[1024], out[300];
+    snprintf(out, sizeof out, "%s/x.npy", tmpdir);
+    snprintf(args, sizeof args,
+             "preprocess --model '%s/swin_micro.safetensors' --set input_size=64 '%s' --output '%s'",
+             SWIN_EXAMPLES_DIR, swin_test_fixture("images/chelsea_400x266.jpg"), out);
+    assert_int_equal(run(args, NULL), 0);
+    swin_tensor *x;
+    assert_int_equal(swin_tensor_load_npy(&x, out), SWIN_OK);
+    assert_int_equal(swin_tensor_numel(x), 3 * 64 * 64);
+    swin_safetensors st = {0};
+    swin_test_open(&st, "images/preprocess.expected.safetensors");
+    const swin_st_tensor *want = swin__st_find(&st, "chelsea_400x266.s64_bicubic_in");
+    assert_non_null(want);
+    const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    float *ref = malloc(want->numel * sizeof *ref);
+    for (size_t e = 0; e < want->numel; e++)
+        ref[e] = ((float)want->raw[e] / 255.0f - mean[e / 4096]) / std[e / 4096];
+    assert_true(swin_test_check("swin preprocess", swin_tensor_data(x), ref, want->numel, 0.0));
+    free(ref);
+    swin__st_close(&st);
+    swin_tensor_free(x);
+    expect_error("preprocess --model x.safetensors", 2, "preprocess needs");
+}
+
+/* swin classify: text and JSON lines, an unreadable image is reported and skipped. */
+static void test_classify(void **state) {
+    (void)state;
+    char args[1024], out[300];
+    snprintf(out, sizeof out, "%s/classify.txt", tmpdir);
+    snprintf(args, sizeof args,
+             "classify --model '%s/swin_micro.safetensors' --json --top 3 --batch 2 '%s' '%s' "
+             "'%s/missing.png' '%s'",
+             SWIN_EXAMPLES_DIR, swin_test_fixture("images/coffee_150x100.png"),
+             swin_test_fixture("images/camera_240x180_gray.jpg"), tmpdir,
+             swin_test_fixture("images/chelsea_60x40.png"));
+    assert_int_equal(run(args, out), 1); /* one image could not be read */
+    const char *text = slurp(out);
+    int lines = 0;
+    for (const char *p = text; (p = strstr(p, "{\"path\": ")); p++) lines++;
+    assert_int_equal(lines, 3);
+    assert_non_null(strstr(text, "\"top\": [{\"index\": "));
+    assert_non_null(strstr(slurp(errfile), "missing.png"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_preprocess),
+        cmocka_unit_test(test_classify),
         cmocka_unit_test(test_run_logits_and_features),
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_errors),
