@@ -21,6 +21,10 @@ $SUDO cmake --install build >/dev/null
 [ "$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null && ldconfig || true
 
 SWIN="$PREFIX/bin/swin"
+echo "== $SWIN classify --model examples/shapes examples/shapes/images"
+echo "   (a small Swin trained on rendered shapes; file names do not give the answer away)"
+"$SWIN" classify --model examples/shapes --top 2 examples/shapes/images
+echo
 echo "== $SWIN info examples/swin_micro.safetensors"
 "$SWIN" info examples/swin_micro.safetensors | sed -n '1,24p'
 echo "..."
