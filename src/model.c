@@ -251,7 +251,7 @@ swin_status swin_context_create(swin_context **out, const swin_model *model) {
 }
 
 static void unplan(swin_context *ctx) {
-    if (ctx->plan) ctx->model->family->unplan(ctx);
+    swin__free(ctx->plan);
     swin__aligned_free(ctx->arena);
     ctx->arena = NULL;
     ctx->plan = NULL;

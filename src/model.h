@@ -57,9 +57,9 @@ struct swin_family {
     void (*unbind)(swin_model *m);
     swin_status (*stage_dims)(const swin_model *m, int stage, int64_t out[6]);
     swin_status (*flops)(const swin_model *m, int stage, double *flops, double *flops_global);
-    /* Lays out the arena for [B, Cin, H, W] and allocates it (ctx->arena, ctx->plan, views). */
+    /* Lays out the arena for [B, Cin, H, W] and allocates it (ctx->arena, and ctx->plan: one
+     * allocation the caller frees; the output views). */
     swin_status (*plan)(swin_context *ctx, int64_t B, int64_t H, int64_t W);
-    void (*unplan)(swin_context *ctx);
     void (*forward)(swin_context *ctx, const float *input);
 };
 

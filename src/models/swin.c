@@ -516,10 +516,6 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
     return SWIN_OK;
 }
 
-static void unplan(swin_context *ctx) {
-    swin__free(ctx->plan);
-}
-
 /* ---- forward ---- */
 
 static void forward(swin_context *ctx, const float *input) {
@@ -562,6 +558,5 @@ const swin_family swin__family_swin = {
     .stage_dims = stage_dims,
     .flops = flops,
     .plan = plan_fn,
-    .unplan = unplan,
     .forward = forward,
 };

@@ -423,10 +423,6 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
     return SWIN_OK;
 }
 
-static void unplan(swin_context *ctx) {
-    swin__free(ctx->plan);
-}
-
 /* ---- forward ---- */
 
 static void forward(swin_context *ctx, const float *input) {
@@ -484,7 +480,6 @@ const swin_family swin__family_vit = {
     .stage_dims = stage_dims,
     .flops = flops,
     .plan = plan_fn,
-    .unplan = unplan,
     .forward = forward,
 };
 
@@ -496,6 +491,5 @@ const swin_family swin__family_vit_postnorm = {
     .stage_dims = stage_dims,
     .flops = flops,
     .plan = plan_fn,
-    .unplan = unplan,
     .forward = forward,
 };
