@@ -1,5 +1,6 @@
-/* The README's usage example: load a model, run a batch from a .npy file, print the logits.
- *   run_model MODEL.safetensors INPUT.npy */
+/* The README's usage example: load a model, run a batch from a .npy file, print the logits
+ * (and write them all to LOGITS.npy when it is given).
+ *   run_model MODEL.safetensors INPUT.npy [LOGITS.npy] */
 #include <stdio.h>
 #include <swin/swin.h>
 
@@ -8,12 +9,14 @@ int main(int argc, char **argv) {
     swin_context *ctx = NULL;
     swin_tensor *input = NULL;
     const swin_tensor *logits;
-    if (argc != 3 || swin_model_load_file(&model, argv[1], NULL) != SWIN_OK ||
+    if (argc < 3 || argc > 4 || swin_model_load_file(&model, argv[1], NULL) != SWIN_OK ||
         swin_tensor_load_npy(&input, argv[2]) != SWIN_OK ||
         swin_context_create(&ctx, model) != SWIN_OK || swin_context_run(ctx, input) != SWIN_OK ||
-        swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &logits) != SWIN_OK) {
+        swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &logits) != SWIN_OK ||
+        (argc == 4 && swin_tensor_save_npy(logits, argv[3]) != SWIN_OK)) {
         fprintf(stderr, "error: %s\n",
-                argc == 3 ? swin_last_error() : "usage: run_model MODEL INPUT");
+                argc == 3 || argc == 4 ? swin_last_error()
+                                       : "usage: run_model MODEL INPUT [LOGITS.npy]");
         swin_tensor_free(input), swin_context_free(ctx), swin_model_free(model);
         return 1;
     }

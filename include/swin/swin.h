@@ -1,5 +1,6 @@
-/*
- * libswin: Swin Transformer inference on the CPU, with a stable C ABI.
+/**
+ * @file swin.h
+ * @brief libswin: Swin Transformer and ViT inference on the CPU, with a stable C ABI.
  *
  * This header is the whole API: if it is not here, it is not API.
  *
@@ -10,6 +11,7 @@
  *                 is planned once per (batch, height, width) and then runs without allocating.
  *   swin_tensor   a float32 row-major tensor, owned or wrapping caller memory.
  *   swin_options  explicit architecture settings from the caller (key = value strings).
+ *   swin_image    a decoded 8-bit RGB image, owned or wrapping caller pixels.
  *
  * Errors
  *   Every fallible function returns a swin_status; SWIN_OK is 0. On failure a message describing
@@ -18,9 +20,10 @@
  *   exits or aborts.
  *
  * Thread safety
- *   swin_model: read-only after load, safe to share. swin_context, swin_tensor, swin_options: not
- *   synchronised; use each from one thread at a time. swin_last_error() is thread-local.
- *   Free functions accept NULL and do nothing.
+ *   swin_model: read-only after load, safe to share. swin_context, swin_tensor, swin_options,
+ *   swin_image: not synchronised; use each from one thread at a time (different objects may be
+ *   used by different threads at once). swin_last_error() is thread-local.
+ *   swin_set_num_threads() is process-global. Free functions accept NULL and do nothing.
  */
 #ifndef SWIN_SWIN_H
 #define SWIN_SWIN_H
@@ -48,6 +51,7 @@ extern "C" {
 
 /** Status codes. Stable values; new codes are only appended. */
 typedef enum swin_status {
+    /** Success. */
     SWIN_OK = 0,
     /** A NULL pointer, a bad value or a wrongly shaped tensor passed by the caller. */
     SWIN_ERR_INVALID_ARGUMENT = 1,
@@ -94,31 +98,48 @@ typedef enum swin_output {
     SWIN_OUTPUT_STAGE = 2
 } swin_output;
 
+/** A loaded model: weights and resolved architecture. Immutable, shareable between threads. */
 typedef struct swin_model swin_model;
+/** Activation memory for running one model; one thread at a time. */
 typedef struct swin_context swin_context;
+/** A float32 row-major tensor of 1 to SWIN_MAX_DIMS dimensions, owned or wrapping memory. */
 typedef struct swin_tensor swin_tensor;
+/** Explicit architecture and preprocessing settings (key = value strings). */
 typedef struct swin_options swin_options;
+/** A decoded 8-bit RGB image, owned or wrapping caller pixels. */
 typedef struct swin_image swin_image;
 
 /* ---------------------------------------------------------------------------------------------
  * Version and errors
  * ------------------------------------------------------------------------------------------- */
 
-/** SWIN_VERSION_NUMBER of the library actually linked. Thread-safe. */
+/**
+ * Version of the library actually linked, to compare with the header's SWIN_VERSION_NUMBER.
+ * @return major * 10000 + minor * 100 + patch. Thread-safe.
+ */
 SWIN_API unsigned swin_version_number(void);
-/** SWIN_VERSION_STRING of the library actually linked ("major.minor.patch"). Thread-safe. */
+/**
+ * Version string of the library actually linked.
+ * @return "major.minor.patch", static storage. Thread-safe.
+ */
 SWIN_API const char *swin_version_string(void);
 
-/** Static name of a status ("SWIN_ERR_SHAPE"); "SWIN_ERR_UNKNOWN" for values not listed. */
+/**
+ * Name of a status.
+ * @param status any value.
+ * @return a static string such as "SWIN_ERR_SHAPE"; "SWIN_ERR_UNKNOWN" for values not listed.
+ * Thread-safe.
+ */
 SWIN_API const char *swin_status_string(swin_status status);
 
 /**
- * Message of the last failing call in this thread; never NULL ("" when none). The pointer stays
- * valid until the next libswin call in this thread. Thread-local, allocation-free.
+ * Message of the last failing call in this thread.
+ * @return never NULL ("" when none). The pointer stays valid until the next libswin call in
+ * this thread. Thread-local, allocation-free.
  */
 SWIN_API const char *swin_last_error(void);
 
-/** Empties this thread's message. */
+/** Empties this thread's message. Thread-local. */
 SWIN_API void swin_clear_error(void);
 
 /**
@@ -126,11 +147,15 @@ SWIN_API void swin_clear_error(void);
  * Process-global: it affects every model and context. Call it before running, not while other
  * threads are inside swin_context_run. Default: OpenBLAS's (OPENBLAS_NUM_THREADS, else the
  * number of cores).
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (n outside 1..1024).
+ * @param n threads, 1..1024.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (n outside 1..1024).
  */
 SWIN_API swin_status swin_set_num_threads(int n);
 
-/** The GEMM backend's current thread count. */
+/**
+ * The GEMM backend's current thread count (process-global).
+ * @return the number of threads OpenBLAS uses for each matrix product.
+ */
 SWIN_API int swin_get_num_threads(void);
 
 /* ---------------------------------------------------------------------------------------------
@@ -149,20 +174,28 @@ SWIN_API int swin_get_num_threads(void);
  * ------------------------------------------------------------------------------------------- */
 
 /**
- * Creates an empty options set. *out is NULL on failure.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (out NULL), SWIN_ERR_OUT_OF_MEMORY.
+ * Creates an empty options set, owned by the caller (free with swin_options_free).
+ * @param out receives the options; NULL on failure.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (out NULL), SWIN_ERR_OUT_OF_MEMORY.
  */
 SWIN_API swin_status swin_options_create(swin_options **out);
 
 /**
  * Sets key to value (both copied; a later set of the same key replaces it). The value is
  * checked for its syntax here and for consistency at load.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL argument), SWIN_ERR_CONFIG (unknown key or
+ * @param opts  the options set.
+ * @param key   one of the keys listed above, or a preprocessing key (input_size,
+ *              interpolation, crop_pct, mean, std).
+ * @param value its value as text.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL argument), SWIN_ERR_CONFIG (unknown key or
  * malformed value), SWIN_ERR_OUT_OF_MEMORY.
  */
 SWIN_API swin_status swin_options_set(swin_options *opts, const char *key, const char *value);
 
-/** Frees an options set; NULL is a no-op. */
+/**
+ * Frees an options set.
+ * @param opts the options set; NULL is a no-op.
+ */
 SWIN_API void swin_options_free(swin_options *opts);
 
 /* ---------------------------------------------------------------------------------------------
@@ -175,8 +208,11 @@ SWIN_API void swin_options_free(swin_options *opts);
  * and config.json (timm's layout: architecture, num_classes, global_pool, model_args,
  * pretrained_cfg, label_names; the caller's opts override it). The file is memory-mapped;
  * aligned F32 tensors are used in place, F16 and BF16 are converted to float32 at load.
- * opts may be NULL. The model does not keep opts. *out is NULL on failure.
- * Returns SWIN_OK or: SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_TRUNCATED,
+ * The model is owned by the caller (free with swin_model_free).
+ * @param out  receives the model; NULL on failure.
+ * @param path the file or folder.
+ * @param opts explicit settings, or NULL. The model does not keep opts.
+ * @return SWIN_OK or: SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_TRUNCATED,
  * SWIN_ERR_HEADER, SWIN_ERR_OFFSETS, SWIN_ERR_DTYPE, SWIN_ERR_SHAPE, SWIN_ERR_MISSING_TENSOR,
  * SWIN_ERR_CONFIG, SWIN_ERR_BUFFER_MISMATCH, SWIN_ERR_OUT_OF_MEMORY.
  * Thread-safe (different calls may load concurrently).
@@ -185,43 +221,78 @@ SWIN_API swin_status swin_model_load_file(swin_model **out, const char *path,
                                           const swin_options *opts);
 
 /**
- * As swin_model_load_file, from safetensors bytes in memory. The bytes are borrowed: they must
- * stay valid and unchanged until swin_model_free().
+ * As swin_model_load_file, from safetensors bytes in memory.
+ * @param out  receives the model; NULL on failure.
+ * @param data the bytes, borrowed: they must stay valid and unchanged until swin_model_free().
+ * @param size their size.
+ * @param opts explicit settings, or NULL. The model does not keep opts.
+ * @return as swin_model_load_file. Thread-safe.
  */
 SWIN_API swin_status swin_model_load_memory(swin_model **out, const void *data, size_t size,
                                             const swin_options *opts);
 
-/** Frees a model and unmaps its file; NULL is a no-op. No context of it may be in use. */
+/**
+ * Frees a model and unmaps its file. No context of it may be in use.
+ * @param model the model; NULL is a no-op.
+ */
 SWIN_API void swin_model_free(swin_model *model);
 
 /**
- * Resolved architecture value for key as a string owned by the model (valid until
- * swin_model_free), or NULL for an unknown key. Keys: those of swin_options, plus "family"
- * ("swin", "vit" or "vit_postnorm") and "naming" ("timm", "official" or "pytorch"). Thread-safe.
+ * Resolved architecture value for key. Thread-safe.
+ * @param model the model.
+ * @param key   a key of swin_options, or "family" ("swin", "vit" or "vit_postnorm") or
+ *              "naming" ("timm", "official" or "pytorch").
+ * @return the value as a string owned by the model (valid until swin_model_free), or NULL for
+ * an unknown key or a NULL argument.
  */
 SWIN_API const char *swin_model_get(const swin_model *model, const char *key);
 
 /**
- * Name of class `index`: from config.json's label_names, else the ImageNet-1k names for a
- * 1000-class model, else NULL. Owned by the model (or static). Thread-safe.
+ * Name of a class: from config.json's label_names, else the ImageNet-1k names for a
+ * 1000-class model. Thread-safe.
+ * @param model the model.
+ * @param index the class, 0..num_classes-1.
+ * @return the name, owned by the model (or static), or NULL when there is none.
  */
 SWIN_API const char *swin_model_label(const swin_model *model, int64_t index);
 
-/** Side S of the square input the model's preprocessing produces (pretrained_cfg input_size,
- * else img_size). */
+/**
+ * Side of the square input the model's preprocessing produces. Thread-safe.
+ * @param model the model.
+ * @return S (pretrained_cfg input_size, else img_size); 0 for NULL.
+ */
 SWIN_API int64_t swin_model_input_size(const swin_model *model);
 
-/** Number of classes of the head (0 when the file has none). */
+/**
+ * Number of classes of the head. Thread-safe.
+ * @param model the model.
+ * @return the classes; 0 when the file has no head, or for NULL.
+ */
 SWIN_API int64_t swin_model_num_classes(const swin_model *model);
-/** Number of stages. */
+/**
+ * Number of stages. Thread-safe.
+ * @param model the model.
+ * @return the stages (1 for ViT); 0 for NULL.
+ */
 SWIN_API int swin_model_num_stages(const swin_model *model);
-/** Parameters the architecture uses (weights and biases; not the buffers). */
+/**
+ * Parameters the architecture uses (weights and biases; not the buffers). Thread-safe.
+ * @param model the model.
+ * @return the count; 0 for NULL.
+ */
 SWIN_API int64_t swin_model_num_params(const swin_model *model);
 
 /**
- * Shape facts of stage `stage` at the model's img_size: depth, heads, channels, token grid
- * height and width, effective window size. Any out pointer may be NULL.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL model or stage out of range).
+ * Shape facts of a stage at the model's img_size. Any out pointer may be NULL. Thread-safe.
+ * @param model    the model.
+ * @param stage    the stage, 0..num_stages-1.
+ * @param depth    receives its number of blocks.
+ * @param heads    receives its attention heads.
+ * @param channels receives its channels.
+ * @param height   receives its token grid height.
+ * @param width    receives its token grid width.
+ * @param window   receives its effective window size (0 for ViT).
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL model or stage out of range).
  */
 SWIN_API swin_status swin_model_stage_dims(const swin_model *model, int stage, int64_t *depth,
                                            int64_t *heads, int64_t *channels, int64_t *height,
@@ -232,21 +303,36 @@ SWIN_API swin_status swin_model_stage_dims(const swin_model *model, int stage, i
  * Swin-T), for one image at the model's img_size. stage = -1 is the whole model (patch
  * embedding and head included); 0..num_stages-1 one stage (its blocks and its PatchMerging).
  * *flops is with windowed attention (W-MSA); *flops_global is the same stage if its attention
- * were global (MSA, 4hwC^2 + 2(hw)^2C instead of 4hwC^2 + 2M^2hwC). Either may be NULL.
+ * were global (MSA, 4hwC^2 + 2(hw)^2C instead of 4hwC^2 + 2M^2hwC).
  * ViT: one stage of global attention, 4NC^2 + 2N^2C + 2NCF per block over N tokens (class
  * token included), so *flops == *flops_global; swin_model_stage_dims reports window 0.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT.
+ * Thread-safe.
+ * @param model        the model.
+ * @param stage        -1, or a stage.
+ * @param flops        receives the count with windowed attention; may be NULL.
+ * @param flops_global receives the count with global attention; may be NULL.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT.
  */
 SWIN_API swin_status swin_model_flops(const swin_model *model, int stage, double *flops,
                                       double *flops_global);
 
-/** Number of tensors in the model's file (all of them, used or not). */
+/**
+ * Number of tensors in the model's file (all of them, used or not). Thread-safe.
+ * @param model the model.
+ * @return the count; 0 for NULL.
+ */
 SWIN_API size_t swin_model_num_tensors(const swin_model *model);
 
 /**
- * Facts of the file's tensor i (0 <= i < swin_model_num_tensors), in file order. Pointers are
- * owned by the model. Any out pointer may be NULL.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT.
+ * Facts of one of the file's tensors, in file order. Pointers are owned by the model (valid
+ * until swin_model_free). Any out pointer may be NULL. Thread-safe.
+ * @param model the model.
+ * @param i     the tensor, 0 <= i < swin_model_num_tensors(model).
+ * @param name  receives its name.
+ * @param dtype receives its safetensors dtype ("F32", "F16", "BF16", ...).
+ * @param ndim  receives its number of dimensions.
+ * @param shape receives its shape (ndim values).
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT.
  */
 SWIN_API swin_status swin_model_tensor_info(const swin_model *model, size_t i, const char **name,
                                             const char **dtype, int *ndim, const int64_t **shape);
@@ -255,44 +341,78 @@ SWIN_API swin_status swin_model_tensor_info(const swin_model *model, size_t i, c
  * Tensors (float32, row-major, at most 8 dimensions)
  * ------------------------------------------------------------------------------------------- */
 
+/** Most dimensions a swin_tensor has. */
 #define SWIN_MAX_DIMS 8
 
 /**
- * Allocates a zero-filled tensor. Every dimension must be >= 1.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (bad ndim or shape, size overflow),
+ * Allocates a zero-filled tensor, owned by the caller (free with swin_tensor_free).
+ * @param out   receives the tensor; NULL on failure.
+ * @param ndim  1..SWIN_MAX_DIMS.
+ * @param shape ndim sizes, each >= 1.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (bad ndim or shape, size overflow),
  * SWIN_ERR_OUT_OF_MEMORY.
  */
 SWIN_API swin_status swin_tensor_create(swin_tensor **out, int ndim, const int64_t *shape);
 
 /**
- * Wraps caller memory without copying. data must hold numel floats and outlive the tensor.
- * Returns as swin_tensor_create.
+ * Wraps caller memory without copying. The tensor handle is owned by the caller (free with
+ * swin_tensor_free, which leaves data alone).
+ * @param out   receives the tensor; NULL on failure.
+ * @param data  numel floats, borrowed: they must outlive the tensor.
+ * @param ndim  1..SWIN_MAX_DIMS.
+ * @param shape ndim sizes, each >= 1.
+ * @return as swin_tensor_create.
  */
 SWIN_API swin_status swin_tensor_wrap(swin_tensor **out, float *data, int ndim,
                                       const int64_t *shape);
 
-/** Frees a tensor (not wrapped memory); NULL is a no-op. */
+/**
+ * Frees a tensor (not wrapped memory).
+ * @param tensor the tensor; NULL is a no-op. Not for the borrowed outputs of a context.
+ */
 SWIN_API void swin_tensor_free(swin_tensor *tensor);
 
-/** Data pointer (NULL for a NULL tensor). */
+/**
+ * Data pointer.
+ * @param tensor the tensor.
+ * @return its numel floats, row-major (valid as long as the tensor); NULL for NULL.
+ */
 SWIN_API float *swin_tensor_data(const swin_tensor *tensor);
-/** Number of dimensions (0 for a NULL tensor). */
+/**
+ * Number of dimensions.
+ * @param tensor the tensor.
+ * @return 1..SWIN_MAX_DIMS; 0 for NULL.
+ */
 SWIN_API int swin_tensor_ndim(const swin_tensor *tensor);
-/** Size of dimension i, or 0 when i is out of range. */
+/**
+ * Size of a dimension.
+ * @param tensor the tensor.
+ * @param i      the dimension, 0..ndim-1.
+ * @return its size, or 0 when i is out of range or tensor is NULL.
+ */
 SWIN_API int64_t swin_tensor_dim(const swin_tensor *tensor, int i);
-/** Number of elements (0 for a NULL tensor). */
+/**
+ * Number of elements.
+ * @param tensor the tensor.
+ * @return the product of the sizes; 0 for NULL.
+ */
 SWIN_API int64_t swin_tensor_numel(const swin_tensor *tensor);
 
 /**
- * Reads a NumPy .npy file holding little-endian float32 ('<f4'), C order, 1 to 8 dimensions.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_FORMAT (bad magic, header,
+ * Reads a NumPy .npy file holding little-endian float32 ('<f4'), C order, 1 to 8 dimensions,
+ * into a new tensor owned by the caller. Thread-safe.
+ * @param out  receives the tensor; NULL on failure.
+ * @param path the file.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_FORMAT (bad magic, header,
  * dtype, Fortran order, size), SWIN_ERR_TRUNCATED, SWIN_ERR_OUT_OF_MEMORY.
  */
 SWIN_API swin_status swin_tensor_load_npy(swin_tensor **out, const char *path);
 
 /**
  * Writes a tensor as a .npy file (format 1.0, '<f4', C order).
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO.
+ * @param tensor the tensor (a context's output too).
+ * @param path   the file, created or replaced.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO.
  */
 SWIN_API swin_status swin_tensor_save_npy(const swin_tensor *tensor, const char *path);
 
@@ -301,42 +421,61 @@ SWIN_API swin_status swin_tensor_save_npy(const swin_tensor *tensor, const char 
  * ------------------------------------------------------------------------------------------- */
 
 /**
- * Creates a context for model; the model must outlive it. Allocates nothing large until
- * swin_context_reserve or the first run. *out is NULL on failure.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_OUT_OF_MEMORY.
+ * Creates a context for a model, owned by the caller (free with swin_context_free).
+ * Allocates nothing large until swin_context_reserve or the first run. Any number of
+ * contexts may run one model at the same time, each in its own thread.
+ * @param out   receives the context; NULL on failure.
+ * @param model the model, which must outlive the context.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_OUT_OF_MEMORY.
  */
 SWIN_API swin_status swin_context_create(swin_context **out, const swin_model *model);
 
-/** Frees a context; NULL is a no-op. */
+/**
+ * Frees a context and its outputs.
+ * @param ctx the context; NULL is a no-op.
+ */
 SWIN_API void swin_context_free(swin_context *ctx);
 
 /**
  * Plans and allocates the activation memory for inputs of [batch, in_chans, height, width].
  * swin_context_run does this by itself when the input shape changes; calling it first keeps
- * allocation out of the first run and reports an unfit size early.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_INPUT_SIZE (not divisible by the patch
+ * allocation out of the first run and reports an unfit size early. Invalidates the outputs.
+ * @param ctx    the context.
+ * @param batch  B >= 1.
+ * @param height H of the input.
+ * @param width  W of the input.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_INPUT_SIZE (not divisible by the patch
  * size, a stage whose effective window does not match the weights, or a ViT input whose token
  * count does not fit pos_embed), SWIN_ERR_OUT_OF_MEMORY.
  */
 SWIN_API swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int64_t height,
                                           int64_t width);
 
-/** Bytes of activation memory the context holds now. */
+/**
+ * Bytes of activation memory the context holds now.
+ * @param ctx the context.
+ * @return the size of its arena; 0 for NULL or before the first plan.
+ */
 SWIN_API size_t swin_context_memory_bytes(const swin_context *ctx);
 
 /**
- * Runs the model on input [B, in_chans, H, W] (NCHW float32). Outputs are then read with
- * swin_context_output(). Allocates only when the input shape differs from the last plan.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, wrong ndim or channels),
+ * Runs the model on an input. Outputs are then read with swin_context_output(). Allocates only
+ * when the input shape differs from the last plan.
+ * @param ctx   the context (one thread at a time).
+ * @param input [B, in_chans, H, W] (NCHW float32), read only during the call.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, wrong ndim or channels),
  * SWIN_ERR_INPUT_SIZE, SWIN_ERR_OUT_OF_MEMORY.
  */
 SWIN_API swin_status swin_context_run(swin_context *ctx, const swin_tensor *input);
 
 /**
  * Borrowed view of an output of the last run, owned by the context and valid until the next
- * run, reserve or free of the context. index selects the stage for SWIN_OUTPUT_STAGE and is
- * ignored otherwise.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, no run yet, bad kind or index, logits of a
+ * run, reserve or free of the context. Do not free it.
+ * @param ctx   the context.
+ * @param kind  which output.
+ * @param index the stage for SWIN_OUTPUT_STAGE (0..num_stages-1); ignored otherwise.
+ * @param out   receives the view.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, no run yet, bad kind or index, logits of a
  * model without head).
  */
 SWIN_API swin_status swin_context_output(swin_context *ctx, swin_output kind, int index,
@@ -350,42 +489,78 @@ SWIN_API swin_status swin_context_output(swin_context *ctx, swin_output kind, in
  * Decodes a JPEG (libjpeg-turbo) or PNG (libpng) file to 8-bit RGB, as PIL's
  * Image.open(path).convert("RGB"): grayscale and palette images are expanded, alpha is dropped
  * (not composited), 16-bit channels keep their high byte; EXIF orientation is not applied
- * (timm's loader does not apply it either). *out is NULL on failure.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_FORMAT (not JPEG/PNG,
+ * (timm's loader does not apply it either). The image is owned by the caller (free with
+ * swin_image_free). Thread-safe.
+ * @param out  receives the image; NULL on failure.
+ * @param path the file.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_FORMAT (not JPEG/PNG,
  * corrupt, larger than 178956970 pixels), SWIN_ERR_TRUNCATED, SWIN_ERR_UNSUPPORTED (CMYK JPEG),
- * SWIN_ERR_OUT_OF_MEMORY. Thread-safe.
+ * SWIN_ERR_OUT_OF_MEMORY.
  */
 SWIN_API swin_status swin_image_load_file(swin_image **out, const char *path);
 
-/** As swin_image_load_file, from encoded bytes in memory (copied out while decoding). */
+/**
+ * As swin_image_load_file, from encoded bytes in memory. Thread-safe.
+ * @param out  receives the image; NULL on failure.
+ * @param data the encoded file, read during the call only (the pixels are decoded into the
+ *             image).
+ * @param size its size in bytes.
+ * @return as swin_image_load_file, without SWIN_ERR_IO.
+ */
 SWIN_API swin_status swin_image_load_memory(swin_image **out, const void *data, size_t size);
 
 /**
- * Wraps caller-decoded pixels without copying: RGB8 interleaved, rows of `stride` bytes
- * (stride >= 3 * width). The pixels must outlive the image and are never written.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_OUT_OF_MEMORY.
+ * Wraps caller-decoded pixels without copying. The image handle is owned by the caller (free
+ * with swin_image_free, which leaves the pixels alone).
+ * @param out    receives the image; NULL on failure.
+ * @param pixels RGB8 interleaved rows, borrowed: they must outlive the image and are never
+ *               written.
+ * @param width  pixels per row, >= 1.
+ * @param height rows, >= 1.
+ * @param stride bytes from one row to the next, >= 3 * width.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_OUT_OF_MEMORY.
  */
 SWIN_API swin_status swin_image_wrap_rgb8(swin_image **out, const uint8_t *pixels, int64_t width,
                                           int64_t height, int64_t stride);
 
 /**
- * Writes image into slot `index` of batch [B, 3, S, S] (S = swin_model_input_size(model)) with
- * timm's evaluation transform as PIL + torchvision compute it: resize the shorter side to
- * floor(S / crop_pct) with the model's interpolation (PIL's antialiased resampling), center
- * crop S x S, scale to [0, 1], normalise with the model's mean and std.
- * Returns SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, batch shape, index), SWIN_ERR_CONFIG,
- * SWIN_ERR_OUT_OF_MEMORY. Thread-safe for different batches.
+ * Writes an image into one slot of a batch with timm's evaluation transform as PIL +
+ * torchvision compute it: resize the shorter side to floor(S / crop_pct) with the model's
+ * interpolation (PIL's antialiased resampling), center crop S x S, scale to [0, 1], normalise
+ * with the model's mean and std. Thread-safe for different batches.
+ * @param image the image.
+ * @param model the model whose preprocessing settings apply.
+ * @param batch [B, 3, S, S] with S = swin_model_input_size(model).
+ * @param index the slot, 0..B-1; the other slots are left alone.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, batch shape, index), SWIN_ERR_CONFIG,
+ * SWIN_ERR_OUT_OF_MEMORY.
  */
 SWIN_API swin_status swin_image_preprocess(const swin_image *image, const swin_model *model,
                                            swin_tensor *batch, int64_t index);
 
-/** Frees an image (not wrapped pixels); NULL is a no-op. */
+/**
+ * Frees an image (not wrapped pixels).
+ * @param image the image; NULL is a no-op.
+ */
 SWIN_API void swin_image_free(swin_image *image);
-/** Width in pixels (0 for NULL). */
+/**
+ * Width of an image.
+ * @param image the image.
+ * @return width in pixels; 0 for NULL.
+ */
 SWIN_API int64_t swin_image_width(const swin_image *image);
-/** Height in pixels (0 for NULL). */
+/**
+ * Height of an image.
+ * @param image the image.
+ * @return height in pixels; 0 for NULL.
+ */
 SWIN_API int64_t swin_image_height(const swin_image *image);
-/** RGB8 pixels; *stride (may be NULL) receives the row length in bytes. NULL for NULL. */
+/**
+ * Pixels of an image.
+ * @param image  the image.
+ * @param stride receives the row length in bytes; may be NULL.
+ * @return the RGB8 rows, owned by the image (or the caller's, when wrapped); NULL for NULL.
+ */
 SWIN_API const uint8_t *swin_image_pixels(const swin_image *image, int64_t *stride);
 
 #ifdef __cplusplus

@@ -1,0 +1,441 @@
+"""libswin from Python: Swin Transformer and ViT inference on the CPU, over the C ABI (ctypes).
+
+    import numpy as np, swin
+    model = swin.Model("swin_tiny.safetensors")          # a file or a hub folder
+    logits = model.run(np.zeros((1, 3, 224, 224), np.float32))
+    for r in model.classify(["cat.jpg"], top=5):
+        print(r["path"], r["top"][0]["label"], r["top"][0]["prob"])
+
+A Model is immutable and may be shared by threads; a Context runs it and belongs to one thread
+at a time (Model.run creates a fresh one per call; keep a Context for repeated runs).
+Inputs go in without a copy when they are C-contiguous float32 arrays; outputs are copied out
+of the context into new NumPy arrays. Every failure raises SwinError with the library's status
+and message.
+"""
+import ctypes
+import os
+import threading
+import weakref
+
+import numpy as np
+
+from ._native import lib as _lib
+
+__all__ = [
+    "Context",
+    "Model",
+    "Status",
+    "SwinError",
+    "get_num_threads",
+    "library_version",
+    "load_image",
+    "set_num_threads",
+]
+__version__ = "0.1.0"
+
+# swin_output
+OUTPUT_LOGITS, OUTPUT_FEATURES, OUTPUT_STAGE = 0, 1, 2
+
+# Keys swin_model_get knows (swin.h: the options' keys, the preprocessing keys, family, naming).
+MODEL_KEYS = (
+    "family", "naming", "arch", "img_size", "patch_size", "in_chans", "embed_dim", "depths",
+    "num_heads", "window_size", "mlp_ratio", "num_classes", "norm_eps", "depth", "class_token",
+    "global_pool", "mlp_hidden_dim", "activation", "input_size", "interpolation", "crop_pct",
+    "mean", "std",
+)
+
+
+class Status(int):
+    """A swin_status value; str() gives its C name (SWIN_ERR_IO, ...)."""
+
+    def __str__(self):
+        return _lib.swin_status_string(int(self)).decode()
+
+    __repr__ = __str__
+
+
+for _i in range(64):
+    _n = _lib.swin_status_string(_i).decode()
+    if _n != "SWIN_ERR_UNKNOWN":
+        setattr(Status, _n[5:] if _n.startswith("SWIN_") else _n, Status(_i))  # Status.ERR_IO
+del _i, _n
+
+
+class SwinError(Exception):
+    """A libswin call failed: .status (Status), .message (swin_last_error())."""
+
+    def __init__(self, status, message):
+        self.status = Status(status)
+        self.message = message
+        super().__init__("%s: %s" % (self.status, message))
+
+
+def _check(status):
+    if status != 0:
+        raise SwinError(status, _lib.swin_last_error().decode(errors="replace"))
+
+
+def _path(p):
+    return os.fsencode(p)
+
+
+def library_version():
+    """Version string of the loaded libswin ("major.minor.patch")."""
+    return _lib.swin_version_string().decode()
+
+
+def set_num_threads(n):
+    """Threads OpenBLAS uses per matrix product; process-global (all models and contexts)."""
+    _check(_lib.swin_set_num_threads(int(n)))
+
+
+def get_num_threads():
+    return _lib.swin_get_num_threads()
+
+
+def _shape(ints):
+    return (ctypes.c_int64 * len(ints))(*[int(v) for v in ints])
+
+
+class _Tensor:
+    """A swin_tensor wrapping a NumPy float32 array without copying (freed on exit)."""
+
+    def __init__(self, array):
+        self.array = array  # keeps the memory alive while the tensor exists
+        self.handle = ctypes.c_void_p()
+        _check(_lib.swin_tensor_wrap(ctypes.byref(self.handle),
+                                     array.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                                     array.ndim, _shape(array.shape)))
+
+    def __enter__(self):
+        return self.handle
+
+    def __exit__(self, *exc):
+        _lib.swin_tensor_free(self.handle)
+        self.handle = None
+
+
+def _copy_out(tensor):
+    """New NumPy array holding a copy of a (borrowed) swin_tensor."""
+    dims = tuple(_lib.swin_tensor_dim(tensor, i) for i in range(_lib.swin_tensor_ndim(tensor)))
+    data = _lib.swin_tensor_data(tensor)
+    return np.ctypeslib.as_array(data, shape=dims).copy()
+
+
+def _as_batch(x):
+    # Zero-copy when x already is a C-contiguous float32 array (np.asarray keeps the object).
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if x.ndim != 4:
+        raise SwinError(Status.ERR_INVALID_ARGUMENT,
+                        "input must be [B, C, H, W] float32, got shape %s" % (x.shape,))
+    return x
+
+
+class _Image:
+    """A decoded swin_image: from a path, encoded bytes, or an RGB8 [H, W, 3] uint8 array."""
+
+    def __init__(self, source):
+        self.handle = ctypes.c_void_p()
+        self._pixels = None
+        if isinstance(source, np.ndarray):
+            px = np.ascontiguousarray(source, dtype=np.uint8)
+            if px.ndim != 3 or px.shape[2] != 3:
+                raise SwinError(Status.ERR_INVALID_ARGUMENT,
+                                "an image array must be RGB8 [H, W, 3], got %s" % (px.shape,))
+            self._pixels = px
+            _check(_lib.swin_image_wrap_rgb8(ctypes.byref(self.handle),
+                                             px.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)),
+                                             px.shape[1], px.shape[0], px.strides[0]))
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+            _check(_lib.swin_image_load_memory(ctypes.byref(self.handle), data, len(data)))
+        else:
+            _check(_lib.swin_image_load_file(ctypes.byref(self.handle), _path(source)))
+
+    def __enter__(self):
+        return self.handle
+
+    def __exit__(self, *exc):
+        _lib.swin_image_free(self.handle)
+        self.handle = None
+
+
+def load_image(source):
+    """Decodes a JPEG or PNG (a path or encoded bytes) as PIL's convert("RGB") does: a new
+    uint8 array [H, W, 3]."""
+    with _Image(source) as img:
+        stride = ctypes.c_int64()
+        px = _lib.swin_image_pixels(img, ctypes.byref(stride))
+        h, w = _lib.swin_image_height(img), _lib.swin_image_width(img)
+        rows = np.ctypeslib.as_array(px, shape=(h * stride.value,)).reshape(h, stride.value)
+        return rows[:, :3 * w].reshape(h, w, 3).copy()
+
+
+def _image_paths(items):
+    """Paths, with each directory replaced by its .jpg/.jpeg/.png files sorted by name."""
+    out = []
+    for item in items:
+        if isinstance(item, (str, bytes, os.PathLike)) and os.path.isdir(item):
+            names = sorted(n for n in os.listdir(item)
+                           if os.path.splitext(n)[1].lower() in (".jpg", ".jpeg", ".png"))
+            out.extend(os.path.join(item, n) for n in names)
+        else:
+            out.append(item)
+    return out
+
+
+class Model:
+    """A loaded model (swin_model): immutable, shareable between threads.
+
+    path: a .safetensors file or a Hugging Face hub folder (model.safetensors + config.json).
+    options: explicit architecture settings, {"arch": "swin_tiny_patch4_window7_224", ...};
+    values may be strings, numbers or sequences of numbers (written "2,2,6,2").
+    """
+
+    def __init__(self, path, options=None):
+        self._init(lambda out, opts: _lib.swin_model_load_file(out, _path(path), opts), options)
+        self.path = os.fspath(path)
+
+    @classmethod
+    def from_bytes(cls, data, options=None):
+        """Loads safetensors bytes; the model keeps its own copy of them alive."""
+        self = cls.__new__(cls)
+        buf = ctypes.create_string_buffer(bytes(data), len(data))
+        self._init(lambda out, opts: _lib.swin_model_load_memory(out, buf, len(data), opts),
+                   options)
+        self._buffer = buf  # borrowed by the C model until it is freed
+        self.path = None
+        return self
+
+    def _init(self, load, options):
+        self._handle = None
+        self._contexts = weakref.WeakSet()
+        self._lock = threading.Lock()
+        opts = ctypes.c_void_p()
+        try:
+            if options:
+                _check(_lib.swin_options_create(ctypes.byref(opts)))
+                for key, value in options.items():
+                    if isinstance(value, (list, tuple)):
+                        value = ",".join(str(v) for v in value)
+                    _check(_lib.swin_options_set(opts, str(key).encode(), str(value).encode()))
+            handle = ctypes.c_void_p()
+            _check(load(ctypes.byref(handle), opts))
+            self._handle = handle
+        finally:
+            _lib.swin_options_free(opts)
+
+    # -- lifetime --
+    def close(self):
+        """Frees the model, and first every Context made from it. Idempotent."""
+        with self._lock:
+            for ctx in list(self._contexts):
+                ctx.close()
+            if self._handle is not None:
+                _lib.swin_model_free(self._handle)
+                self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_handle", None) is not None:
+            _lib.swin_model_free(self._handle)
+            self._handle = None
+
+    @property
+    def handle(self):
+        if self._handle is None:
+            raise SwinError(Status.ERR_INVALID_ARGUMENT, "the model is closed")
+        return self._handle
+
+    # -- facts --
+    def get(self, key):
+        """Resolved architecture or preprocessing value for key (a string), or None."""
+        v = _lib.swin_model_get(self.handle, key.encode())
+        return None if v is None else v.decode()
+
+    @property
+    def info(self):
+        """Every resolved value swin_model_get knows, as a dict of strings."""
+        return {k: v for k, v in ((k, self.get(k)) for k in MODEL_KEYS) if v is not None}
+
+    @property
+    def num_classes(self):
+        return _lib.swin_model_num_classes(self.handle)
+
+    @property
+    def num_stages(self):
+        return _lib.swin_model_num_stages(self.handle)
+
+    @property
+    def num_params(self):
+        return _lib.swin_model_num_params(self.handle)
+
+    @property
+    def input_size(self):
+        """Side S of the square input the model's preprocessing produces."""
+        return _lib.swin_model_input_size(self.handle)
+
+    def label(self, index):
+        v = _lib.swin_model_label(self.handle, int(index))
+        return None if v is None else v.decode()
+
+    @property
+    def labels(self):
+        """Class names (config.json's label_names, ImageNet's for 1000 classes), or None."""
+        names = [self.label(i) for i in range(self.num_classes)]
+        return names if names and all(n is not None for n in names) else None
+
+    def flops(self, stage=-1):
+        """(flops, flops_global) in multiply-accumulates for one image; stage -1 = whole model."""
+        f, g = ctypes.c_double(), ctypes.c_double()
+        _check(_lib.swin_model_flops(self.handle, int(stage), ctypes.byref(f), ctypes.byref(g)))
+        return f.value, g.value
+
+    def stage_dims(self, stage):
+        """{depth, heads, channels, height, width, window} of one stage at img_size."""
+        v = [ctypes.c_int64() for _ in range(6)]
+        _check(_lib.swin_model_stage_dims(self.handle, int(stage), *[ctypes.byref(x) for x in v]))
+        names = ("depth", "heads", "channels", "height", "width", "window")
+        return dict(zip(names, (x.value for x in v)))
+
+    def tensors(self):
+        """The file's tensors in file order: a list of (name, dtype, shape)."""
+        out = []
+        name, dtype = ctypes.c_char_p(), ctypes.c_char_p()
+        ndim, shape = ctypes.c_int(), ctypes.POINTER(ctypes.c_int64)()
+        for i in range(_lib.swin_model_num_tensors(self.handle)):
+            _check(_lib.swin_model_tensor_info(self.handle, i, ctypes.byref(name),
+                                               ctypes.byref(dtype), ctypes.byref(ndim),
+                                               ctypes.byref(shape)))
+            out.append((name.value.decode(), dtype.value.decode(),
+                        tuple(shape[d] for d in range(ndim.value))))
+        return out
+
+    # -- running --
+    def context(self):
+        """A new Context (activation memory) for this model; use it from one thread at a time."""
+        return Context(self)
+
+    def run(self, x, output="logits", stage=0):
+        """Runs x ([B, C, H, W] float32) in a fresh context; returns a copy of one output:
+        "logits" [B, classes], "features" [B, C], or "stage" (stage map `stage`, [B, H, W, C])."""
+        with self.context() as ctx:
+            ctx.run(x)
+            return ctx.output(output, stage)
+
+    def preprocess(self, images):
+        """Decodes and preprocesses images (paths, encoded bytes, or RGB8 [H, W, 3] arrays) as
+        timm evaluates; returns the batch [N, 3, S, S] float32."""
+        if isinstance(images, (str, bytes, os.PathLike, np.ndarray)):
+            images = [images]
+        S = self.input_size
+        batch = np.zeros((len(images), 3, S, S), dtype=np.float32)
+        with _Tensor(batch) as t:
+            for i, item in enumerate(images):
+                with _Image(item) as img:
+                    _check(_lib.swin_image_preprocess(img, self.handle, t, i))
+        return batch
+
+    def classify(self, images, top=5, batch=8):
+        """Top-k classes of each image (as `swin classify --json`): a list of
+        {"path", "top": [{"index", "label", "prob"}, ...]}. A directory stands for its images."""
+        items = _image_paths([images] if isinstance(images, (str, bytes, os.PathLike))
+                             else list(images))
+        if self.num_classes == 0:
+            raise SwinError(Status.ERR_INVALID_ARGUMENT, "the model has no classifier head")
+        results = []
+        with self.context() as ctx:
+            for start in range(0, len(items), batch):
+                chunk = items[start:start + batch]
+                logits = ctx.run(self.preprocess(chunk)).logits().astype(np.float64)
+                e = np.exp(logits - logits.max(axis=1, keepdims=True))
+                probs = e / e.sum(axis=1, keepdims=True)
+                for item, row, p in zip(chunk, logits, probs):
+                    order = np.argsort(-row, kind="stable")[:top]
+                    results.append({
+                        "path": item if isinstance(item, (str, bytes, os.PathLike)) else None,
+                        "top": [{"index": int(c),
+                                 "label": self.label(c) or "class %d" % c,
+                                 "prob": float(p[c])} for c in order],
+                    })
+        return results
+
+
+class Context:
+    """Activation memory for running a model (swin_context). One thread at a time.
+
+    Planned once per input shape; outputs of the last run are read with logits(), features(),
+    stage(i) and stages(), each a new NumPy array."""
+
+    def __init__(self, model):
+        self.model = model  # the model must outlive the context
+        self._handle = None
+        h = ctypes.c_void_p()
+        _check(_lib.swin_context_create(ctypes.byref(h), model.handle))
+        self._handle = h
+        model._contexts.add(self)
+
+    def close(self):
+        if self._handle is not None:
+            _lib.swin_context_free(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    @property
+    def handle(self):
+        if self._handle is None:
+            raise SwinError(Status.ERR_INVALID_ARGUMENT, "the context is closed")
+        return self._handle
+
+    def reserve(self, batch, height, width):
+        """Plans and allocates the memory for [batch, C, height, width] inputs ahead of run."""
+        _check(_lib.swin_context_reserve(self.handle, int(batch), int(height), int(width)))
+
+    @property
+    def memory_bytes(self):
+        return _lib.swin_context_memory_bytes(self.handle)
+
+    def run(self, x):
+        """Runs the model on x ([B, C, H, W] float32, read in place when C-contiguous float32).
+        Returns self, so that ctx.run(x).logits() reads."""
+        x = _as_batch(x)
+        with _Tensor(x) as t:
+            _check(_lib.swin_context_run(self.handle, t))
+        return self
+
+    def output(self, kind="logits", index=0):
+        kinds = {"logits": OUTPUT_LOGITS, "features": OUTPUT_FEATURES, "stage": OUTPUT_STAGE}
+        if kind not in kinds:
+            raise SwinError(Status.ERR_INVALID_ARGUMENT,
+                            "output kind must be logits, features or stage, not %r" % (kind,))
+        t = ctypes.c_void_p()
+        _check(_lib.swin_context_output(self.handle, kinds[kind], int(index), ctypes.byref(t)))
+        return _copy_out(t)
+
+    def logits(self):
+        """[B, num_classes] of the last run."""
+        return self.output("logits")
+
+    def features(self):
+        """Pooled features [B, C] of the last run."""
+        return self.output("features")
+
+    def stage(self, index):
+        """Stage map `index` of the last run: [B, H_s, W_s, C_s]."""
+        return self.output("stage", index)
+
+    def stages(self):
+        return [self.stage(i) for i in range(self.model.num_stages)]

@@ -1,0 +1,248 @@
+"""Tests of the Python package against the C library's own results.
+
+Run (Debian's python3-numpy; the library named by SWIN_LIBRARY, else the installed one):
+    SWIN_LIBRARY=build/libswin.so.0 SWIN_CLI=build/swin PYTHONPATH=bindings/python \
+        /usr/bin/python3 -m unittest discover -s bindings/python/tests -v
+SWIN_CLI (else `swin` on PATH) is the C program the results are compared with.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import swin  # noqa: E402
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "examples")
+MICRO = os.path.join(EXAMPLES, "swin_micro.safetensors")
+INPUT = os.path.join(EXAMPLES, "input.npy")
+SHAPES = os.path.join(EXAMPLES, "shapes")
+IMAGES = os.path.join(SHAPES, "images")
+CLI = os.environ.get("SWIN_CLI") or shutil.which("swin")
+
+
+def assert_close(test, got, ref):
+    """Within 1e-5 * max(1, max|ref|), as the C tests compare logits."""
+    test.assertEqual(got.shape, ref.shape)
+    tol = 1e-5 * max(1.0, float(np.abs(ref).max()))
+    worst = float(np.abs(got.astype(np.float64) - ref).max())
+    test.assertLessEqual(worst, tol, "max |diff| %g > %g" % (worst, tol))
+
+
+class TestModel(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.model = swin.Model(MICRO)
+        cls.x = np.load(INPUT)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.model.close()
+
+    def test_logits_match_expected(self):
+        assert_close(self, self.model.run(self.x), np.load(os.path.join(EXAMPLES, "expected_logits.npy")))
+
+    def test_features_and_stage_maps(self):
+        with self.model.context() as ctx:
+            ctx.run(self.x)
+            assert_close(self, ctx.features(), np.load(os.path.join(EXAMPLES, "expected_features.npy")))
+            maps = ctx.stages()
+            self.assertEqual(len(maps), self.model.num_stages)
+            for i, m in enumerate(maps):
+                d = self.model.stage_dims(i)
+                self.assertEqual(m.shape, (self.x.shape[0], d["height"], d["width"], d["channels"]))
+                self.assertEqual(m.dtype, np.float32)
+            # outputs are copies: a second run does not change arrays already returned
+            logits = ctx.logits()
+            ctx.run(np.zeros_like(self.x))
+            assert_close(self, logits, np.load(os.path.join(EXAMPLES, "expected_logits.npy")))
+
+    def test_input_conversions(self):
+        ref = self.model.run(self.x)
+        np.testing.assert_array_equal(self.model.run(self.x.astype(np.float64)), ref)
+        fortran = np.asfortranarray(self.x)
+        np.testing.assert_array_equal(self.model.run(fortran), ref)
+        np.testing.assert_array_equal(self.model.run(self.x[::-1][::-1]), ref)
+
+    def test_matches_the_cli(self):
+        if not CLI:
+            self.skipTest("no swin program (set SWIN_CLI)")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "logits.npy")
+            subprocess.run([CLI, "run", "--model", MICRO, "--input", INPUT, "--output", out],
+                           check=True)
+            np.testing.assert_array_equal(self.model.run(self.x), np.load(out))
+
+    def test_info(self):
+        m = self.model
+        info = m.info
+        self.assertEqual(info["family"], "swin")
+        self.assertEqual(info["naming"], "timm")
+        self.assertEqual(info["depths"], "2,2,2")
+        self.assertEqual(m.num_classes, 10)
+        self.assertEqual(m.num_stages, 3)
+        self.assertEqual(m.num_params, 105430)
+        self.assertEqual(m.input_size, 112)
+        self.assertIsNone(m.get("no_such_key"))
+        total, total_global = m.flops()
+        self.assertGreater(total_global, total)
+        self.assertLess(sum(m.flops(s)[0] for s in range(m.num_stages)), total)
+        self.assertEqual(m.stage_dims(0), dict(depth=2, heads=2, channels=16, height=28,
+                                               width=28, window=7))
+        tensors = m.tensors()
+        self.assertEqual(len(tensors), 92)
+        self.assertEqual(tensors[0], ("patch_embed.proj.weight", "F32", (16, 3, 4, 4)))
+
+    def test_options_and_memory(self):
+        with open(MICRO, "rb") as f:
+            data = f.read()
+        with swin.Model.from_bytes(data, options={"arch": "swin", "depths": [2, 2, 2]}) as m:
+            assert_close(self, m.run(self.x), np.load(os.path.join(EXAMPLES, "expected_logits.npy")))
+
+    def test_threads_share_a_model(self):
+        ref = self.model.run(self.x)
+        results = [None] * 4
+
+        def work(i):
+            with self.model.context() as ctx:
+                for _ in range(3):
+                    results[i] = ctx.run(self.x).logits()
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for r in results:
+            np.testing.assert_array_equal(r, ref)
+
+    def test_close_frees_contexts(self):
+        m = swin.Model(MICRO)
+        ctx = m.context()
+        m.close()
+        m.close()
+        with self.assertRaises(swin.SwinError):
+            ctx.run(self.x)
+        with self.assertRaises(swin.SwinError):
+            m.num_classes
+
+
+class TestErrors(unittest.TestCase):
+    def test_missing_file(self):
+        with self.assertRaises(swin.SwinError) as cm:
+            swin.Model("/nonexistent/model.safetensors")
+        self.assertEqual(cm.exception.status, swin.Status.ERR_IO)
+        self.assertEqual(str(cm.exception.status), "SWIN_ERR_IO")
+        self.assertIn("/nonexistent/model.safetensors", cm.exception.message)
+
+    def test_bad_option(self):
+        with self.assertRaises(swin.SwinError) as cm:
+            swin.Model(MICRO, options={"no_such_key": "1"})
+        self.assertEqual(cm.exception.status, swin.Status.ERR_CONFIG)
+
+    def test_not_safetensors(self):
+        with self.assertRaises(swin.SwinError) as cm:
+            swin.Model.from_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+        self.assertEqual(cm.exception.status, swin.Status.ERR_HEADER)
+
+    def test_bad_input(self):
+        with swin.Model(MICRO) as m:
+            with self.assertRaises(swin.SwinError) as cm:
+                m.run(np.zeros((1, 3, 30, 30), np.float32))  # not a multiple of the patch
+            self.assertEqual(cm.exception.status, swin.Status.ERR_INPUT_SIZE)
+            with self.assertRaises(swin.SwinError) as cm:
+                m.run(np.zeros((3, 112, 112), np.float32))
+            self.assertEqual(cm.exception.status, swin.Status.ERR_INVALID_ARGUMENT)
+            with self.assertRaises(swin.SwinError):
+                m.context().stage(7)
+
+    def test_unreadable_image(self):
+        with swin.Model(SHAPES) as m, tempfile.NamedTemporaryFile(suffix=".png") as f:
+            f.write(b"not a png")
+            f.flush()
+            with self.assertRaises(swin.SwinError) as cm:
+                m.classify([f.name])
+            self.assertEqual(cm.exception.status, swin.Status.ERR_FORMAT)
+
+
+class TestClassify(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.model = swin.Model(SHAPES)  # a hub folder
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.model.close()
+
+    def test_hub_folder(self):
+        self.assertEqual(self.model.num_classes, 10)
+        self.assertEqual(self.model.labels[:3], ["circle", "square", "triangle"])
+        self.assertEqual(self.model.input_size, 64)
+
+    def test_matches_pytorch_top5(self):
+        with open(os.path.join(IMAGES, "expected_top5.json")) as f:
+            expected = json.load(f)["images"]
+        results = self.model.classify(IMAGES, top=5, batch=4)
+        self.assertEqual([os.path.basename(r["path"]) for r in results],
+                         [e["file"] for e in expected])
+        for r, e in zip(results, expected):
+            self.assertEqual([t["label"] for t in r["top"]], [t["label"] for t in e["top5"]])
+            for t, u in zip(r["top"], e["top5"]):
+                self.assertAlmostEqual(t["prob"], u["prob"], delta=1e-4)
+
+    def test_matches_the_cli(self):
+        if not CLI:
+            self.skipTest("no swin program (set SWIN_CLI)")
+        out = subprocess.run([CLI, "classify", "--model", SHAPES, "--json", "--top", "3", IMAGES],
+                             check=True, stdout=subprocess.PIPE).stdout.decode()
+        cli = [json.loads(line) for line in out.splitlines()]
+        mine = self.model.classify(IMAGES, top=3)
+        self.assertEqual(len(mine), len(cli))
+        for r, c in zip(mine, cli):
+            self.assertEqual(r["path"], c["path"])
+            self.assertEqual([(t["index"], t["label"]) for t in r["top"]],
+                             [(t["index"], t["label"]) for t in c["top"]])
+            for t, u in zip(r["top"], c["top"]):
+                self.assertAlmostEqual(t["prob"], u["prob"], delta=1e-6)  # printed with %.6f
+
+    def test_preprocess_matches_the_cli(self):
+        path = os.path.join(IMAGES, "img02.jpg")
+        batch = self.model.preprocess(path)
+        self.assertEqual(batch.shape, (1, 3, 64, 64))
+        if CLI:
+            with tempfile.TemporaryDirectory() as d:
+                out = os.path.join(d, "x.npy")
+                subprocess.run([CLI, "preprocess", "--model", SHAPES, path, "--output", out],
+                               check=True)
+                np.testing.assert_array_equal(batch, np.load(out))
+        # the same pixels from memory, and as a decoded RGB8 array
+        with open(path, "rb") as f:
+            np.testing.assert_array_equal(self.model.preprocess(f.read()), batch)
+        pixels = swin.load_image(path)
+        with open(os.path.join(IMAGES, "expected_top5.json")) as f:
+            facts = {e["file"]: e for e in json.load(f)["images"]}["img02.jpg"]
+        self.assertEqual(pixels.shape, (facts["height"], facts["width"], 3))
+        self.assertEqual(pixels.dtype, np.uint8)
+        np.testing.assert_array_equal(self.model.preprocess(pixels), batch)
+
+
+class TestLibrary(unittest.TestCase):
+    def test_version_and_threads(self):
+        self.assertRegex(swin.library_version(), r"^\d+\.\d+\.\d+$")
+        n = swin.get_num_threads()
+        swin.set_num_threads(1)
+        self.assertEqual(swin.get_num_threads(), 1)
+        swin.set_num_threads(n)
+        with self.assertRaises(swin.SwinError) as cm:
+            swin.set_num_threads(0)
+        self.assertEqual(cm.exception.status, swin.Status.ERR_INVALID_ARGUMENT)
+
+
+if __name__ == "__main__":
+    unittest.main()
