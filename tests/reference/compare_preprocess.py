@@ -74,9 +74,10 @@ def main(argv=None):
             sys.exit(f"{a.npy}: batch of {ours.shape[0]}, expected 1")
         ours = ours[0]
     ref = reference(a.image, size, interp, crop_pct, mean, std)
-    print(f"{a.image}: {Image.open(a.image).size[0]}x{Image.open(a.image).size[1]} "
-          f"{Image.open(a.image).mode}; size {size}, {interp}, crop_pct {crop_pct} "
-          f"(resize shorter side to {math.floor(size / crop_pct)}), mean {list(mean)}, std {list(std)}")
+    with Image.open(a.image) as im:
+        desc = f"{im.size[0]}x{im.size[1]} {im.format} {im.mode}"
+    print(f"{a.image}: {desc}; size {size}, {interp}, crop_pct {crop_pct} (resize shorter side "
+          f"to {math.floor(size / crop_pct)}), mean {list(mean)}, std {list(std)}")
     if ours.shape != ref.shape:
         print(f"FAIL: shape {list(ours.shape)}, expected {list(ref.shape)}")
         return 1
