@@ -122,80 +122,86 @@ static swin_status read_labels(json_t *names, char ***labels, int64_t *count, co
     return SWIN_OK;
 }
 
-swin_status swin__hub_config(const char *path, swin_options *o, char ***labels,
-                             int64_t *num_labels) {
-    json_error_t err;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-    if (!root) {
-        FILE *fp = fopen(path, "rb");
-        if (!fp) return swin__error(SWIN_ERR_IO, "cannot open \"%s\"", path);
-        fclose(fp);
-        return swin__error(SWIN_ERR_FORMAT, "%s: invalid JSON at line %d: %s", path, err.line,
-                           err.text);
-    }
-    swin_status s = SWIN_OK;
+/* jansson reports a failed allocation as a parse error, with json_error_out_of_memory or
+ * without any text (every real syntax error has one); give it its own status. */
+static swin_status json_failure(const json_error_t *err, const char *path) {
+    if (json_error_code(err) == json_error_out_of_memory || !err->text[0]) return swin__oom();
+    return swin__error(SWIN_ERR_FORMAT, "%s: invalid JSON at line %d: %s", path, err->line,
+                       err->text);
+}
+
+static swin_status read_config(json_t *root, swin_options *o, char ***labels, int64_t *num_labels,
+                               const char *path) {
     char buf[SWIN_KV_VALUE];
-    if (!json_is_object(root)) {
-        s = swin__error(SWIN_ERR_FORMAT, "%s: not a JSON object", path);
-        goto done;
-    }
+    if (!json_is_object(root)) return swin__error(SWIN_ERR_FORMAT, "%s: not a JSON object", path);
     json_t *v = json_object_get(root, "architecture");
     if (v) {
-        if (!json_is_string(v)) {
-            s = swin__error(SWIN_ERR_FORMAT, "%s: architecture is not a string", path);
-            goto done;
-        }
-        SWIN_TRY_GOTO(s, set(o, "arch", json_string_value(v), path), done);
+        if (!json_is_string(v))
+            return swin__error(SWIN_ERR_FORMAT, "%s: architecture is not a string", path);
+        SWIN_TRY(set(o, "arch", json_string_value(v), path));
     }
     static const char *const top[] = {"num_classes", "global_pool"};
     for (size_t i = 0; i < 2; i++) {
         v = json_object_get(root, top[i]);
         if (!v || json_is_null(v)) continue;
-        if (!to_text(v, buf, sizeof buf)) {
-            s = swin__error(SWIN_ERR_FORMAT, "%s: %s has an unexpected type", path, top[i]);
-            goto done;
-        }
-        SWIN_TRY_GOTO(s, set(o, top[i], buf, path), done);
+        if (!to_text(v, buf, sizeof buf))
+            return swin__error(SWIN_ERR_FORMAT, "%s: %s has an unexpected type", path, top[i]);
+        SWIN_TRY(set(o, top[i], buf, path));
     }
     json_t *args = json_object_get(root, "model_args");
     if (args) {
-        if (!json_is_object(args)) {
-            s = swin__error(SWIN_ERR_FORMAT, "%s: model_args is not an object", path);
-            goto done;
-        }
+        if (!json_is_object(args))
+            return swin__error(SWIN_ERR_FORMAT, "%s: model_args is not an object", path);
         const char *key;
         json_object_foreach(args, key, v) {
             if (listed(key, ignored_args, sizeof ignored_args / sizeof ignored_args[0])) continue;
-            if (!listed(key, arch_args, sizeof arch_args / sizeof arch_args[0])) {
-                s = swin__error(SWIN_ERR_UNSUPPORTED,
-                                "%s: model_args.%.64s changes the architecture in a way libswin "
-                                "does not support",
-                                path, key);
-                goto done;
-            }
-            if (!to_text(v, buf, sizeof buf)) {
-                s = swin__error(SWIN_ERR_FORMAT, "%s: model_args.%s has an unexpected type", path,
-                                key);
-                goto done;
-            }
+            if (!listed(key, arch_args, sizeof arch_args / sizeof arch_args[0]))
+                return swin__error(SWIN_ERR_UNSUPPORTED,
+                                   "%s: model_args.%.64s changes the architecture in a way "
+                                   "libswin does not support",
+                                   path, key);
+            if (!to_text(v, buf, sizeof buf))
+                return swin__error(SWIN_ERR_FORMAT, "%s: model_args.%s has an unexpected type",
+                                   path, key);
             /* timm writes img_size as [H, W] sometimes */
             if (strcmp(key, "img_size") == 0 && json_is_array(v)) {
                 if (json_array_size(v) != 2 ||
-                    !json_equal(json_array_get(v, 0), json_array_get(v, 1))) {
-                    s = swin__error(SWIN_ERR_UNSUPPORTED, "%s: model_args.img_size is not square",
-                                    path);
-                    goto done;
-                }
+                    !json_equal(json_array_get(v, 0), json_array_get(v, 1)))
+                    return swin__error(SWIN_ERR_UNSUPPORTED,
+                                       "%s: model_args.img_size is not square", path);
                 to_text(json_array_get(v, 0), buf, sizeof buf);
             }
-            SWIN_TRY_GOTO(s, set(o, key, buf, path), done);
+            SWIN_TRY(set(o, key, buf, path));
         }
     }
     v = json_object_get(root, "pretrained_cfg");
-    if (v) SWIN_TRY_GOTO(s, read_pretrained_cfg(v, o, path), done);
+    if (v) SWIN_TRY(read_pretrained_cfg(v, o, path));
     v = json_object_get(root, "label_names");
-    if (v) SWIN_TRY_GOTO(s, read_labels(v, labels, num_labels, path), done);
-done:
+    if (v) SWIN_TRY(read_labels(v, labels, num_labels, path));
+    return SWIN_OK;
+}
+
+swin_status swin__hub_config(const char *path, swin_options *o, char ***labels,
+                             int64_t *num_labels) {
+    json_error_t err = {0}; /* json_error_code reads a byte jansson may leave unset */
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        FILE *fp = fopen(path, "rb");
+        if (!fp) return swin__error(SWIN_ERR_IO, "cannot open \"%s\"", path);
+        fclose(fp);
+        return json_failure(&err, path);
+    }
+    const swin_status s = read_config(root, o, labels, num_labels, path);
+    json_decref(root);
+    return s;
+}
+
+swin_status swin__hub_config_memory(const char *text, size_t size, const char *name,
+                                    swin_options *o, char ***labels, int64_t *num_labels) {
+    json_error_t err = {0}; /* json_error_code reads a byte jansson may leave unset */
+    json_t *root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &err);
+    if (!root) return json_failure(&err, name);
+    const swin_status s = read_config(root, o, labels, num_labels, name);
     json_decref(root);
     return s;
 }

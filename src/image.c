@@ -12,8 +12,14 @@
 
 #include "internal.h"
 
-/* Pillow's decompression-bomb error threshold (2 * MAX_IMAGE_PIXELS). */
+/* Pillow's decompression-bomb error threshold (2 * MAX_IMAGE_PIXELS). Fuzzing builds use 4 Mpx
+ * so that a tiny input cannot make every run decode half a gigabyte (the bound itself is
+ * tested by test_images). */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define SWIN_MAX_PIXELS ((uint64_t)1 << 22)
+#else
 #define SWIN_MAX_PIXELS ((uint64_t)178956970)
+#endif
 
 struct swin_image {
     uint8_t *pixels; /* [height, stride] rows of width * 3 bytes */
@@ -21,11 +27,18 @@ struct swin_image {
     bool owned;
 };
 
-static swin_status new_image(swin_image **out, int64_t w, int64_t h, const char *what) {
+/* The size bound, checked as soon as a header is read: the decoders allocate for the whole
+ * image (libjpeg's coefficient arrays for a progressive file) before the first row. */
+static swin_status check_size(int64_t w, int64_t h, const char *what) {
     if (w < 1 || h < 1 || (uint64_t)w * (uint64_t)h > SWIN_MAX_PIXELS)
         return swin__error(SWIN_ERR_FORMAT,
                            "%s: image size %lldx%lld is empty or larger than %llu pixels", what,
                            (long long)w, (long long)h, (unsigned long long)SWIN_MAX_PIXELS);
+    return SWIN_OK;
+}
+
+static swin_status new_image(swin_image **out, int64_t w, int64_t h, const char *what) {
+    SWIN_TRY(check_size(w, h, what));
     swin_image *img = swin__calloc(1, sizeof *img);
     if (!img) return swin__oom();
     img->pixels = swin__malloc((size_t)(w * h * 3));
@@ -52,6 +65,7 @@ void swin_image_free(swin_image *img) {
 typedef struct jpeg_err {
     struct jpeg_error_mgr mgr;
     jmp_buf jump;
+    bool oom; /* libjpeg's own allocator failed (its memory manager is not ours) */
     bool eof; /* "premature end of JPEG file": PIL refuses such files as truncated */
     char message[JMSG_LENGTH_MAX];
 } jpeg_err;
@@ -59,6 +73,7 @@ typedef struct jpeg_err {
 static void jpeg_error_exit(j_common_ptr cinfo) {
     jpeg_err *e = (jpeg_err *)(void *)cinfo->err;
     e->mgr.format_message(cinfo, e->message);
+    e->oom = e->mgr.msg_code == JERR_OUT_OF_MEMORY;
     longjmp(e->jump, 1);
 }
 
@@ -102,13 +117,17 @@ static swin_status decode_jpeg(swin_image **out, const uint8_t *data, size_t siz
     err.mgr.output_message = jpeg_silent;
     err.mgr.emit_message = jpeg_warning;
     err.eof = false;
+    err.oom = false;
     if (setjmp(err.jump)) {
-        status = swin__error(SWIN_ERR_FORMAT, "%s: corrupt JPEG: %s", what, err.message);
+        status = err.oom ? swin__oom()
+                         : swin__error(SWIN_ERR_FORMAT, "%s: corrupt JPEG: %s", what, err.message);
         goto done;
     }
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
+    status = check_size(cinfo.image_width, cinfo.image_height, what);
+    if (status != SWIN_OK) goto done;
     const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     /* grayscale and YCbCr come out as RGB; CMYK as CMYK, converted below as PIL does */
     cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
@@ -148,8 +167,21 @@ done:
 typedef struct png_src {
     const uint8_t *data;
     size_t size, pos;
+    bool oom; /* an allocation of libpng's (routed through swin__malloc) failed */
     char message[256];
 } png_src;
+
+/* libpng allocates through these (png_create_read_struct_2: per decoder, not process-wide). */
+static png_voidp png_alloc(png_structp png, png_alloc_size_t size) {
+    void *p = swin__malloc(size);
+    if (!p) ((png_src *)png_get_mem_ptr(png))->oom = true;
+    return p;
+}
+
+static void png_dealloc(png_structp png, png_voidp p) {
+    (void)png;
+    swin__free(p);
+}
 
 static void png_read_mem(png_structp png, png_bytep dst, size_t n) {
     png_src *src = png_get_io_ptr(png);
@@ -172,8 +204,8 @@ static void png_on_warning(png_structp png, png_const_charp msg) {
 static swin_status decode_png(swin_image **out, const uint8_t *data, size_t size,
                               const char *what) {
     png_src src = {.data = data, .size = size};
-    png_structp png =
-        png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error, png_on_warning);
+    png_structp png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &src, png_on_error,
+                                               png_on_warning, &src, png_alloc, png_dealloc);
     if (!png) return swin__oom();
     png_infop info = png_create_info_struct(png);
     swin_image *volatile img = NULL;
@@ -184,15 +216,18 @@ static swin_status decode_png(swin_image **out, const uint8_t *data, size_t size
         goto done;
     }
     if (setjmp(png_jmpbuf(png))) {
-        status =
-            swin__error(strstr(src.message, "truncated") ? SWIN_ERR_TRUNCATED : SWIN_ERR_FORMAT,
-                        "%s: corrupt PNG: %s", what, src.message);
+        status = src.oom ? swin__oom()
+                         : swin__error(strstr(src.message, "truncated") ? SWIN_ERR_TRUNCATED
+                                                                        : SWIN_ERR_FORMAT,
+                                       "%s: corrupt PNG: %s", what, src.message);
         goto done;
     }
     png_set_read_fn(png, &src, png_read_mem);
     png_set_user_limits(png, 1u << 24, 1u << 24);
     png_read_info(png, info);
     const png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    status = check_size(w, h, what);
+    if (status != SWIN_OK) goto done;
     const int color = png_get_color_type(png, info);
     png_set_expand(png);   /* palette -> RGB, low-bit gray -> 8 bits, tRNS -> alpha */
     png_set_strip_16(png); /* 16-bit -> the high byte, as PIL's RGB;16B unpacker */

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "swin/swin.h"
 
@@ -43,6 +44,12 @@ void swin__free(void *p);
 void *swin__aligned_alloc(size_t size);
 void swin__aligned_free(void *p);
 char *swin__strdup(const char *s);
+/* Test-only failure injection (tests/test_alloc_fail.c; hidden, not part of the ABI):
+ * swin__alloc_fail_at(k) makes the k-th allocation from now return NULL, once (0 disarms);
+ * live = allocations not yet freed, total = allocations made so far. */
+void swin__alloc_fail_at(long k);
+long swin__alloc_live(void);
+long swin__alloc_total(void);
 
 /* a*b and a+b with overflow detection: return false on overflow. */
 static inline bool swin__mul_size(size_t a, size_t b, size_t *out) {
@@ -63,6 +70,12 @@ struct swin_tensor {
 
 /* Sets a non-owning view in place (used for context outputs). */
 void swin__tensor_view(swin_tensor *t, float *data, int ndim, const int64_t *shape);
+
+/* ---- .npy (npy.c) ---- */
+
+/* Reads an .npy stream from its start (path names it in messages); *out is set on success.
+ * swin_tensor_load_npy is this on the opened file; fuzzing feeds it memory (fmemopen). */
+swin_status swin__npy_read(swin_tensor **out, FILE *fp, const char *path);
 
 /* ---- safetensors (safetensors.c) ---- */
 
@@ -102,8 +115,9 @@ typedef struct swin_st_meta {
 } swin_st_meta;
 
 typedef struct swin_safetensors {
-    swin_st_tensor *tensors;
+    swin_st_tensor *tensors; /* in file (offset) order */
     size_t num_tensors;
+    const swin_st_tensor **by_name; /* the same, sorted by name: swin__st_find is a search */
     swin_st_meta *meta;
     size_t num_meta;
     float *converted; /* arena for F16/BF16 and unaligned F32 tensors */

@@ -97,6 +97,9 @@ swin_status swin__options_merge(swin_options *dst, const swin_options *src);
  * pretrained_cfg) and class names (hub.c). */
 swin_status swin__hub_config(const char *path, swin_options *opts, char ***labels,
                              int64_t *num_labels);
+/* The same from the text of a config.json in memory; name labels the messages (fuzzing). */
+swin_status swin__hub_config_memory(const char *text, size_t size, const char *name,
+                                    swin_options *opts, char ***labels, int64_t *num_labels);
 extern const char *const swin__imagenet_labels[1000];
 /* Appends key = formatted value to the model's resolved config. */
 void swin__config_set(swin_model *m, const char *key, const char *fmt, ...)

@@ -59,18 +59,14 @@ static swin_status parse_header(const char *hdr, int *ndim, int64_t *shape, cons
     return SWIN_OK;
 }
 
-swin_status swin_tensor_load_npy(swin_tensor **out, const char *path) {
-    if (out) *out = NULL;
-    if (!out || !path)
-        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_tensor_load_npy: NULL argument");
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return swin__error(SWIN_ERR_IO, "cannot open \"%s\": %s", path, strerror(errno));
+swin_status swin__npy_read(swin_tensor **out, FILE *fp, const char *path) {
     swin_status s = SWIN_OK;
     char *hdr = NULL;
     swin_tensor *t = NULL;
     unsigned char pre[12];
     if (fread(pre, 1, 10, fp) != 10) {
-        s = swin__error(SWIN_ERR_TRUNCATED, "%s: shorter than an .npy preamble", path);
+        s = ferror(fp) ? swin__error(SWIN_ERR_IO, "cannot read \"%s\": %s", path, strerror(errno))
+                       : swin__error(SWIN_ERR_TRUNCATED, "%s: shorter than an .npy preamble", path);
         goto done;
     }
     if (memcmp(pre, "\x93NUMPY", 6) != 0) {
@@ -141,10 +137,10 @@ swin_status swin_tensor_load_npy(swin_tensor **out, const char *path) {
                         path, end - here, numel);
         goto done;
     }
-    if (swin_tensor_create(&t, ndim, shape) != SWIN_OK) {
-        s = swin_last_error()[0] && strstr(swin_last_error(), "memory") ? SWIN_ERR_OUT_OF_MEMORY
-                                                                        : SWIN_ERR_FORMAT;
-        if (s == SWIN_ERR_FORMAT) swin__error(s, "%s: shape is too large", path);
+    s = swin_tensor_create(&t, ndim, shape);
+    if (s != SWIN_OK) {
+        if (s != SWIN_ERR_OUT_OF_MEMORY)
+            s = swin__error(SWIN_ERR_FORMAT, "%s: shape is too large", path);
         goto done;
     }
     const size_t n = (size_t)swin_tensor_numel(t);
@@ -158,7 +154,6 @@ swin_status swin_tensor_load_npy(swin_tensor **out, const char *path) {
         goto done;
     }
 done:
-    fclose(fp);
     swin__free(hdr);
     if (s != SWIN_OK) {
         swin_tensor_free(t);
@@ -166,6 +161,17 @@ done:
     }
     *out = t;
     return SWIN_OK;
+}
+
+swin_status swin_tensor_load_npy(swin_tensor **out, const char *path) {
+    if (out) *out = NULL;
+    if (!out || !path)
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_tensor_load_npy: NULL argument");
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return swin__error(SWIN_ERR_IO, "cannot open \"%s\": %s", path, strerror(errno));
+    const swin_status s = swin__npy_read(out, fp, path);
+    fclose(fp);
+    return s;
 }
 
 swin_status swin_tensor_save_npy(const swin_tensor *t, const char *path) {

@@ -67,11 +67,12 @@ bool swin__interpolation_known(const char *name) {
     return false;
 }
 
-/* Integer coefficients of one output position: taps [xmin, xmin + n). */
+/* Integer coefficients of output positions [first, first + n): position first + i reads taps
+ * [bounds[2i], bounds[2i] + bounds[2i+1]) of the input. */
 typedef struct taps {
     int64_t ksize;
-    int64_t *bounds; /* [out, 2] */
-    int32_t *k;      /* [out, ksize] */
+    int64_t *bounds; /* [n, 2] */
+    int32_t *k;      /* [n, ksize] */
 } taps;
 
 static void free_taps(taps *t) {
@@ -79,20 +80,22 @@ static void free_taps(taps *t) {
     swin__free(t->k);
 }
 
-static swin_status make_taps(taps *t, int64_t in_size, int64_t out_size, const filter *f) {
+static swin_status make_taps(taps *t, int64_t in_size, int64_t out_size, int64_t first, int64_t n,
+                             const filter *f) {
     const double scale = (double)in_size / (double)out_size;
     const double fscale = scale < 1.0 ? 1.0 : scale;
     const double support = f->support * fscale;
     t->ksize = (int64_t)ceil(support) * 2 + 1;
-    t->bounds = swin__malloc((size_t)out_size * 2 * sizeof *t->bounds);
-    t->k = swin__malloc((size_t)(out_size * t->ksize) * sizeof *t->k);
+    t->bounds = swin__malloc((size_t)n * 2 * sizeof *t->bounds);
+    t->k = swin__malloc((size_t)(n * t->ksize) * sizeof *t->k);
     double *w = swin__malloc((size_t)t->ksize * sizeof *w);
     if (!t->bounds || !t->k || !w) {
         swin__free(w);
         free_taps(t);
         return swin__oom();
     }
-    for (int64_t xx = 0; xx < out_size; xx++) {
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t xx = first + i;
         const double center = ((double)xx + 0.5) * scale, ss = 1.0 / fscale;
         int64_t xmin = (int64_t)(center - support + 0.5), xmax = (int64_t)(center + support + 0.5);
         if (xmin < 0) xmin = 0;
@@ -103,14 +106,14 @@ static swin_status make_taps(taps *t, int64_t in_size, int64_t out_size, const f
             w[x] = f->fn(((double)(x + xmin) - center + 0.5) * ss);
             ww += w[x];
         }
-        int32_t *k = t->k + xx * t->ksize;
+        int32_t *k = t->k + i * t->ksize;
         for (int64_t x = 0; x < t->ksize; x++) {
             double v = x < xmax ? (ww != 0.0 ? w[x] / ww : w[x]) : 0.0;
             k[x] = (int32_t)(v < 0 ? -0.5 + v * (1 << PRECISION_BITS)
                                    : 0.5 + v * (1 << PRECISION_BITS));
         }
-        t->bounds[2 * xx] = xmin;
-        t->bounds[2 * xx + 1] = xmax;
+        t->bounds[2 * i] = xmin;
+        t->bounds[2 * i + 1] = xmax;
     }
     swin__free(w);
     return SWIN_OK;
@@ -121,25 +124,46 @@ static inline uint8_t clip8(int32_t ss) {
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-/* Resizes an RGB8 image (in, stride) of w x h to ow x oh into out (packed). */
+/* The window [x0, x0 + nx) x [y0, y0 + ny) of the resize of an RGB8 image (in, stride) of
+ * w x h to ow x oh, into out (packed, ny rows of nx pixels). Each output pixel is computed as
+ * in the full resize; only the window the center crop keeps is computed, so that memory and
+ * time follow the crop, not the resized size (a 1 x 16000 image would resize to 1.2 GB). */
 static swin_status resize(uint8_t *out, const uint8_t *in, int64_t stride, int64_t w, int64_t h,
-                          int64_t ow, int64_t oh, const filter *f) {
+                          int64_t ow, int64_t oh, int64_t x0, int64_t nx, int64_t y0, int64_t ny,
+                          const filter *f) {
+    taps tv = {0};
+    int64_t r0 = y0, nr = ny; /* the input rows the vertical pass reads */
+    if (oh != h) {
+        SWIN_TRY(make_taps(&tv, h, oh, y0, ny, f));
+        int64_t r1 = r0 = tv.bounds[0];
+        for (int64_t i = 0; i < ny; i++) {
+            if (tv.bounds[2 * i] < r0) r0 = tv.bounds[2 * i];
+            if (tv.bounds[2 * i] + tv.bounds[2 * i + 1] > r1)
+                r1 = tv.bounds[2 * i] + tv.bounds[2 * i + 1];
+        }
+        nr = r1 - r0;
+    }
     uint8_t *tmp = NULL;
-    const uint8_t *src = in;
+    const uint8_t *src = in + r0 * stride + x0 * 3; /* row r0, column x0 */
     int64_t src_stride = stride;
     if (ow != w) {
         taps t;
-        SWIN_TRY(make_taps(&t, w, ow, f));
-        uint8_t *dst = oh != h ? (tmp = swin__malloc((size_t)(ow * h * 3))) : out;
+        const swin_status s = make_taps(&t, w, ow, x0, nx, f);
+        if (s != SWIN_OK) {
+            free_taps(&tv);
+            return s;
+        }
+        uint8_t *dst = oh != h ? (tmp = swin__malloc((size_t)(nr * nx * 3))) : out;
         if (!dst) {
             free_taps(&t);
+            free_taps(&tv);
             return swin__oom();
         }
-        for (int64_t y = 0; y < h; y++) {
-            const uint8_t *row = in + y * stride;
-            for (int64_t xx = 0; xx < ow; xx++) {
-                const int64_t xmin = t.bounds[2 * xx], n = t.bounds[2 * xx + 1];
-                const int32_t *k = t.k + xx * t.ksize;
+        for (int64_t y = 0; y < nr; y++) {
+            const uint8_t *row = in + (r0 + y) * stride;
+            for (int64_t i = 0; i < nx; i++) {
+                const int64_t xmin = t.bounds[2 * i], n = t.bounds[2 * i + 1];
+                const int32_t *k = t.k + i * t.ksize;
                 int32_t s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
                 for (int64_t x = 0; x < n; x++) {
                     const uint8_t *p = row + (xmin + x) * 3;
@@ -147,7 +171,7 @@ static swin_status resize(uint8_t *out, const uint8_t *in, int64_t stride, int64
                     s1 += p[1] * k[x];
                     s2 += p[2] * k[x];
                 }
-                uint8_t *q = dst + (y * ow + xx) * 3;
+                uint8_t *q = dst + (y * nx + i) * 3;
                 q[0] = clip8(s0);
                 q[1] = clip8(s1);
                 q[2] = clip8(s2);
@@ -155,29 +179,23 @@ static swin_status resize(uint8_t *out, const uint8_t *in, int64_t stride, int64
         }
         free_taps(&t);
         src = dst;
-        src_stride = ow * 3;
+        src_stride = nx * 3;
     }
     if (oh != h) {
-        taps t;
-        swin_status s = make_taps(&t, h, oh, f);
-        if (s != SWIN_OK) {
-            swin__free(tmp);
-            return s;
-        }
-        for (int64_t yy = 0; yy < oh; yy++) {
-            const int64_t ymin = t.bounds[2 * yy], n = t.bounds[2 * yy + 1];
-            const int32_t *k = t.k + yy * t.ksize;
-            for (int64_t c = 0; c < ow * 3; c++) {
+        for (int64_t yy = 0; yy < ny; yy++) {
+            const int64_t ymin = tv.bounds[2 * yy] - r0, n = tv.bounds[2 * yy + 1];
+            const int32_t *k = tv.k + yy * tv.ksize;
+            for (int64_t c = 0; c < nx * 3; c++) {
                 int32_t ss = 1 << (PRECISION_BITS - 1);
                 for (int64_t y = 0; y < n; y++)
                     ss += src[(ymin + y) * src_stride + c] * k[y];
-                out[yy * ow * 3 + c] = clip8(ss);
+                out[yy * nx * 3 + c] = clip8(ss);
             }
         }
-        free_taps(&t);
+        free_taps(&tv);
     } else if (ow == w) {
-        for (int64_t y = 0; y < h; y++)
-            memcpy(out + y * w * 3, in + y * stride, (size_t)(w * 3));
+        for (int64_t y = 0; y < ny; y++)
+            memcpy(out + y * nx * 3, src + y * stride, (size_t)(nx * 3));
     }
     swin__free(tmp);
     return SWIN_OK;
@@ -198,7 +216,11 @@ swin_status swin__preprocess(float *out, const uint8_t *pixels, int64_t stride, 
         return swin__error(SWIN_ERR_CONFIG, "input_size %lld and crop_pct %g must be positive",
                            (long long)S, p->crop_pct);
     /* torchvision Resize(int): the shorter side becomes scale, the longer keeps the ratio */
-    const int64_t scale = (int64_t)floor((double)S / p->crop_pct);
+    const double scaled = floor((double)S / p->crop_pct);
+    if (!(scaled >= 1.0 && scaled <= (double)(1 << 30))) /* before the cast: a tiny crop_pct */
+        return swin__error(SWIN_ERR_CONFIG, "input_size %lld / crop_pct %g is out of range",
+                           (long long)S, p->crop_pct);
+    const int64_t scale = (int64_t)scaled;
     int64_t ow = w, oh = h;
     if (w <= h && w != scale) {
         ow = scale;
@@ -210,24 +232,28 @@ swin_status swin__preprocess(float *out, const uint8_t *pixels, int64_t stride, 
     if (ow < 1 || oh < 1 || (uint64_t)ow * (uint64_t)oh > ((uint64_t)1 << 30))
         return swin__error(SWIN_ERR_CONFIG, "resize of %lldx%lld to %lldx%lld is out of range",
                            (long long)w, (long long)h, (long long)ow, (long long)oh);
-    uint8_t *rs = swin__malloc((size_t)(ow * oh * 3));
+    /* CenterCrop: offsets rounded half to even as Python's round(); zero padding when the
+     * image is smaller than the crop, as torchvision pads. Only the kept window is resized. */
+    const int64_t top = oh >= S ? (int64_t)nearbyint((double)(oh - S) / 2.0) : -((S - oh) / 2);
+    const int64_t left = ow >= S ? (int64_t)nearbyint((double)(ow - S) / 2.0) : -((S - ow) / 2);
+    const int64_t x0 = left > 0 ? left : 0, x1 = left + S < ow ? left + S : ow;
+    const int64_t y0 = top > 0 ? top : 0, y1 = top + S < oh ? top + S : oh;
+    const int64_t nx = x1 - x0, ny = y1 - y0;
+    uint8_t *rs = swin__malloc((size_t)(nx * ny * 3));
     if (!rs) return swin__oom();
-    swin_status s = resize(rs, pixels, stride, w, h, ow, oh, f);
+    swin_status s = resize(rs, pixels, stride, w, h, ow, oh, x0, nx, y0, ny, f);
     if (s != SWIN_OK) {
         swin__free(rs);
         return s;
     }
-    /* CenterCrop: offsets rounded half to even as Python's round(); zero padding when the
-     * image is smaller than the crop, as torchvision pads */
-    const int64_t top = oh >= S ? (int64_t)nearbyint((double)(oh - S) / 2.0) : -((S - oh) / 2);
-    const int64_t left = ow >= S ? (int64_t)nearbyint((double)(ow - S) / 2.0) : -((S - ow) / 2);
     for (int c = 0; c < 3; c++) {
         const float mean = p->mean[c], std = p->std[c];
         for (int64_t y = 0; y < S; y++)
             for (int64_t x = 0; x < S; x++) {
                 const int64_t sy = y + top, sx = x + left;
-                const uint8_t v =
-                    (sy >= 0 && sy < oh && sx >= 0 && sx < ow) ? rs[(sy * ow + sx) * 3 + c] : 0;
+                const uint8_t v = (sy >= y0 && sy < y1 && sx >= x0 && sx < x1)
+                                      ? rs[((sy - y0) * nx + (sx - x0)) * 3 + c]
+                                      : 0;
                 const float t = (float)v / 255.0f;
                 out[(c * S + y) * S + x] = (t - mean) / std;
             }

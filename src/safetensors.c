@@ -79,6 +79,11 @@ static int cmp_begin(const void *a, const void *b) {
     return x->nbytes < y->nbytes ? -1 : x->nbytes > y->nbytes;
 }
 
+static int cmp_name(const void *a, const void *b) {
+    return strcmp((*(const swin_st_tensor *const *)a)->name,
+                  (*(const swin_st_tensor *const *)b)->name);
+}
+
 /* Reads a non-negative JSON integer. */
 static bool json_size(const json_t *v, size_t *out) {
     if (!json_is_integer(v)) return false;
@@ -194,8 +199,11 @@ swin_status swin__st_parse(swin_safetensors *st, const uint8_t *data, size_t siz
     const uint8_t *section = data + 8 + hlen;
     const size_t data_size = size - 8 - (size_t)hlen;
 
-    json_error_t jerr;
+    json_error_t jerr = {0}; /* json_error_code reads a byte jansson may leave unset */
     json_t *root = json_loadb((const char *)data + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
+    /* jansson's failed allocations: json_error_out_of_memory or no text (hub.c) */
+    if (!root && (json_error_code(&jerr) == json_error_out_of_memory || !jerr.text[0]))
+        return swin__oom();
     if (!root)
         return swin__error(SWIN_ERR_HEADER, "safetensors: header is not valid JSON at byte %d: %s",
                            8 + jerr.position, jerr.text);
@@ -241,6 +249,18 @@ swin_status swin__st_parse(swin_safetensors *st, const uint8_t *data, size_t siz
         }
         if (b->nbytes && (!reach || b->begin + b->nbytes > reach->begin + reach->nbytes)) reach = b;
     }
+
+    /* Names sorted for lookup: binding looks up every tensor by name, and a linear search
+     * would make a header with a million entries cost minutes (names are unique: duplicate
+     * keys are rejected). */
+    st->by_name = swin__calloc(st->num_tensors, sizeof *st->by_name);
+    if (!st->by_name) {
+        s = swin__oom();
+        goto done;
+    }
+    for (size_t i = 0; i < st->num_tensors; i++)
+        st->by_name[i] = &st->tensors[i];
+    qsort(st->by_name, st->num_tensors, sizeof *st->by_name, cmp_name);
 
     /* float32 views: in place when aligned, else converted into one arena. */
     size_t convert = 0;
@@ -316,6 +336,7 @@ void swin__st_close(swin_safetensors *st) {
     for (size_t i = 0; i < st->num_tensors; i++)
         swin__free(st->tensors[i].name);
     swin__free(st->tensors);
+    swin__free(st->by_name);
     for (size_t i = 0; i < st->num_meta; i++) {
         swin__free(st->meta[i].key);
         swin__free(st->meta[i].value);
@@ -327,8 +348,16 @@ void swin__st_close(swin_safetensors *st) {
 }
 
 const swin_st_tensor *swin__st_find(const swin_safetensors *st, const char *name) {
-    for (size_t i = 0; i < st->num_tensors; i++)
-        if (strcmp(st->tensors[i].name, name) == 0) return &st->tensors[i];
+    size_t lo = 0, hi = st->by_name ? st->num_tensors : 0;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        const int c = strcmp(st->by_name[mid]->name, name);
+        if (c == 0) return st->by_name[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 

@@ -1,5 +1,6 @@
 /* Error state, version getters and the library's allocation functions. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,30 +79,73 @@ swin_status swin__oom(void) {
     return SWIN_ERR_OUT_OF_MEMORY;
 }
 
+/* ---- allocation, with a test-only failure hook ----
+ * tests/test_alloc_fail.c makes the k-th allocation from now fail and counts the allocations
+ * still live. The hook is internal (hidden visibility: the shared library does not export it;
+ * tests reach it through the static library). Its cost is a few relaxed atomic operations per
+ * allocation, and the library allocates only while loading and planning, never in a run.
+ * Live/total counts let a test check that a call leaked nothing and that a run allocated
+ * nothing, in any build. */
+static atomic_long alloc_countdown; /* 0: disarmed; k: the k-th allocation from now fails */
+static atomic_long alloc_live, alloc_total;
+
+void swin__alloc_fail_at(long k) {
+    atomic_store(&alloc_countdown, k > 0 ? k : 0);
+}
+
+static bool should_fail(void) {
+    long k = atomic_load_explicit(&alloc_countdown, memory_order_relaxed);
+    while (k > 0)
+        if (atomic_compare_exchange_weak(&alloc_countdown, &k, k - 1)) return k == 1;
+    return false;
+}
+
+long swin__alloc_live(void) {
+    return atomic_load(&alloc_live);
+}
+
+long swin__alloc_total(void) {
+    return atomic_load(&alloc_total);
+}
+
+static void *counted(void *p) {
+    if (p) {
+        atomic_fetch_add_explicit(&alloc_live, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&alloc_total, 1, memory_order_relaxed);
+    }
+    return p;
+}
+
 void *swin__malloc(size_t size) {
-    return malloc(size ? size : 1);
+    if (should_fail()) return NULL;
+    return counted(malloc(size ? size : 1));
 }
 
 void *swin__calloc(size_t n, size_t size) {
-    return calloc(n ? n : 1, size ? size : 1);
+    if (should_fail()) return NULL;
+    return counted(calloc(n ? n : 1, size ? size : 1));
 }
 
 void *swin__realloc(void *p, size_t size) {
-    return realloc(p, size ? size : 1);
+    if (should_fail()) return NULL;
+    void *q = realloc(p, size ? size : 1);
+    return p ? q : counted(q);
 }
 
 void swin__free(void *p) {
+    if (p) atomic_fetch_sub_explicit(&alloc_live, 1, memory_order_relaxed);
     free(p);
 }
 
 void *swin__aligned_alloc(size_t size) {
+    if (should_fail()) return NULL;
     void *p = NULL;
     if (posix_memalign(&p, 64, size ? size : 64) != 0) return NULL;
-    return p;
+    return counted(p);
 }
 
 void swin__aligned_free(void *p) {
-    free(p);
+    swin__free(p);
 }
 
 char *swin__strdup(const char *s) {

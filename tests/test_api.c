@@ -777,6 +777,186 @@ static void test_threads_share_model(void **state) {
     swin_context_free(ctx);
 }
 
+/* ---- bad calls and bad numbers (issue 7): the cases the tests above do not cover ---- */
+
+static void test_num_threads_bounds(void **state) {
+    (void)state;
+    const int before = swin_get_num_threads();
+    assert_true(before >= 1);
+    static const int bad[] = {0, -1, 1025, INT32_MIN, INT32_MAX};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_set_num_threads(bad[i]));
+    assert_int_equal(swin_get_num_threads(), before); /* a refused value changes nothing */
+}
+
+static void test_label_and_input_size_bounds(void **state) {
+    (void)state;
+    assert_null(swin_model_label(NULL, 0));
+    assert_null(swin_model_label(model, -1));
+    assert_null(swin_model_label(model, INT64_MIN));
+    assert_null(swin_model_label(model, swin_model_num_classes(model)));
+    assert_null(swin_model_label(model, INT64_MAX));
+    assert_int_equal(swin_model_input_size(NULL), 0);
+    assert_int_equal(swin_model_input_size(model), 224);
+}
+
+/* swin_image_preprocess: NULL arguments, a batch of the wrong rank, channels or side, and
+ * indices outside the batch. */
+static void test_preprocess_bad_calls(void **state) {
+    (void)state;
+    uint8_t px[4 * 3 * 3] = {0};
+    swin_image *img;
+    assert_int_equal(swin_image_wrap_rgb8(&img, px, 4, 3, 12), SWIN_OK);
+    const int64_t S = swin_model_input_size(model);
+    swin_tensor *good;
+    const int64_t gshape[4] = {2, 3, S, S};
+    assert_int_equal(swin_tensor_create(&good, 4, gshape), SWIN_OK);
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_image_preprocess(NULL, model, good, 0));
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_image_preprocess(img, NULL, good, 0));
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_image_preprocess(img, model, NULL, 0));
+    static const int64_t indices[] = {-1, 2, INT64_MIN, INT64_MAX};
+    for (size_t i = 0; i < sizeof indices / sizeof indices[0]; i++)
+        EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_image_preprocess(img, model, good, indices[i]));
+    static const struct {
+        int ndim;
+        int64_t shape[5];
+    } bad[] = {
+        {3, {3, 224, 224}},    {5, {1, 3, 224, 224, 1}}, {4, {1, 4, 224, 224}},
+        {4, {1, 1, 224, 224}}, {4, {1, 3, 223, 224}},    {4, {1, 3, 224, 225}},
+        {4, {1, 3, 112, 112}}, {2, {3, 224 * 224}},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        swin_tensor *t;
+        assert_int_equal(swin_tensor_create(&t, bad[i].ndim, bad[i].shape), SWIN_OK);
+        EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_image_preprocess(img, model, t, 0));
+        swin_tensor_free(t);
+    }
+    assert_int_equal(swin_image_preprocess(img, model, good, 1), SWIN_OK);
+    swin_tensor_free(good);
+    swin_image_free(img);
+}
+
+/* An extreme aspect ratio: only the center crop is resized (a 1 x 16000 image once resized to
+ * 224 x 3.6M pixels first); a crop_pct so small that the resize target overflows is refused. */
+static void test_preprocess_extremes(void **state) {
+    (void)state;
+    enum { LONG = 16000 };
+    uint8_t *px = malloc(LONG * 3);
+    assert_non_null(px);
+    for (int i = 0; i < LONG * 3; i++)
+        px[i] = (uint8_t)(i * 7);
+    const int64_t S = swin_model_input_size(model), shape[4] = {2, 3, S, S};
+    swin_tensor *x;
+    assert_int_equal(swin_tensor_create(&x, 4, shape), SWIN_OK);
+    swin_image *tall, *wide;
+    assert_int_equal(swin_image_wrap_rgb8(&tall, px, 1, LONG, 3), SWIN_OK);
+    assert_int_equal(swin_image_wrap_rgb8(&wide, px, LONG, 1, LONG * 3), SWIN_OK);
+    const long before = swin__alloc_live();
+    assert_int_equal(swin_image_preprocess(tall, model, x, 0), SWIN_OK);
+    assert_int_equal(swin_image_preprocess(wide, model, x, 1), SWIN_OK);
+    assert_int_equal(swin__alloc_live(), before);
+    for (int64_t i = 0; i < swin_tensor_numel(x); i++)
+        assert_true(isfinite(swin_tensor_data(x)[i]));
+
+    swin_options *o;
+    assert_int_equal(swin_options_create(&o), SWIN_OK);
+    assert_int_equal(swin_options_set(o, "crop_pct", "1e-300"), SWIN_OK);
+    swin_model *m;
+    assert_int_equal(swin_model_load_file(&m, swin_test_fixture(T7), o), SWIN_OK);
+    EXPECT_FAIL(SWIN_ERR_CONFIG, swin_image_preprocess(tall, m, x, 0));
+    swin_model_free(m);
+    swin_options_free(o);
+    swin_image_free(tall);
+    swin_image_free(wide);
+    swin_tensor_free(x);
+    free(px);
+}
+
+static void test_empty_and_odd_sources(void **state) {
+    (void)state;
+    const uint8_t byte = 0xFF;
+    swin_image *img = (swin_image *)0x1;
+    EXPECT_FAIL(SWIN_ERR_FORMAT, swin_image_load_memory(&img, &byte, 0));
+    assert_null(img);
+    /* a directory where a file is expected: an I/O error, not a format one */
+    swin_tensor *t = (swin_tensor *)0x1;
+    EXPECT_FAIL(SWIN_ERR_IO, swin_tensor_load_npy(&t, SWIN_FIXTURE_DIR));
+    assert_null(t);
+    img = (swin_image *)0x1;
+    EXPECT_FAIL(SWIN_ERR_IO, swin_image_load_file(&img, SWIN_FIXTURE_DIR));
+    assert_null(img);
+}
+
+/* Absurd architecture values: refused with SWIN_ERR_CONFIG before any size is computed from
+ * them (an mlp_ratio of 1e300 once overflowed a float-to-integer conversion in ViT). */
+static void test_huge_settings(void **state) {
+    (void)state;
+    static const struct {
+        const char *file, *key, *value;
+    } cases[] = {
+        {T7, "mlp_ratio", "1e300"},
+        {T7, "embed_dim", "2147483648"},
+        {T7, "window_size", "2147483648"},
+        {T7, "patch_size", "2147483648"},
+        {T7, "img_size", "2147483648"},
+        {T7, "input_size", "2147483648"},
+        {"vit/vit_token_p16_nometa.safetensors", "mlp_ratio", "1e300"},
+        {"vit/vit_token_p16_nometa.safetensors", "mlp_hidden_dim", "2147483648"},
+        {"vit/vit_token_p16_nometa.safetensors", "img_size", "2147483648"},
+        {"vit/vit_token_p16_nometa.safetensors", "depth", "2147483648"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        swin_options *o;
+        assert_int_equal(swin_options_create(&o), SWIN_OK);
+        assert_int_equal(
+            swin_options_set(o, "num_heads", strstr(cases[i].file, "vit") ? "2" : "2,2,4,4"),
+            SWIN_OK);
+        assert_int_equal(swin_options_set(o, cases[i].key, cases[i].value), SWIN_OK);
+        swin_model *m = (swin_model *)0x1;
+        swin_clear_error();
+        const swin_status st = swin_model_load_file(&m, swin_test_fixture(cases[i].file), o);
+        if (st != SWIN_ERR_CONFIG || m || !swin_last_error()[0])
+            fail_msg("%s with %s=%s: %s (\"%s\"); SWIN_ERR_CONFIG expected", cases[i].file,
+                     cases[i].key, cases[i].value, swin_status_string(st), swin_last_error());
+        swin_options_free(o);
+    }
+}
+
+/* +Inf and -Inf reach the outputs as non-finite values, for each family, without a crash. */
+static void test_inf_input(void **state) {
+    (void)state;
+    static const struct {
+        const char *file;
+        int64_t size;
+    } cases[] = {
+        {T7, 224},
+        {"vit/vit_token_p16.safetensors", 64},
+        {"vit/vit_postnorm_relu.safetensors", 8},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int sign = -1; sign <= 1; sign += 2) {
+            swin_model *m;
+            assert_int_equal(swin_model_load_file(&m, swin_test_fixture(cases[i].file), NULL),
+                             SWIN_OK);
+            swin_context *ctx;
+            assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+            swin_tensor *in = make_input(1, 3, cases[i].size, cases[i].size, 2);
+            swin_tensor_data(in)[5] = (float)sign * INFINITY;
+            assert_int_equal(swin_context_run(ctx, in), SWIN_OK);
+            const swin_tensor *out;
+            assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &out), SWIN_OK);
+            int finite = 0;
+            for (int64_t k = 0; k < swin_tensor_numel(out); k++)
+                finite += isfinite(swin_tensor_data(out)[k]) != 0;
+            if (finite)
+                fail_msg("%s with %cInf: %d finite logits", cases[i].file, sign < 0 ? '-' : '+',
+                         finite);
+            swin_tensor_free(in);
+            swin_context_free(ctx);
+            swin_model_free(m);
+        }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version),
@@ -795,6 +975,13 @@ int main(void) {
         cmocka_unit_test(test_threads_share_model),
         cmocka_unit_test(test_out_null_on_failure),
         cmocka_unit_test(test_image_wrap),
+        cmocka_unit_test(test_num_threads_bounds),
+        cmocka_unit_test(test_label_and_input_size_bounds),
+        cmocka_unit_test(test_preprocess_bad_calls),
+        cmocka_unit_test(test_preprocess_extremes),
+        cmocka_unit_test(test_empty_and_odd_sources),
+        cmocka_unit_test(test_inf_input),
+        cmocka_unit_test(test_huge_settings),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

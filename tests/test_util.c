@@ -23,7 +23,7 @@ void swin_test_input(float *x, size_t n, uint32_t seed) {
 }
 
 const char *swin_test_fixture(const char *name) {
-    static char path[1024];
+    static _Thread_local char path[1024]; /* thread-local: tests call it from threads */
     snprintf(path, sizeof path, "%s/%s", SWIN_FIXTURE_DIR, name);
     return path;
 }

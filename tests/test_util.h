@@ -22,7 +22,7 @@
 float swin_test_input_value(uint32_t i, uint32_t seed);
 void swin_test_input(float *x, size_t n, uint32_t seed);
 
-/* Full path of a fixture file (static buffer, valid until the next call). */
+/* Full path of a fixture file (thread-local buffer, valid until the next call in the thread). */
 const char *swin_test_fixture(const char *name);
 
 /* Opens a fixture safetensors file; fails the test if it cannot. */

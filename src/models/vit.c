@@ -187,7 +187,8 @@ static swin_status resolve(swin_model *m, const swin_options *o, impl *I) {
     } else if ((v = value(&src, "mlp_ratio"))) {
         if (!swin__parse_double(v, &ratio))
             return swin__error(SWIN_ERR_CONFIG, "mlp_ratio: \"%.64s\" is not a positive number", v);
-        I->hidden = (int64_t)((double)I->dim * ratio);
+        const double hidden = (double)I->dim * ratio; /* bounded before the cast (UB) */
+        I->hidden = hidden < (double)(1 << 25) ? (int64_t)hidden : (int64_t)1 << 25;
     } else {
         I->hidden = fc1 && fc1->ndim == 2 ? fc1->shape[0] : post ? 2048 : 4 * I->dim;
     }
