@@ -4,7 +4,10 @@
 find_package(PkgConfig QUIET)
 
 set(SWIN_PC_REQUIRES_PRIVATE "")
-set(SWIN_PC_LIBS_PRIVATE "-lm")
+# The worker pool (src/pool.c) uses POSIX threads.
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
+set(SWIN_PC_LIBS_PRIVATE "-lm -pthread")
 set(SWIN_PC_LIBS_PRIVATE_LIST m)
 
 if(PKG_CONFIG_FOUND)

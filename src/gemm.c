@@ -1,6 +1,8 @@
 /* The GEMM seam: every matrix product of libswin goes through swin__sgemm, and this is the only
  * file that includes <cblas.h>. */
 #include <cblas.h>
+#include <pthread.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -29,26 +31,79 @@ void swin__sgemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t
     }
 }
 
-void swin__linear(float *out, const float *in, const float *W, const float *b, int64_t M, int64_t K,
-                  int64_t N) {
+typedef struct linear_job {
+    float *out;
+    int64_t ldo;
+    const float *in, *W, *b;
+    int64_t M, K, N;
+    swin_epilogue epi;
+    bool split_rows;
+} linear_job;
+
+/* Rows [r0, r1) x columns [c0, c1) of the product and its epilogue. */
+static void linear_block(const linear_job *j, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    const int64_t m = r1 - r0, n = c1 - c0;
+    float *out = j->out + r0 * j->ldo + c0;
+    const float *b = j->b ? j->b + c0 : NULL;
     float beta = 0.0f;
-    if (b) {
-        for (int64_t i = 0; i < M; i++)
-            for (int64_t j = 0; j < N; j++)
-                out[i * N + j] = b[j];
+    if (j->epi == SWIN_EPI_ACCUMULATE) {
+        if (b)
+            for (int64_t i = 0; i < m; i++)
+                swin__add_inplace(out + i * j->ldo, b, n);
+        beta = 1.0f;
+    } else if (b && j->epi == SWIN_EPI_BIAS) {
+        for (int64_t i = 0; i < m; i++)
+            memcpy(out + i * j->ldo, b, (size_t)n * sizeof(float));
         beta = 1.0f;
     }
-    swin__sgemm(false, true, M, N, K, 1.0f, in, K, W, K, beta, out, N);
+    swin__sgemm(false, true, m, n, j->K, 1.0f, j->in + r0 * j->K, j->K, j->W + c0 * j->K, j->K,
+                beta, out, j->ldo);
+    if (j->epi == SWIN_EPI_BIAS_GELU) {
+        for (int64_t i = 0; i < m; i++)
+            swin__bias_gelu(out + i * j->ldo, b, n);
+    } else if (j->epi == SWIN_EPI_BIAS_RELU) {
+        for (int64_t i = 0; i < m; i++) {
+            float *row = out + i * j->ldo;
+            for (int64_t c = 0; c < n; c++) {
+                const float v = row[c] + (b ? b[c] : 0.0f);
+                row[c] = v > 0.0f ? v : 0.0f;
+            }
+        }
+    }
 }
 
-swin_status swin_set_num_threads(int n) {
-    if (n < 1 || n > 1024)
-        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_set_num_threads: %d is outside 1..1024",
-                           n);
-    openblas_set_num_threads(n);
-    return SWIN_OK;
+static void linear_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const linear_job *j = arg;
+    if (j->split_rows)
+        linear_block(j, begin, end, 0, j->N);
+    else
+        linear_block(j, 0, j->M, begin, end);
 }
 
-int swin_get_num_threads(void) {
-    return openblas_get_num_threads();
+void swin__linear_ex(float *out, int64_t ldo, const float *in, const float *W, const float *b,
+                     int64_t M, int64_t K, int64_t N, swin_epilogue epi) {
+    /* Each thread packs the operand it shares with the others: splitting the rows repeats the
+     * packing of W (K*N), splitting the columns repeats that of in (M*K). */
+    linear_job j = {out, ldo, in, W, b, M, K, N, epi, M >= N};
+    const int64_t T = swin__threads();
+    if (T == 1 || M * N * K < 65536) {
+        linear_block(&j, 0, M, 0, N);
+        return;
+    }
+    swin__parallel_split(j.split_rows ? M : N, 16, linear_task, &j);
+}
+
+void swin__linear(float *out, const float *in, const float *W, const float *b, int64_t M, int64_t K,
+                  int64_t N) {
+    swin__linear_ex(out, N, in, W, b, M, K, N, SWIN_EPI_BIAS);
+}
+
+static void set_one_thread(void) {
+    openblas_set_num_threads(1);
+}
+
+void swin__blas_single_threaded(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, set_one_thread);
 }

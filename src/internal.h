@@ -153,9 +153,50 @@ void swin__sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
 void swin__sgemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                        const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                        float *C, int64_t ldc);
-/* PyTorch Linear: out[M,N] = in[M,K] W[N,K]^T + b[N] (b may be NULL). */
+/* PyTorch Linear: out[M,N] = in[M,K] W[N,K]^T + b[N] (b may be NULL). Split across the
+ * current pool's threads. */
 void swin__linear(float *out, const float *in, const float *W, const float *b, int64_t M, int64_t K,
                   int64_t N);
+/* What swin__linear_ex does with the product P = in W^T of each output element. */
+typedef enum swin_epilogue {
+    SWIN_EPI_BIAS,      /* out = P + b */
+    SWIN_EPI_BIAS_GELU, /* out = gelu(P + b) */
+    SWIN_EPI_BIAS_RELU, /* out = max(P + b, 0) */
+    SWIN_EPI_ACCUMULATE /* out += P + b (a residual connection) */
+} swin_epilogue;
+/* out rows have stride ldo; b may be NULL. */
+void swin__linear_ex(float *out, int64_t ldo, const float *in, const float *W, const float *b,
+                     int64_t M, int64_t K, int64_t N, swin_epilogue epi);
+/* Makes OpenBLAS run each call on the calling thread (libswin parallelises itself); once per
+ * process. */
+void swin__blas_single_threaded(void);
+
+/* ---- worker pool (pool.c) ---- */
+
+typedef struct swin_pool swin_pool;
+/* A chunk [begin, end) of a parallel loop, run by thread tid (0 = the caller, < pool size). */
+typedef void (*swin_task_fn)(void *arg, int64_t begin, int64_t end, int tid);
+/* nthreads - 1 workers; fewer when threads cannot be started. OOM only for the pool itself. */
+swin_status swin__pool_create(swin_pool **out, int nthreads);
+void swin__pool_free(swin_pool *p);
+int swin__pool_size(const swin_pool *p);
+/* Makes p the pool of this thread's parallel loops (NULL: serial); returns the previous one for
+ * swin__pool_leave. */
+swin_pool *swin__pool_enter(swin_pool *p);
+void swin__pool_leave(swin_pool *prev);
+/* Threads of this thread's current pool (1 without one). Per-thread scratch is sized by it. */
+int swin__threads(void);
+/* Runs fn over [0, n) in chunks of `chunk`, on the current pool; returns when all are done.
+ * Inside a chunk, parallel loops run serially. */
+void swin__parallel_for(int64_t n, int64_t chunk, swin_task_fn fn, void *arg);
+/* The same with one chunk per thread, chunk sizes rounded up to a multiple of align. */
+void swin__parallel_split(int64_t n, int64_t align, swin_task_fn fn, void *arg);
+/* Flushes subnormal floats to zero in this thread (x86 MXCSR FTZ|DAZ); returns the previous
+ * state for swin__fp_leave. No-ops elsewhere. */
+unsigned swin__fp_enter(void);
+void swin__fp_leave(unsigned saved);
+/* swin_set_num_threads's value, else the number of online processors (at most 64). */
+int swin__default_threads(void);
 
 /* ---- kernels (kernels.c) ---- */
 
@@ -164,8 +205,13 @@ void swin__layernorm(float *out, const float *in, const float *gamma, const floa
                      int64_t rows, int64_t C, float eps);
 /* Softmax of each row of [rows, n], in place, with the row maximum subtracted. */
 void swin__softmax_rows(float *x, int64_t rows, int64_t n);
+/* x[r, :] += bias[r, :] (if not NULL) + mask[r, :] (if not NULL), then softmax of each row. */
+void swin__softmax_rows_add(float *x, int64_t rows, int64_t n, const float *bias,
+                            const float *mask);
 /* Exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))), in place. */
 void swin__gelu(float *x, int64_t n);
+/* x[i] = gelu(x[i] + b[i]) for i < n (b may be NULL). */
+void swin__bias_gelu(float *x, const float *b, int64_t n);
 /* out[i] += in[i]. */
 void swin__add_inplace(float *restrict out, const float *restrict in, int64_t n);
 

@@ -5,8 +5,8 @@
 
 #include "internal.h"
 
-void swin__layernorm(float *out, const float *in, const float *gamma, const float *beta,
-                     int64_t rows, int64_t C, float eps) {
+static void layernorm_rows_scalar(float *out, const float *in, const float *gamma,
+                                  const float *beta, int64_t rows, int64_t C, float eps) {
     for (int64_t r = 0; r < rows; r++) {
         const float *x = in + r * C;
         float *y = out + r * C;
@@ -26,9 +26,252 @@ void swin__layernorm(float *out, const float *in, const float *gamma, const floa
     }
 }
 
-void swin__softmax_rows(float *x, int64_t rows, int64_t n) {
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+static bool have_avx2(void);
+
+/* The same sums in double, four lanes at a time; the lanes are added in a fixed order. */
+__attribute__((target("avx2,fma"))) static void layernorm_rows_avx2(
+    float *out, const float *in, const float *gamma, const float *beta, int64_t rows, int64_t C,
+    float eps) {
+    const int64_t C4 = C / 4 * 4;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *x = in + r * C;
+        float *y = out + r * C;
+        __m256d s = _mm256_setzero_pd();
+        for (int64_t c = 0; c < C4; c += 4)
+            s = _mm256_add_pd(s, _mm256_cvtps_pd(_mm_loadu_ps(x + c)));
+        double lanes[4];
+        _mm256_storeu_pd(lanes, s);
+        double mean = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        for (int64_t c = C4; c < C; c++)
+            mean += x[c];
+        mean /= (double)C;
+        const __m256d m = _mm256_set1_pd(mean);
+        __m256d v = _mm256_setzero_pd();
+        for (int64_t c = 0; c < C4; c += 4) {
+            const __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + c)), m);
+            v = _mm256_fmadd_pd(d, d, v);
+        }
+        _mm256_storeu_pd(lanes, v);
+        double var = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        for (int64_t c = C4; c < C; c++) {
+            const double d = x[c] - mean;
+            var += d * d;
+        }
+        var /= (double)C;
+        const double rstd = 1.0 / sqrt(var + (double)eps);
+        const __m256d rs = _mm256_set1_pd(rstd);
+        for (int64_t c = 0; c < C4; c += 4) {
+            const __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + c)), m);
+            const __m128 n = _mm256_cvtpd_ps(_mm256_mul_pd(d, rs));
+            _mm_storeu_ps(y + c, _mm_add_ps(_mm_mul_ps(n, _mm_loadu_ps(gamma + c)),
+                                            _mm_loadu_ps(beta + c)));
+        }
+        for (int64_t c = C4; c < C; c++)
+            y[c] = (float)((x[c] - mean) * rstd) * gamma[c] + beta[c];
+    }
+}
+#endif
+
+static void layernorm_rows(float *out, const float *in, const float *gamma, const float *beta,
+                           int64_t rows, int64_t C, float eps) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (have_avx2()) {
+        layernorm_rows_avx2(out, in, gamma, beta, rows, C, eps);
+        return;
+    }
+#endif
+    layernorm_rows_scalar(out, in, gamma, beta, rows, C, eps);
+}
+
+typedef struct ln_job {
+    float *out;
+    const float *in, *gamma, *beta;
+    int64_t C;
+    float eps;
+} ln_job;
+
+static void ln_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ln_job *j = arg;
+    layernorm_rows(j->out + begin * j->C, j->in + begin * j->C, j->gamma, j->beta, end - begin,
+                   j->C, j->eps);
+}
+
+void swin__layernorm(float *out, const float *in, const float *gamma, const float *beta,
+                     int64_t rows, int64_t C, float eps) {
+    if (rows * C < 16384) {
+        layernorm_rows(out, in, gamma, beta, rows, C, eps);
+        return;
+    }
+    ln_job j = {out, in, gamma, beta, C, eps};
+    swin__parallel_split(rows, 1, ln_task, &j);
+}
+
+/* ---- vectorised exp, softmax and GELU ----
+ * With AVX2 and FMA (checked at run time) eight lanes at a time; elsewhere, and for the tails,
+ * the C library's expf/erff. exp: Cephes's range reduction and polynomial (about 1 ulp).
+ * GELU: 1 + erf(u) is 2 - erfc(u) for u >= 0 and erfc(-u) below, with erfc from Numerical
+ * Recipes' Chebyshev fit (relative error below 1.2e-7 for every u), so the result keeps about
+ * float precision relative to itself on both sides. */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SWIN_X86_SIMD 1
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+AVX2 static inline __m256 exp8(__m256 x) {
+    /* [-87.34, 88]: 2^n stays a normal number. NaN passes through (second operand). */
+    const __m256 hi = _mm256_set1_ps(88.0f), lo = _mm256_set1_ps(-87.3365448f);
+    x = _mm256_max_ps(lo, _mm256_min_ps(hi, x));
+    /* x = n ln2 + r, |r| <= ln2 / 2 */
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500E-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* 2^n through the exponent bits; n is within [-127, 128) after the clamp */
+    const __m256i e = _mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static inline float hmax8(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static void softmax_rows_avx2(float *x, int64_t rows, int64_t n, const float *bias,
+                                   const float *mask) {
+    /* the last, partial vector of each row goes through masked loads and stores */
+    const int64_t full = n / 8 * 8, rem = n - full;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)rem), lane);
+    const __m256 tailf = _mm256_castsi256_ps(tail), ninf = _mm256_set1_ps(-INFINITY);
     for (int64_t r = 0; r < rows; r++) {
         float *row = x + r * n;
+        const float *br = bias ? bias + r * n : NULL, *mr = mask ? mask + r * n : NULL;
+        __m256 vmax = ninf;
+        for (int64_t i = 0; i < full; i += 8) {
+            __m256 v = _mm256_loadu_ps(row + i);
+            if (br) v = _mm256_add_ps(v, _mm256_loadu_ps(br + i));
+            if (mr) v = _mm256_add_ps(v, _mm256_loadu_ps(mr + i));
+            _mm256_storeu_ps(row + i, v);
+            vmax = _mm256_max_ps(vmax, v);
+        }
+        if (rem) {
+            __m256 v = _mm256_maskload_ps(row + full, tail);
+            if (br) v = _mm256_add_ps(v, _mm256_maskload_ps(br + full, tail));
+            if (mr) v = _mm256_add_ps(v, _mm256_maskload_ps(mr + full, tail));
+            _mm256_maskstore_ps(row + full, tail, v);
+            vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(ninf, v, tailf));
+        }
+        const __m256 vmx = _mm256_set1_ps(hmax8(vmax));
+        __m256 vsum = _mm256_setzero_ps();
+        for (int64_t i = 0; i < full; i += 8) {
+            const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(row + i), vmx));
+            _mm256_storeu_ps(row + i, e);
+            vsum = _mm256_add_ps(vsum, e);
+        }
+        if (rem) {
+            const __m256 e = _mm256_and_ps(
+                exp8(_mm256_sub_ps(_mm256_maskload_ps(row + full, tail), vmx)), tailf);
+            _mm256_maskstore_ps(row + full, tail, e);
+            vsum = _mm256_add_ps(vsum, e);
+        }
+        const __m256 inv = _mm256_set1_ps(1.0f / hsum8(vsum));
+        for (int64_t i = 0; i < full; i += 8)
+            _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), inv));
+        if (rem)
+            _mm256_maskstore_ps(row + full, tail,
+                                _mm256_mul_ps(_mm256_maskload_ps(row + full, tail), inv));
+    }
+}
+
+/* erfc(z) for z >= 0 (Numerical Recipes, erfcc). */
+AVX2 static inline __m256 erfc8(__m256 z) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.5f), z, one));
+    __m256 p = _mm256_set1_ps(0.17087277f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
+    /* exp(-z*z + p), -z*z split exactly into hi + lo so that large z keeps its precision */
+    const __m256 zz = _mm256_mul_ps(z, z);
+    const __m256 zz_lo = _mm256_fmsub_ps(z, z, zz);
+    return _mm256_mul_ps(t, exp8(_mm256_sub_ps(_mm256_sub_ps(p, zz), zz_lo)));
+}
+
+AVX2 static void bias_gelu_avx2(float *x, const float *b, int64_t n) {
+    const __m256 half = _mm256_set1_ps(0.5f), two = _mm256_set1_ps(2.0f);
+    const __m256 rsqrt2 = _mm256_set1_ps(0.70710678118654752440f);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        if (b) v = _mm256_add_ps(v, _mm256_loadu_ps(b + i));
+        const __m256 u = _mm256_mul_ps(v, rsqrt2);
+        const __m256 c = erfc8(_mm256_andnot_ps(sign, u)); /* erfc(|u|) */
+        /* 1 + erf(u): 2 - erfc(u) for u >= 0, erfc(-u) for u < 0 */
+        const __m256 neg = _mm256_cmp_ps(u, _mm256_setzero_ps(), _CMP_LT_OQ);
+        const __m256 onep = _mm256_blendv_ps(_mm256_sub_ps(two, c), c, neg);
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), onep));
+    }
+    for (; i < n; i++) {
+        const float v = x[i] + (b ? b[i] : 0.0f);
+        x[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752440f));
+    }
+}
+
+static bool have_avx2(void) {
+    static int cached = -1; /* benign race: every thread computes the same value */
+    int c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (c < 0) {
+        __builtin_cpu_init();
+        c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
+    }
+    return c != 0;
+}
+#endif
+
+void swin__softmax_rows_add(float *x, int64_t rows, int64_t n, const float *bias,
+                            const float *mask) {
+#ifdef SWIN_X86_SIMD
+    if (have_avx2()) {
+        softmax_rows_avx2(x, rows, n, bias, mask);
+        return;
+    }
+#endif
+    for (int64_t r = 0; r < rows; r++) {
+        float *row = x + r * n;
+        for (int64_t i = 0; i < n; i++) {
+            if (bias) row[i] += bias[r * n + i];
+            if (mask) row[i] += mask[r * n + i];
+        }
         float mx = row[0];
         for (int64_t i = 1; i < n; i++)
             mx = row[i] > mx ? row[i] : mx;
@@ -43,9 +286,25 @@ void swin__softmax_rows(float *x, int64_t rows, int64_t n) {
     }
 }
 
+void swin__softmax_rows(float *x, int64_t rows, int64_t n) {
+    swin__softmax_rows_add(x, rows, n, NULL, NULL);
+}
+
+void swin__bias_gelu(float *x, const float *b, int64_t n) {
+#ifdef SWIN_X86_SIMD
+    if (have_avx2()) {
+        bias_gelu_avx2(x, b, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) {
+        const float v = x[i] + (b ? b[i] : 0.0f);
+        x[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752440f));
+    }
+}
+
 void swin__gelu(float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752440f));
+    swin__bias_gelu(x, NULL, n);
 }
 
 void swin__add_inplace(float *restrict out, const float *restrict in, int64_t n) {

@@ -263,7 +263,31 @@ static void unplan(swin_context *ctx) {
 void swin_context_free(swin_context *ctx) {
     if (!ctx) return;
     unplan(ctx);
+    swin__pool_free(ctx->pool);
     swin__free(ctx);
+}
+
+swin_status swin_context_set_num_threads(swin_context *ctx, int n) {
+    if (!ctx)
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_set_num_threads: ctx is NULL");
+    if (n < 0 || n > 1024)
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT,
+                           "swin_context_set_num_threads: %d is outside 0..1024", n);
+    ctx->threads_wanted = n;
+    return SWIN_OK;
+}
+
+/* Makes the pool match the wanted thread count (a smaller one when threads cannot be started). */
+static swin_status ensure_pool(swin_context *ctx) {
+    const int want = ctx->threads_wanted ? ctx->threads_wanted : swin__default_threads();
+    if (ctx->pool && ctx->pool_wanted == want) return SWIN_OK;
+    swin__blas_single_threaded();
+    swin__pool_free(ctx->pool);
+    ctx->pool = NULL;
+    ctx->pool_wanted = 0;
+    SWIN_TRY(swin__pool_create(&ctx->pool, want));
+    ctx->pool_wanted = want;
+    return SWIN_OK;
 }
 
 swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int64_t height, int64_t width) {
@@ -280,9 +304,14 @@ swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int64_t heigh
         return swin__error(SWIN_ERR_INPUT_SIZE,
                            "input batch %lld x %lld x %lld pixels is too large", (long long)batch,
                            (long long)height, (long long)width);
-    if (ctx->B == batch && ctx->H == height && ctx->W == width) return SWIN_OK;
+    SWIN_TRY(ensure_pool(ctx));
+    const int threads = swin__pool_size(ctx->pool);
+    if (ctx->B == batch && ctx->H == height && ctx->W == width && ctx->planned_threads == threads)
+        return SWIN_OK;
     unplan(ctx);
+    swin_pool *prev = swin__pool_enter(ctx->pool); /* the plan sizes per-thread scratch */
     swin_status s = ctx->model->family->plan(ctx, batch, height, width);
+    swin__pool_leave(prev);
     if (s != SWIN_OK) {
         unplan(ctx);
         return s;
@@ -290,6 +319,7 @@ swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int64_t heigh
     ctx->B = batch;
     ctx->H = height;
     ctx->W = width;
+    ctx->planned_threads = threads;
     return SWIN_OK;
 }
 
@@ -308,7 +338,11 @@ swin_status swin_context_run(swin_context *ctx, const swin_tensor *input) {
                            (long long)Cin, input->ndim,
                            (long long)(input->ndim > 1 ? input->shape[1] : 0));
     SWIN_TRY(swin_context_reserve(ctx, input->shape[0], input->shape[2], input->shape[3]));
+    swin_pool *prev = swin__pool_enter(ctx->pool);
+    const unsigned fp = swin__fp_enter();
     ctx->model->family->forward(ctx, input->data);
+    swin__fp_leave(fp);
+    swin__pool_leave(prev);
     ctx->ran = true;
     return SWIN_OK;
 }

@@ -43,6 +43,10 @@ struct swin_context {
     float *arena;
     size_t arena_bytes;
     void *plan; /* family's layout of the arena */
+    swin_pool *pool;     /* worker threads, made by reserve */
+    int threads_wanted;  /* swin_context_set_num_threads; 0: the process default */
+    int pool_wanted;     /* the count the pool was made for */
+    int planned_threads; /* the pool size the plan's per-thread scratch was sized for */
     swin_tensor logits, features, stages[SWIN_MAX_STAGES];
 };
 

@@ -23,7 +23,8 @@
  *   swin_model: read-only after load, safe to share. swin_context, swin_tensor, swin_options,
  *   swin_image: not synchronised; use each from one thread at a time (different objects may be
  *   used by different threads at once). swin_last_error() is thread-local.
- *   swin_set_num_threads() is process-global. Free functions accept NULL and do nothing.
+ *   swin_set_num_threads() is process-global. Each context runs on its own worker threads
+ *   (swin_context_set_num_threads). Free functions accept NULL and do nothing.
  */
 #ifndef SWIN_SWIN_H
 #define SWIN_SWIN_H
@@ -143,18 +144,19 @@ SWIN_API const char *swin_last_error(void);
 SWIN_API void swin_clear_error(void);
 
 /**
- * Sets the number of threads the GEMM backend (OpenBLAS) uses for each matrix product.
- * Process-global: it affects every model and context. Call it before running, not while other
- * threads are inside swin_context_run. Default: OpenBLAS's (OPENBLAS_NUM_THREADS, else the
- * number of cores).
+ * Sets the default number of threads a context runs a model on (its own worker threads plus
+ * the calling thread). Process-global; a context picks the value up at its next reserve or run,
+ * unless swin_context_set_num_threads() gave it its own. Default: the number of online
+ * processors (at most 64). libswin parallelises itself and calls OpenBLAS single-threaded: the
+ * first reserve or run in a process sets OpenBLAS's own thread count to 1 (docs/threading.md).
  * @param n threads, 1..1024.
  * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (n outside 1..1024).
  */
 SWIN_API swin_status swin_set_num_threads(int n);
 
 /**
- * The GEMM backend's current thread count (process-global).
- * @return the number of threads OpenBLAS uses for each matrix product.
+ * The default number of threads for contexts (process-global).
+ * @return swin_set_num_threads's value, else the number of online processors (at most 64).
  */
 SWIN_API int swin_get_num_threads(void);
 
@@ -457,6 +459,18 @@ SWIN_API swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int6
  * @return the size of its arena; 0 for NULL or before the first plan.
  */
 SWIN_API size_t swin_context_memory_bytes(const swin_context *ctx);
+
+/**
+ * Sets the number of threads this context runs on (its workers plus the calling thread),
+ * overriding swin_set_num_threads(). Takes effect at the next reserve or run, which then starts
+ * the workers; a worker that cannot be started leaves a smaller pool, not an error. Results do
+ * not depend on the thread count. Several contexts running at once should together use no more
+ * threads than there are cores (e.g. 1 each when every core runs its own context).
+ * @param ctx the context.
+ * @param n   1..1024 threads, or 0 to follow swin_set_num_threads().
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, n outside 0..1024).
+ */
+SWIN_API swin_status swin_context_set_num_threads(swin_context *ctx, int n);
 
 /**
  * Runs the model on an input. Outputs are then read with swin_context_output(). Allocates only

@@ -56,6 +56,11 @@ size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N);
 void swin__attention_forward(float *out, const float *x, const swin_attention *a, int64_t B_,
                              int64_t N, const float *bias, const float *mask, int64_t nW,
                              float *scratch);
+/* The middle of attention_forward: merged [B_, N, C] <- softmax(q k^T * scale + bias + mask) v
+ * per (sequence, head), from qkv [B_, N, 3C]; scores holds swin__threads() * N * N floats. */
+void swin__attention_core(float *merged, const float *qkv, const swin_attention *a, int64_t B_,
+                          int64_t N, const float *bias, const float *mask, int64_t nW,
+                          float *scores);
 
 /* ---- Mlp (mlp.c): fc1, activation, fc2 ---- */
 typedef enum swin_activation { SWIN_ACT_GELU, SWIN_ACT_RELU } swin_activation;
@@ -71,6 +76,9 @@ swin_status swin__mlp_bind(swin_mlp *m, const swin_safetensors *st, const char *
                            const char *fc2, int64_t dim, int64_t hidden, swin_activation act);
 /* out [rows, C] <- fc2(act(fc1(x))); hidden [rows, hidden] is scratch. out may alias x. */
 void swin__mlp_forward(float *out, const float *x, const swin_mlp *m, int64_t rows, float *hidden);
+/* out [rows, C] += fc2(act(fc1(x))): the residual connection fused into fc2. */
+void swin__mlp_forward_residual(float *out, const float *x, const swin_mlp *m, int64_t rows,
+                                float *hidden);
 
 /* ---- SwinBlock (swin_block.c) ---- */
 typedef struct swin_block {

@@ -16,15 +16,19 @@ swin_status swin__mlp_bind(swin_mlp *m, const swin_safetensors *st, const char *
     return SWIN_OK;
 }
 
+static void mlp(float *out, const float *x, const swin_mlp *m, int64_t rows, float *hidden,
+                swin_epilogue last) {
+    swin__linear_ex(hidden, m->hidden, x, m->fc1_w, m->fc1_b, rows, m->dim, m->hidden,
+                    m->act == SWIN_ACT_GELU ? SWIN_EPI_BIAS_GELU : SWIN_EPI_BIAS_RELU);
+    swin__linear_ex(out, m->dim, hidden, m->fc2_w, m->fc2_b, rows, m->hidden, m->dim, last);
+}
+
 /* out [rows, C] <- fc2(act(fc1(x [rows, C]))); hidden [rows, hidden] scratch. */
 void swin__mlp_forward(float *out, const float *x, const swin_mlp *m, int64_t rows, float *hidden) {
-    swin__linear(hidden, x, m->fc1_w, m->fc1_b, rows, m->dim, m->hidden);
-    const int64_t n = rows * m->hidden;
-    if (m->act == SWIN_ACT_GELU) {
-        swin__gelu(hidden, n);
-    } else {
-        for (int64_t i = 0; i < n; i++)
-            hidden[i] = hidden[i] > 0.0f ? hidden[i] : 0.0f;
-    }
-    swin__linear(out, hidden, m->fc2_w, m->fc2_b, rows, m->hidden, m->dim);
+    mlp(out, x, m, rows, hidden, SWIN_EPI_BIAS);
+}
+
+void swin__mlp_forward_residual(float *out, const float *x, const swin_mlp *m, int64_t rows,
+                                float *hidden) {
+    mlp(out, x, m, rows, hidden, SWIN_EPI_ACCUMULATE);
 }

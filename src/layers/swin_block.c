@@ -53,58 +53,95 @@ static size_t max_size(size_t a, size_t b) {
 size_t swin__block_scratch(const swin_block *blk, int64_t B, const swin_geom *g) {
     const size_t C = (size_t)blk->dim, tokens = (size_t)(B * g->H * g->W);
     const size_t padded = (size_t)(B * g->Hp * g->Wp);
-    /* normed x, windows in, windows out, then the larger of attention and Mlp scratch */
-    return tokens * C + 2 * padded * C +
+    /* windows in, windows out, then the larger of attention and (normed x + Mlp hidden) */
+    return 2 * padded * C +
            max_size(swin__attention_scratch(&blk->attn, B * g->nW, g->wh * g->ww),
-                    tokens * (size_t)blk->mlp.hidden);
+                    tokens * (C + (size_t)blk->mlp.hidden));
+}
+
+typedef struct window_job {
+    float *win;
+    float *x;
+    const float *cx;
+    const swin_geom *g;
+    int64_t C;
+    const swin_norm *norm; /* gather: normalise each token on the way (NULL: copy) */
+} window_job;
+
+/* Source token of window token t of window w, or -1 for padding. */
+static inline int64_t source(const swin_geom *g, int64_t b, int64_t w, int64_t t) {
+    const int64_t nWw = g->Wp / g->ww;
+    const int64_t y = (w / nWw) * g->wh + t / g->ww, xx = (w % nWw) * g->ww + t % g->ww;
+    if (y >= g->H || xx >= g->W) return -1;
+    const int64_t sy = (y + g->sh) % g->H, sx = (xx + g->sw) % g->W;
+    return (b * g->H + sy) * g->W + sx;
+}
+
+static void gather_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const window_job *j = arg;
+    const int64_t N = j->g->wh * j->g->ww, C = j->C;
+    for (int64_t bw = begin; bw < end; bw++)
+        for (int64_t t = 0; t < N; t++) {
+            float *dst = j->win + (bw * N + t) * C;
+            const int64_t src = source(j->g, bw / j->g->nW, bw % j->g->nW, t);
+            if (src < 0)
+                memset(dst, 0, (size_t)C * sizeof(float));
+            else if (j->norm)
+                swin__layernorm(dst, j->cx + src * C, j->norm->weight, j->norm->bias, 1, C,
+                                j->norm->eps);
+            else
+                memcpy(dst, j->cx + src * C, (size_t)C * sizeof(float));
+        }
+}
+
+static void scatter_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const window_job *j = arg;
+    const int64_t N = j->g->wh * j->g->ww, C = j->C;
+    for (int64_t bw = begin; bw < end; bw++)
+        for (int64_t t = 0; t < N; t++) {
+            const int64_t src = source(j->g, bw / j->g->nW, bw % j->g->nW, t);
+            if (src >= 0) swin__add_inplace(j->x + src * C, j->win + (bw * N + t) * C, C);
+        }
+}
+
+static void gather(float *restrict out, const float *restrict x, const swin_geom *g, int64_t B,
+                   int64_t C, const swin_norm *norm) {
+    window_job j = {out, NULL, x, g, C, norm};
+    swin__parallel_split(B * g->nW, 1, gather_task, &j);
 }
 
 void swin__window_gather(float *restrict out, const float *restrict x, const swin_geom *g,
                          int64_t B, int64_t C) {
-    const int64_t nWw = g->Wp / g->ww, nW = g->nW, N = g->wh * g->ww;
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t w = 0; w < nW; w++)
-            for (int64_t t = 0; t < N; t++) {
-                const int64_t y = (w / nWw) * g->wh + t / g->ww, xx = (w % nWw) * g->ww + t % g->ww;
-                float *dst = out + ((b * nW + w) * N + t) * C;
-                if (y < g->H && xx < g->W) {
-                    const int64_t sy = (y + g->sh) % g->H, sx = (xx + g->sw) % g->W;
-                    memcpy(dst, x + ((b * g->H + sy) * g->W + sx) * C, (size_t)C * sizeof(float));
-                } else {
-                    memset(dst, 0, (size_t)C * sizeof(float));
-                }
-            }
+    gather(out, x, g, B, C, NULL);
 }
 
 void swin__window_scatter_add(float *restrict x, const float *restrict win, const swin_geom *g,
                               int64_t B, int64_t C) {
-    const int64_t nWw = g->Wp / g->ww, nW = g->nW, N = g->wh * g->ww;
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t w = 0; w < nW; w++)
-            for (int64_t t = 0; t < N; t++) {
-                const int64_t y = (w / nWw) * g->wh + t / g->ww, xx = (w % nWw) * g->ww + t % g->ww;
-                if (y >= g->H || xx >= g->W) continue;
-                const int64_t sy = (y + g->sh) % g->H, sx = (xx + g->sw) % g->W;
-                swin__add_inplace(x + ((b * g->H + sy) * g->W + sx) * C,
-                                  win + ((b * nW + w) * N + t) * C, C);
-            }
+    window_job j = {(float *)win, x, NULL, g, C, NULL};
+    swin__parallel_split(B * g->nW, 1, scatter_task, &j);
 }
 
 void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, int64_t B,
                          const float *bias, const float *mask, float *scratch) {
     const int64_t C = blk->dim, tokens = B * g->H * g->W, padded = B * g->Hp * g->Wp;
-    float *normed = scratch;
-    float *win_in = normed + tokens * C;
+    const int64_t B_ = B * g->nW, N = g->wh * g->ww;
+    float *win_in = scratch;
     float *win_out = win_in + padded * C;
     float *work = win_out + padded * C;
 
-    swin__layernorm(normed, x, blk->norm1.weight, blk->norm1.bias, tokens, C, blk->norm1.eps);
-    swin__window_gather(win_in, normed, g, B, C);
-    swin__attention_forward(win_out, win_in, &blk->attn, B * g->nW, g->wh * g->ww, bias, mask,
-                            g->nW, work);
+    /* norm1 fused into the gather (LayerNorm is per token; padding stays zero, as timm pads
+     * after norm1) */
+    gather(win_in, x, g, B, C, &blk->norm1);
+    float *qkv = work, *merged = qkv + B_ * N * 3 * C, *scores = merged + B_ * N * C;
+    const swin_attention *a = &blk->attn;
+    swin__linear(qkv, win_in, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C);
+    swin__attention_core(merged, qkv, a, B_, N, bias, mask, g->nW, scores);
+    swin__linear(win_out, merged, a->proj_w, a->proj_b, B_ * N, C, C);
     swin__window_scatter_add(x, win_out, g, B, C);
 
+    float *normed = work, *hidden = normed + tokens * C;
     swin__layernorm(normed, x, blk->norm2.weight, blk->norm2.bias, tokens, C, blk->norm2.eps);
-    swin__mlp_forward(win_out, normed, &blk->mlp, tokens, work);
-    swin__add_inplace(x, win_out, tokens * C);
+    swin__mlp_forward_residual(x, normed, &blk->mlp, tokens, hidden);
 }

@@ -63,7 +63,7 @@ swin_status swin__vit_postnorm_block_bind(swin_vit_block *blk, const swin_safete
 /* normed x [B*N, C], branch output [B*N, C], then the larger of the attention's scratch and the
  * Mlp's hidden [B*N, F]. SIZE_MAX when the count overflows. */
 size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N) {
-    const size_t C = (size_t)blk->attn.dim, nH = (size_t)blk->attn.heads;
+    const size_t C = (size_t)blk->attn.dim, nH = (size_t)swin__threads(); /* scores per thread */
     size_t rows, nn, attn, mlp, two, total;
     if (!swin__mul_size((size_t)B, (size_t)N, &rows) ||
         !swin__mul_size((size_t)N, (size_t)N, &nn) || !swin__mul_size(rows, 4 * C, &attn) ||
@@ -90,10 +90,13 @@ void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int
         swin__layernorm(x, x, n2->weight, n2->bias, rows, C, n2->eps);
         return;
     }
+    /* pre-norm: the residual additions are fused into proj and fc2 */
+    const swin_attention *a = &blk->attn;
+    float *qkv = work, *scores = qkv + rows * 3 * C;
     swin__layernorm(normed, x, n1->weight, n1->bias, rows, C, n1->eps);
-    swin__attention_forward(branch, normed, &blk->attn, B, N, NULL, NULL, 1, work);
-    swin__add_inplace(x, branch, rows * C);
+    swin__linear(qkv, normed, a->qkv_w, a->qkv_b, rows, C, 3 * C);
+    swin__attention_core(branch, qkv, a, B, N, NULL, NULL, 1, scores);
+    swin__linear_ex(x, C, branch, a->proj_w, a->proj_b, rows, C, C, SWIN_EPI_ACCUMULATE);
     swin__layernorm(normed, x, n2->weight, n2->bias, rows, C, n2->eps);
-    swin__mlp_forward(branch, normed, &blk->mlp, rows, work);
-    swin__add_inplace(x, branch, rows * C);
+    swin__mlp_forward_residual(x, normed, &blk->mlp, rows, work);
 }

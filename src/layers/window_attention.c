@@ -79,33 +79,55 @@ void swin__attention_bias(float *bias, const swin_attention *a, const int32_t *i
 }
 
 size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N) {
-    /* qkv [B_, N, 3C], merged heads [B_, N, C], scores of one sequence [nH, N, N] */
-    return (size_t)(B_ * N * 4 * a->dim + a->heads * N * N);
+    /* qkv [B_, N, 3C], merged heads [B_, N, C], the scores of one (sequence, head) per thread */
+    return (size_t)(B_ * N * 4 * a->dim + swin__threads() * N * N);
+}
+
+typedef struct attn_job {
+    float *merged;
+    const float *qkv;
+    const swin_attention *a;
+    int64_t N, nW;
+    const float *bias, *mask;
+    float *scores;
+} attn_job;
+
+/* Tasks t = sequence * nH + head, each on its thread's [N, N] scores. */
+static void attn_task(void *arg, int64_t begin, int64_t end, int tid) {
+    const attn_job *j = arg;
+    const int64_t N = j->N, C = j->a->dim, nH = j->a->heads, hd = C / nH;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *S = j->scores + (int64_t)tid * N * N;
+    for (int64_t t = begin; t < end; t++) {
+        const int64_t i = t / nH, h = t % nH;
+        const float *base = j->qkv + i * N * 3 * C;
+        /* S = (q * scale) k^T, then + bias + mask, softmax; out = S v */
+        swin__sgemm(false, true, N, N, hd, scale, base + h * hd, 3 * C, base + C + h * hd, 3 * C,
+                    0.0f, S, N);
+        swin__softmax_rows_add(S, N, N, j->bias ? j->bias + h * N * N : NULL,
+                               j->mask ? j->mask + (i % j->nW) * N * N : NULL);
+        swin__sgemm(false, false, N, hd, N, 1.0f, S, N, base + 2 * C + h * hd, 3 * C, 0.0f,
+                    j->merged + i * N * C + h * hd, C);
+    }
+}
+
+void swin__attention_core(float *merged, const float *qkv, const swin_attention *a, int64_t B_,
+                          int64_t N, const float *bias, const float *mask, int64_t nW,
+                          float *scores) {
+    attn_job j = {merged, qkv, a, N, nW, bias, mask, scores};
+    const int64_t tasks = B_ * a->heads;
+    int64_t chunk = tasks / (8 * swin__threads());
+    swin__parallel_for(tasks, chunk < 1 ? 1 : chunk, attn_task, &j);
 }
 
 void swin__attention_forward(float *out, const float *x, const swin_attention *a, int64_t B_,
                              int64_t N, const float *bias, const float *mask, int64_t nW,
                              float *scratch) {
-    const int64_t C = a->dim, nH = a->heads, hd = C / nH;
-    const float scale = 1.0f / sqrtf((float)hd);
+    const int64_t C = a->dim;
     float *qkv = scratch;
     float *merged = qkv + B_ * N * 3 * C;
     float *scores = merged + B_ * N * C;
     swin__linear(qkv, x, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C);
-    for (int64_t i = 0; i < B_; i++) {
-        const float *base = qkv + i * N * 3 * C;
-        const float *m = mask ? mask + (i % nW) * N * N : NULL;
-        for (int64_t h = 0; h < nH; h++) {
-            float *S = scores + h * N * N;
-            /* S = (q * scale) k^T, then + bias + mask */
-            swin__sgemm(false, true, N, N, hd, scale, base + h * hd, 3 * C, base + C + h * hd,
-                        3 * C, 0.0f, S, N);
-            if (bias) swin__add_inplace(S, bias + h * N * N, N * N);
-            if (m) swin__add_inplace(S, m, N * N);
-            swin__softmax_rows(S, N, N);
-            swin__sgemm(false, false, N, hd, N, 1.0f, S, N, base + 2 * C + h * hd, 3 * C, 0.0f,
-                        merged + i * N * C + h * hd, C);
-        }
-    }
+    swin__attention_core(merged, qkv, a, B_, N, bias, mask, nW, scores);
     swin__linear(out, merged, a->proj_w, a->proj_b, B_ * N, C, C);
 }
