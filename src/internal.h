@@ -212,6 +212,9 @@ void swin__softmax_rows_add(float *x, int64_t rows, int64_t n, const float *bias
 void swin__gelu(float *x, int64_t n);
 /* x[i] = gelu(x[i] + b[i]) for i < n (b may be NULL). */
 void swin__bias_gelu(float *x, const float *b, int64_t n);
+/* Test hook: limits the vector kernels to cap (0 scalar, 1 AVX2+FMA, 2 AVX-512) and returns the
+ * level now in use (at most what the CPU has). Not for concurrent use with running kernels. */
+int swin__kernels_isa(int cap);
 /* out[i] += in[i]. */
 void swin__add_inplace(float *restrict out, const float *restrict in, int64_t n);
 

@@ -242,8 +242,109 @@ AVX2 static void bias_gelu_avx2(float *x, const float *b, int64_t n) {
     }
     for (; i < n; i++) {
         const float v = x[i] + (b ? b[i] : 0.0f);
-        x[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752440f));
+        x[i] = 0.5f * v * erfcf(-v * 0.70710678118654752440f); /* 1 + erf(u) = erfc(-u) */
     }
+}
+
+#define AVX512 __attribute__((target("avx512f")))
+
+/* The same exp and erfc on sixteen lanes. */
+AVX512 static inline __m512 exp16(__m512 x) {
+    x = _mm512_max_ps(_mm512_set1_ps(-87.3365448f), _mm512_min_ps(_mm512_set1_ps(88.0f), x));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500E-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    const __m512i e = _mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+AVX512 static inline __m512 erfc16(__m512 z) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.5f), z, one));
+    __m512 p = _mm512_set1_ps(0.17087277f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.13520398f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.27886807f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.18628806f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.09678418f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.37409196f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.00002368f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.26551223f));
+    const __m512 zz = _mm512_mul_ps(z, z);
+    const __m512 zz_lo = _mm512_fmsub_ps(z, z, zz);
+    return _mm512_mul_ps(t, exp16(_mm512_sub_ps(_mm512_sub_ps(p, zz), zz_lo)));
+}
+
+/* Whole rows through masked loads and stores: no scalar tail. */
+AVX512 static void bias_gelu_avx512(float *x, const float *b, int64_t n) {
+    const __m512 half = _mm512_set1_ps(0.5f), two = _mm512_set1_ps(2.0f);
+    const __m512 rsqrt2 = _mm512_set1_ps(0.70710678118654752440f);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(k, x + i);
+        if (b) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, b + i));
+        const __m512 u = _mm512_mul_ps(v, rsqrt2);
+        const __m512 c = erfc16(_mm512_abs_ps(u));
+        const __mmask16 neg = _mm512_cmp_ps_mask(u, _mm512_setzero_ps(), _CMP_LT_OQ);
+        const __m512 onep = _mm512_mask_blend_ps(neg, _mm512_sub_ps(two, c), c);
+        _mm512_mask_storeu_ps(x + i, k, _mm512_mul_ps(_mm512_mul_ps(half, v), onep));
+    }
+}
+
+AVX512 static void softmax_rows_avx512(float *x, int64_t rows, int64_t n, const float *bias,
+                                       const float *mask) {
+    for (int64_t r = 0; r < rows; r++) {
+        float *row = x + r * n;
+        const float *br = bias ? bias + r * n : NULL, *mr = mask ? mask + r * n : NULL;
+        __m512 vmax = _mm512_set1_ps(-INFINITY);
+        for (int64_t i = 0; i < n; i += 16) {
+            const __mmask16 k =
+                n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+            __m512 v = _mm512_maskz_loadu_ps(k, row + i);
+            if (br) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, br + i));
+            if (mr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, mr + i));
+            _mm512_mask_storeu_ps(row + i, k, v);
+            vmax = _mm512_mask_max_ps(vmax, k, vmax, v);
+        }
+        const __m512 vmx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+        __m512 vsum = _mm512_setzero_ps();
+        for (int64_t i = 0; i < n; i += 16) {
+            const __mmask16 k =
+                n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+            const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + i), vmx));
+            _mm512_mask_storeu_ps(row + i, k, e);
+            vsum = _mm512_mask_add_ps(vsum, k, vsum, e);
+        }
+        const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+        for (int64_t i = 0; i < n; i += 16) {
+            const __mmask16 k =
+                n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+            _mm512_mask_storeu_ps(row + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + i), inv));
+        }
+    }
+}
+
+static int isa_cap = 2; /* tests lower it to reach every path (swin__kernels_isa) */
+
+static bool have_avx512(void) {
+    static int cached = -1; /* benign race: every thread computes the same value */
+    int c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (c < 0) {
+        __builtin_cpu_init();
+        c = __builtin_cpu_supports("avx512f");
+        __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
+    }
+    return c != 0 && __atomic_load_n(&isa_cap, __ATOMIC_RELAXED) >= 2;
 }
 
 static bool have_avx2(void) {
@@ -254,13 +355,27 @@ static bool have_avx2(void) {
         c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
         __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
     }
-    return c != 0;
+    return c != 0 && __atomic_load_n(&isa_cap, __ATOMIC_RELAXED) >= 1;
 }
 #endif
+
+int swin__kernels_isa(int cap) {
+#ifdef SWIN_X86_SIMD
+    __atomic_store_n(&isa_cap, cap, __ATOMIC_RELAXED);
+    return have_avx512() ? 2 : have_avx2() ? 1 : 0;
+#else
+    (void)cap;
+    return 0;
+#endif
+}
 
 void swin__softmax_rows_add(float *x, int64_t rows, int64_t n, const float *bias,
                             const float *mask) {
 #ifdef SWIN_X86_SIMD
+    if (have_avx512()) {
+        softmax_rows_avx512(x, rows, n, bias, mask);
+        return;
+    }
     if (have_avx2()) {
         softmax_rows_avx2(x, rows, n, bias, mask);
         return;
@@ -292,6 +407,10 @@ void swin__softmax_rows(float *x, int64_t rows, int64_t n) {
 
 void swin__bias_gelu(float *x, const float *b, int64_t n) {
 #ifdef SWIN_X86_SIMD
+    if (have_avx512()) {
+        bias_gelu_avx512(x, b, n);
+        return;
+    }
     if (have_avx2()) {
         bias_gelu_avx2(x, b, n);
         return;
@@ -299,7 +418,7 @@ void swin__bias_gelu(float *x, const float *b, int64_t n) {
 #endif
     for (int64_t i = 0; i < n; i++) {
         const float v = x[i] + (b ? b[i] : 0.0f);
-        x[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752440f));
+        x[i] = 0.5f * v * erfcf(-v * 0.70710678118654752440f); /* 1 + erf(u) = erfc(-u) */
     }
 }
 

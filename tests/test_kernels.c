@@ -152,6 +152,81 @@ static void test_gelu(void **state) {
     assert_true(fabs(x[0] - tanh_approx) > 1e-4);
 }
 
+/* Every vector path the CPU has (scalar, AVX2+FMA, AVX-512), on a dense range and on lengths
+ * that leave every possible tail, against double-precision references. GELU: relative error,
+ * which also checks the far negative side where the result is tiny. */
+static void test_simd_paths(void **state) {
+    (void)state;
+    const int top = swin__kernels_isa(2);
+    for (int isa = 0; isa <= top; isa++) {
+        assert_int_equal(swin__kernels_isa(isa), isa);
+        enum { NG = 4001 };
+        static float g[NG], gb[NG];
+        for (int i = 0; i < NG; i++) {
+            g[i] = -14.0f + 24.0f * (float)i / (NG - 1);
+            gb[i] = 0.25f * (float)(i % 7) - 0.75f;
+        }
+        swin__bias_gelu(g, gb, NG);
+        double worst = 0;
+        for (int i = 0; i < NG; i++) {
+            const double v = (double)(-14.0f + 24.0f * (float)i / (NG - 1)) + (double)gb[i];
+            const double want = 0.5 * v * erfc(-v / sqrt(2.0));
+            const double err = fabs(g[i] - want) / (fabs(want) + 1e-9);
+            if (err > worst) worst = err;
+        }
+        /* Relative to the value (down to 1e-9): the float rounding of x / sqrt(2) alone moves
+         * erfc by 2 u^2 * 6e-8 relative, 4e-6 at the far end (u = -5.7, gelu = -5e-15). */
+        if (worst > 5e-6) fprintf(stderr, "isa %d: gelu worst relative error %g\n", isa, worst);
+        assert_true(worst <= 5e-6);
+
+        for (int n = 1; n <= 70; n++) {
+            float x[3 * 70], bias[3 * 70], mask[3 * 70];
+            for (int i = 0; i < 3 * n; i++) {
+                x[i] = (float)sin(0.37 * i + n) * 6.0f;
+                bias[i] = (float)cos(0.11 * i) * 2.0f;
+                mask[i] = (i * 7 + n) % 5 == 0 ? -100.0f : 0.0f;
+            }
+            float ref[3 * 70];
+            for (int r = 0; r < 3; r++) {
+                double v[70], mx = -1e300, sum = 0;
+                for (int i = 0; i < n; i++) {
+                    v[i] = (double)(x[r * n + i] + bias[r * n + i] + mask[r * n + i]);
+                    mx = v[i] > mx ? v[i] : mx;
+                }
+                for (int i = 0; i < n; i++)
+                    sum += v[i] = exp(v[i] - mx);
+                for (int i = 0; i < n; i++)
+                    ref[r * n + i] = (float)(v[i] / sum);
+            }
+            swin__softmax_rows_add(x, 3, n, bias, mask);
+            assert_true(swin_test_check("softmax with bias and mask", x, ref, (size_t)(3 * n), 1e-6));
+        }
+
+        float rows[5 * 37], out[5 * 37], gam[37], bet[37], want[5 * 37];
+        for (int i = 0; i < 5 * 37; i++)
+            rows[i] = (float)sin(1.3 * i) * 3.0f + 0.5f;
+        for (int c = 0; c < 37; c++) {
+            gam[c] = 1.0f + 0.01f * c;
+            bet[c] = -0.02f * c;
+        }
+        for (int r = 0; r < 5; r++) {
+            double mean = 0, var = 0;
+            for (int c = 0; c < 37; c++)
+                mean += rows[r * 37 + c];
+            mean /= 37;
+            for (int c = 0; c < 37; c++)
+                var += (rows[r * 37 + c] - mean) * (rows[r * 37 + c] - mean);
+            var /= 37;
+            for (int c = 0; c < 37; c++)
+                want[r * 37 + c] =
+                    (float)((rows[r * 37 + c] - mean) / sqrt(var + 1e-5) * gam[c] + bet[c]);
+        }
+        swin__layernorm(out, rows, gam, bet, 5, 37, 1e-5f);
+        assert_true(swin_test_check("layernorm odd width", out, want, 5 * 37, 1e-6));
+    }
+    swin__kernels_isa(2);
+}
+
 /* roll, pad, partition and reverse against explicit index formulas; gather/scatter against
  * their composition. */
 static void test_window_ops(void **state) {
@@ -292,6 +367,7 @@ int main(void) {
         cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_gelu),
+        cmocka_unit_test(test_simd_paths),
         cmocka_unit_test(test_window_ops),
         cmocka_unit_test(test_stage_window),
         cmocka_unit_test(test_relative_position_index),
