@@ -2,7 +2,7 @@
  * pass, the floor that libswin's latency is compared with (docs/performance.md).
  *
  *   gemm_floor --arch PRESET | --model MODEL [--batch N] [--size S] [--threads T] [--runs R]
- *              [--json]
+ *              [--breakdown] [--json]
  *
  * This program defines cblas_sgemm itself, so libswin's calls resolve to it (the executable
  * comes first in symbol lookup): one forward pass on one thread records every call's shape
@@ -12,8 +12,13 @@
  *   single        the calls one after another on one thread (single / T: a perfect split);
  *   split         T threads each running single-threaded calls, the calls dealt out by
  *                 FLOPs (longest first), all started together.
- * The floor is the smallest of blas_threads, single / T and split. Operands are fixed buffers
- * of random numbers (data does not change sgemm's time). */
+ * The floor is the smallest of blas_threads, single / T and split. The replayed calls read the
+ * forward pass's own operands (the mapped weights and the context's activations, so memory
+ * traffic is the real one) and write to a private output buffer per thread; subnormals are
+ * flushed as in a forward pass (docs/threading.md).
+ *
+ * --breakdown also times three more forward passes on one thread and the sgemm calls inside
+ * them: the share of the pass that is not matrix products. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <math.h>
@@ -36,6 +41,7 @@ typedef struct call {
     int order, ta, tb;
     int m, n, k, lda, ldb, ldc;
     float alpha, beta;
+    const float *A, *B; /* the forward pass's own operands (weights, activations) */
 } call;
 
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *,
@@ -46,8 +52,8 @@ static sgemm_fn real_sgemm;
 static set_threads_fn set_blas_threads;
 static call *calls;
 static size_t ncalls, cap;
-static bool recording, record_failed;
-static double live_small, live_big;
+static bool recording, record_failed, timing;
+static double live_ms; /* sgemm time inside forward passes, while timing */
 static double now_ms(void);
 
 void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, const float *A,
@@ -65,12 +71,12 @@ void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, co
                 cap = nc;
             }
         }
-        if (ncalls < cap) calls[ncalls++] = (call){order, ta, tb, m, n, k, lda, ldb, ldc, alpha, beta};
+        if (ncalls < cap)
+            calls[ncalls++] = (call){order, ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, A, B};
     }
-    double t0 = now_ms();
+    const double t0 = timing ? now_ms() : 0.0;
     real_sgemm(order, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-    double dt = now_ms() - t0;
-    if (m <= 197 && k <= 197 && n <= 197) live_small += dt; else live_big += dt;
+    if (timing) live_ms += now_ms() - t0;
 }
 
 static double now_ms(void) {
@@ -89,50 +95,30 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Operand buffers big enough for every recorded call. */
-typedef struct buffers {
-    float *A, *B, *C;
-} buffers;
-
-static size_t rows_a(const call *c) {
-    return (size_t)(c->ta == NO_TRANS ? c->m : c->k);
-}
-static size_t rows_b(const call *c) {
-    return (size_t)(c->tb == NO_TRANS ? c->k : c->n);
-}
-
-static bool buffers_make(buffers *b, const call *list, size_t n) {
-    size_t na = 1, nb = 1, nc = 1;
+/* A private output buffer big enough for every call of a list. */
+static float *out_buffer(const call *list, size_t n) {
+    size_t nc = 1;
     for (size_t i = 0; i < n; i++) {
-        const call *c = &list[i];
-        const size_t a = rows_a(c) * (size_t)c->lda, bb = rows_b(c) * (size_t)c->ldb,
-                     cc = (size_t)c->m * (size_t)c->ldc;
-        na = a > na ? a : na;
-        nb = bb > nb ? bb : nb;
-        nc = cc > nc ? cc : nc;
+        const size_t c = (size_t)list[i].m * (size_t)list[i].ldc;
+        nc = c > nc ? c : nc;
     }
-    b->A = malloc(na * sizeof(float));
-    b->B = malloc(nb * sizeof(float));
-    b->C = malloc(nc * sizeof(float));
-    if (!b->A || !b->B || !b->C) return false;
-    uint32_t s = 7;
-    for (size_t i = 0; i < na; i++) b->A[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
-    for (size_t i = 0; i < nb; i++) b->B[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
-    memset(b->C, 0, nc * sizeof(float));
-    return true;
+    return calloc(nc, sizeof(float));
 }
 
-static void buffers_free(buffers *b) {
-    free(b->A);
-    free(b->B);
-    free(b->C);
+static void flush_subnormals(void) {
+#if defined(__x86_64__)
+    unsigned csr;
+    __asm__ volatile("stmxcsr %0" : "=m"(csr));
+    csr |= 0x8040u;
+    __asm__ volatile("ldmxcsr %0" : : "m"(csr));
+#endif
 }
 
-static void replay(const call *list, size_t n, const buffers *b) {
+static void replay(const call *list, size_t n, float *C) {
     for (size_t i = 0; i < n; i++) {
         const call *c = &list[i];
-        real_sgemm(c->order, c->ta, c->tb, c->m, c->n, c->k, c->alpha, b->A, c->lda, b->B, c->ldb,
-                   c->beta, b->C, c->ldc);
+        real_sgemm(c->order, c->ta, c->tb, c->m, c->n, c->k, c->alpha, c->A, c->lda, c->B, c->ldb,
+                   c->beta, C, c->ldc);
     }
 }
 
@@ -145,7 +131,7 @@ static double flops_of(const call *c) {
 typedef struct lane {
     call *list;
     size_t n;
-    buffers buf;
+    float *C;
     pthread_t thread;
 } lane;
 
@@ -163,11 +149,10 @@ typedef struct lane_arg {
 
 static void *lane_main(void *v) {
     lane_arg *a = v;
+    flush_subnormals();
     for (int r = 0; r < a->sp->rounds; r++) {
         pthread_barrier_wait(&a->sp->start);
-        double t0 = now_ms();
-        replay(a->sp->lanes[a->i].list, a->sp->lanes[a->i].n, &a->sp->lanes[a->i].buf);
-        if (getenv("GF_DEBUG")) fprintf(stderr, "lane %d: %zu calls %.2f ms\n", a->i, a->sp->lanes[a->i].n, now_ms() - t0);
+        replay(a->sp->lanes[a->i].list, a->sp->lanes[a->i].n, a->sp->lanes[a->i].C);
         pthread_barrier_wait(&a->sp->stop);
     }
     return NULL;
@@ -202,7 +187,7 @@ static double time_split(int T, int runs) {
         load[best] += flops_of(&sorted[i]);
     }
     for (int t = 0; t < T; t++)
-        if (!buffers_make(&sp.lanes[t].buf, sp.lanes[t].list, sp.lanes[t].n)) goto out;
+        if (!(sp.lanes[t].C = out_buffer(sp.lanes[t].list, sp.lanes[t].n))) goto out;
     pthread_barrier_init(&sp.start, NULL, (unsigned)T + 1);
     pthread_barrier_init(&sp.stop, NULL, (unsigned)T + 1);
     for (int t = 0; t < T; t++) {
@@ -224,7 +209,7 @@ out:
     if (sp.lanes)
         for (int t = 0; t < T; t++) {
             free(sp.lanes[t].list);
-            buffers_free(&sp.lanes[t].buf);
+            free(sp.lanes[t].C);
         }
     free(sp.lanes);
     free(sorted);
@@ -234,14 +219,14 @@ out:
     return result;
 }
 
-static double time_serial(int blas_threads, int runs, const buffers *b) {
+static double time_serial(int blas_threads, int runs, float *C) {
     double *times = malloc((size_t)runs * sizeof *times);
     if (!times) return -1.0;
     set_blas_threads(blas_threads);
-    replay(calls, ncalls, b); /* warm-up */
+    replay(calls, ncalls, C); /* warm-up */
     for (int r = 0; r < runs; r++) {
         const double t0 = now_ms();
-        replay(calls, ncalls, b);
+        replay(calls, ncalls, C);
         times[r] = now_ms() - t0;
     }
     const double m = median(times, runs);
@@ -251,7 +236,7 @@ static double time_serial(int blas_threads, int runs, const buffers *b) {
 
 static int usage(void) {
     fprintf(stderr, "usage: gemm_floor --arch PRESET | --model MODEL [--batch N] [--size S] "
-                    "[--threads T] [--runs R] [--json]\n");
+                    "[--threads T] [--runs R] [--breakdown] [--json]\n");
     return 2;
 }
 
@@ -259,10 +244,17 @@ int main(int argc, char **argv) {
     const char *arch = NULL, *model = NULL;
     int batch = 1, threads = 2, runs = 10;
     long long size = 0;
-    bool json = false;
+    bool json = false, breakdown = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--json")) { json = true; continue; }
+        if (!strcmp(a, "--json")) {
+            json = true;
+            continue;
+        }
+        if (!strcmp(a, "--breakdown")) {
+            breakdown = true;
+            continue;
+        }
         if (!v) return usage();
         if (!strcmp(a, "--arch")) arch = v;
         else if (!strcmp(a, "--model")) model = v;
@@ -282,7 +274,8 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    /* one forward pass on one thread, recording */
+    /* one forward pass on one thread, recording (the model and context stay alive: the replay
+     * reads their memory) */
     uint8_t *synth = NULL;
     size_t synth_size = 0;
     if (!model && !bench_synthesize(arch, size, &synth, &synth_size)) {
@@ -307,52 +300,49 @@ int main(int argc, char **argv) {
             st = st * 1664525u + 1013904223u;
             px[i] = (float)(st >> 8) / 16777216.0f * 2.0f - 1.0f;
         }
+        s = swin_context_run(ctx, x); /* plans and warms up */
+    }
+    if (s == SWIN_OK) {
         recording = true;
         s = swin_context_run(ctx, x);
         recording = false;
-        if (getenv("GF_DEBUG")) {
-            for (int r = 0; r < 3; r++) {
-                live_small = live_big = 0;
-                double t0 = now_ms();
-                swin_context_run(ctx, x);
-                fprintf(stderr, "forward %.2f ms: sgemm small %.2f big %.2f\n", now_ms() - t0, live_small, live_big);
-            }
-        }
     }
     if (s != SWIN_OK || record_failed) {
         fprintf(stderr, "gemm_floor: %s\n", s != SWIN_OK ? swin_last_error() : "out of memory");
         return 1;
     }
-    swin_context_free(ctx);
-    swin_tensor_free(x);
+    double fwd_ms = 0, fwd_gemm_ms = 0;
+    if (breakdown) {
+        double f[3], g[3];
+        for (int r = 0; r < 3; r++) {
+            timing = true;
+            live_ms = 0;
+            const double t0 = now_ms();
+            swin_context_run(ctx, x);
+            f[r] = now_ms() - t0;
+            g[r] = live_ms;
+            timing = false;
+        }
+        int best = 0; /* the fastest pass and its own sgemm time */
+        for (int r = 1; r < 3; r++)
+            if (f[r] < f[best]) best = r;
+        fwd_ms = f[best];
+        fwd_gemm_ms = g[best];
+    }
     double gflop = 0.0;
     for (size_t i = 0; i < ncalls; i++)
         gflop += flops_of(&calls[i]) / 1e9;
 
-    buffers b;
-    if (!buffers_make(&b, calls, ncalls)) {
+    float *C = out_buffer(calls, ncalls);
+    if (!C) {
         fprintf(stderr, "gemm_floor: out of memory\n");
         return 1;
     }
-    if (getenv("GF_DEBUG")) {
-        set_blas_threads(1);
-        double small = 0, big = 0;
-        for (int r = 0; r < 3; r++) {
-            small = big = 0;
-            for (size_t i = 0; i < ncalls; i++) {
-                const call *c = &calls[i];
-                double t0 = now_ms();
-                real_sgemm(c->order, c->ta, c->tb, c->m, c->n, c->k, c->alpha, b.A, c->lda, b.B, c->ldb, c->beta, b.C, c->ldc);
-                double dt = now_ms() - t0;
-                if (c->m <= 197 && (c->k <= 197 && c->n <= 197)) small += dt; else big += dt;
-            }
-        }
-        fprintf(stderr, "replay: attention-sized %.2f ms, other %.2f ms; live forward: %.2f, %.2f\n", small, big, live_small, live_big);
-    }
-    const double t_blas = time_serial(threads, runs, &b);
-    const double t_single = time_serial(1, runs, &b);
+    flush_subnormals();
+    const double t_blas = time_serial(threads, runs, C);
+    const double t_single = time_serial(1, runs, C);
     const double t_split = threads > 1 ? time_split(threads, runs) : t_single;
-    buffers_free(&b);
+    free(C);
     double floor_ms = t_blas;
     if (t_single / threads < floor_ms) floor_ms = t_single / threads;
     if (t_split > 0 && t_split < floor_ms) floor_ms = t_split;
@@ -360,9 +350,13 @@ int main(int argc, char **argv) {
     if (json) {
         printf("{\"model\": \"%s\", \"batch\": %d, \"size\": %lld, \"threads\": %d, \"runs\": %d, "
                "\"calls\": %zu, \"gflop\": %.4f, \"ms_blas_threads\": %.3f, \"ms_single\": %.3f, "
-               "\"ms_single_over_threads\": %.3f, \"ms_split\": %.3f, \"floor_ms\": %.3f}\n",
+               "\"ms_single_over_threads\": %.3f, \"ms_split\": %.3f, \"floor_ms\": %.3f",
                name, batch, (long long)S, threads, runs, ncalls, gflop, t_blas, t_single,
                t_single / threads, t_split, floor_ms);
+        if (breakdown)
+            printf(", \"forward_1thread_ms\": %.3f, \"forward_1thread_sgemm_ms\": %.3f", fwd_ms,
+                   fwd_gemm_ms);
+        printf("}\n");
     } else {
         printf("model            %s, batch %d, size %lld\n", name, batch, (long long)S);
         printf("sgemm calls      %zu, %.3f GFLOP\n", ncalls, gflop);
@@ -371,7 +365,12 @@ int main(int argc, char **argv) {
                t_single / threads);
         printf("split            %.2f ms (%d single-threaded lanes)\n", t_split, threads);
         printf("floor            %.2f ms\n", floor_ms);
+        if (breakdown)
+            printf("forward, 1 thread %.2f ms, of which sgemm %.2f ms (%.1f %%)\n", fwd_ms,
+                   fwd_gemm_ms, 100.0 * fwd_gemm_ms / fwd_ms);
     }
+    swin_context_free(ctx);
+    swin_tensor_free(x);
     swin_model_free(m);
     free(synth);
     free(calls);

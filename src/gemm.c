@@ -38,6 +38,7 @@ typedef struct linear_job {
     int64_t M, K, N;
     swin_epilogue epi;
     bool split_rows;
+    const swin_rows_hook *before, *after;
 } linear_job;
 
 /* Rows [r0, r1) x columns [c0, c1) of the product and its epilogue. */
@@ -75,23 +76,54 @@ static void linear_block(const linear_job *j, int64_t r0, int64_t r1, int64_t c0
 static void linear_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const linear_job *j = arg;
-    if (j->split_rows)
+    if (j->split_rows) {
+        if (j->before) j->before->fn(j->before->arg, begin, end);
         linear_block(j, begin, end, 0, j->N);
-    else
+        if (j->after) j->after->fn(j->after->arg, begin, end);
+    } else {
         linear_block(j, 0, j->M, begin, end);
+    }
+}
+
+static void hook_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const swin_rows_hook *h = arg;
+    h->fn(h->arg, begin, end);
+}
+
+void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W, const float *b,
+                        int64_t M, int64_t K, int64_t N, swin_epilogue epi,
+                        const swin_rows_hook *before, const swin_rows_hook *after) {
+    /* Each thread packs the operand it shares with the others: splitting the rows repeats the
+     * packing of W (K*N), splitting the columns repeats that of in (M*K). */
+    linear_job j = {out, ldo, in, W, b, M, K, N, epi, M >= N, before, after};
+    const int64_t T = swin__threads();
+    if (M * N * K < 65536) {
+        j.split_rows = true;
+        linear_task(&j, 0, M, 0);
+        return;
+    }
+    if (j.split_rows) {
+        /* Blocks of rows whose output stays in L2 (about 512 KB) while the epilogue and the
+         * hooks run over it, and that balance across threads; each block repacks W, 1/rows of
+         * its work. */
+        int64_t rows = (int64_t)(512 * 1024 / sizeof(float)) / N;
+        rows = rows < 64 ? 64 : rows;
+        const int64_t per_thread = (M + T - 1) / T;
+        if (rows > per_thread) rows = per_thread;
+        rows = (rows + 15) / 16 * 16;
+        swin__parallel_for(M, rows, linear_task, &j);
+    } else {
+        /* every thread needs every input row: the hooks run as loops of their own */
+        if (before) swin__parallel_split(M, 1, hook_task, (void *)before);
+        swin__parallel_split(N, 16, linear_task, &j);
+        if (after) swin__parallel_split(M, 1, hook_task, (void *)after);
+    }
 }
 
 void swin__linear_ex(float *out, int64_t ldo, const float *in, const float *W, const float *b,
                      int64_t M, int64_t K, int64_t N, swin_epilogue epi) {
-    /* Each thread packs the operand it shares with the others: splitting the rows repeats the
-     * packing of W (K*N), splitting the columns repeats that of in (M*K). */
-    linear_job j = {out, ldo, in, W, b, M, K, N, epi, M >= N};
-    const int64_t T = swin__threads();
-    if (T == 1 || M * N * K < 65536) {
-        linear_block(&j, 0, M, 0, N);
-        return;
-    }
-    swin__parallel_split(j.split_rows ? M : N, 16, linear_task, &j);
+    swin__linear_fused(out, ldo, in, W, b, M, K, N, epi, NULL, NULL);
 }
 
 void swin__linear(float *out, const float *in, const float *W, const float *b, int64_t M, int64_t K,

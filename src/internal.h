@@ -167,6 +167,17 @@ typedef enum swin_epilogue {
 /* out rows have stride ldo; b may be NULL. */
 void swin__linear_ex(float *out, int64_t ldo, const float *in, const float *W, const float *b,
                      int64_t M, int64_t K, int64_t N, swin_epilogue epi);
+/* Work on rows [r0, r1) of a product's input (before) or output (after), fused into the
+ * product's row blocks; rows of different calls never overlap. */
+typedef struct swin_rows_hook {
+    void (*fn)(void *arg, int64_t r0, int64_t r1);
+    void *arg;
+} swin_rows_hook;
+/* swin__linear_ex with hooks: before makes input rows, after consumes output rows. When the
+ * product is split by columns they run as loops of their own, before and after it. */
+void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W, const float *b,
+                        int64_t M, int64_t K, int64_t N, swin_epilogue epi,
+                        const swin_rows_hook *before, const swin_rows_hook *after);
 /* Makes OpenBLAS run each call on the calling thread (libswin parallelises itself); once per
  * process. */
 void swin__blas_single_threaded(void);
@@ -205,9 +216,11 @@ void swin__layernorm(float *out, const float *in, const float *gamma, const floa
                      int64_t rows, int64_t C, float eps);
 /* Softmax of each row of [rows, n], in place, with the row maximum subtracted. */
 void swin__softmax_rows(float *x, int64_t rows, int64_t n);
-/* x[r, :] += bias[r, :] (if not NULL) + mask[r, :] (if not NULL), then softmax of each row. */
+/* x[r, :] += bias[r, :] (if not NULL) + mask[r, :] (if not NULL), then softmax of each row.
+ * With inv_sum, the rows are left unnormalised (exp(x - max)) and inv_sum[r] receives the
+ * factor 1 / sum that normalises row r, for the caller to apply to a smaller product. */
 void swin__softmax_rows_add(float *x, int64_t rows, int64_t n, const float *bias,
-                            const float *mask);
+                            const float *mask, float *inv_sum);
 /* Exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))), in place. */
 void swin__gelu(float *x, int64_t n);
 /* x[i] = gelu(x[i] + b[i]) for i < n (b may be NULL). */

@@ -29,6 +29,50 @@ static void layernorm_rows_scalar(float *out, const float *in, const float *gamm
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 static bool have_avx2(void);
+static bool have_avx512(void);
+
+#define LN_AVX512 __attribute__((target("avx512f")))
+
+/* Sixteen float lanes per row: the mean, then the mean of squared deviations from it (two
+ * passes, as the double version); each lane sums C/16 values, and the lanes are added in
+ * double. For C up to a few thousand this keeps the sums well within float precision. */
+LN_AVX512 static void layernorm_rows_avx512(float *out, const float *in, const float *gamma,
+                                            const float *beta, int64_t rows, int64_t C,
+                                            float eps) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *x = in + r * C;
+        float *y = out + r * C;
+        __m512 s = _mm512_setzero_ps();
+        for (int64_t c = 0; c < C; c += 16) {
+            const __mmask16 k =
+                C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1u);
+            s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(k, x + c));
+        }
+        const __m512d sd = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(s)),
+                                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1))));
+        const float mean = (float)(_mm512_reduce_add_pd(sd) / (double)C);
+        const __m512 m = _mm512_set1_ps(mean);
+        __m512 v = _mm512_setzero_ps();
+        for (int64_t c = 0; c < C; c += 16) {
+            const __mmask16 k =
+                C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1u);
+            const __m512 d = _mm512_maskz_sub_ps(k, _mm512_maskz_loadu_ps(k, x + c), m);
+            v = _mm512_fmadd_ps(d, d, v);
+        }
+        const __m512d vd = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)),
+                                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+        const double var = _mm512_reduce_add_pd(vd) / (double)C; /* biased, as torch */
+        const __m512 rs = _mm512_set1_ps((float)(1.0 / sqrt(var + (double)eps)));
+        for (int64_t c = 0; c < C; c += 16) {
+            const __mmask16 k =
+                C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1u);
+            const __m512 n = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + c), m), rs);
+            _mm512_mask_storeu_ps(y + c, k,
+                                  _mm512_fmadd_ps(n, _mm512_maskz_loadu_ps(k, gamma + c),
+                                                  _mm512_maskz_loadu_ps(k, beta + c)));
+        }
+    }
+}
 
 /* The same sums in double, four lanes at a time; the lanes are added in a fixed order. */
 __attribute__((target("avx2,fma"))) static void layernorm_rows_avx2(
@@ -77,6 +121,10 @@ __attribute__((target("avx2,fma"))) static void layernorm_rows_avx2(
 static void layernorm_rows(float *out, const float *in, const float *gamma, const float *beta,
                            int64_t rows, int64_t C, float eps) {
 #if defined(__x86_64__) && defined(__GNUC__)
+    if (have_avx512()) {
+        layernorm_rows_avx512(out, in, gamma, beta, rows, C, eps);
+        return;
+    }
     if (have_avx2()) {
         layernorm_rows_avx2(out, in, gamma, beta, rows, C, eps);
         return;
@@ -159,7 +207,7 @@ AVX2 static inline float hmax8(__m256 v) {
 }
 
 AVX2 static void softmax_rows_avx2(float *x, int64_t rows, int64_t n, const float *bias,
-                                   const float *mask) {
+                                   const float *mask, float *inv_sum) {
     /* the last, partial vector of each row goes through masked loads and stores */
     const int64_t full = n / 8 * 8, rem = n - full;
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -196,7 +244,12 @@ AVX2 static void softmax_rows_avx2(float *x, int64_t rows, int64_t n, const floa
             _mm256_maskstore_ps(row + full, tail, e);
             vsum = _mm256_add_ps(vsum, e);
         }
-        const __m256 inv = _mm256_set1_ps(1.0f / hsum8(vsum));
+        const float is = 1.0f / hsum8(vsum);
+        if (inv_sum) {
+            inv_sum[r] = is;
+            continue;
+        }
+        const __m256 inv = _mm256_set1_ps(is);
         for (int64_t i = 0; i < full; i += 8)
             _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), inv));
         if (rem)
@@ -262,14 +315,15 @@ AVX512 static inline __m512 exp16(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    const __m512i e = _mm512_slli_epi32(
-        _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+    return _mm512_scalef_ps(p, n); /* p * 2^n */
 }
 
 AVX512 static inline __m512 erfc16(__m512 z) {
     const __m512 one = _mm512_set1_ps(1.0f);
-    const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.5f), z, one));
+    /* t = 1 / (1 + z/2): 14-bit estimate and one Newton step (about 2^-27 relative) */
+    const __m512 d = _mm512_fmadd_ps(_mm512_set1_ps(0.5f), z, one);
+    __m512 t = _mm512_rcp14_ps(d);
+    t = _mm512_mul_ps(t, _mm512_fnmadd_ps(d, t, _mm512_set1_ps(2.0f)));
     __m512 p = _mm512_set1_ps(0.17087277f);
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
@@ -302,7 +356,7 @@ AVX512 static void bias_gelu_avx512(float *x, const float *b, int64_t n) {
 }
 
 AVX512 static void softmax_rows_avx512(float *x, int64_t rows, int64_t n, const float *bias,
-                                       const float *mask) {
+                                       const float *mask, float *inv_sum) {
     for (int64_t r = 0; r < rows; r++) {
         float *row = x + r * n;
         const float *br = bias ? bias + r * n : NULL, *mr = mask ? mask + r * n : NULL;
@@ -325,7 +379,12 @@ AVX512 static void softmax_rows_avx512(float *x, int64_t rows, int64_t n, const 
             _mm512_mask_storeu_ps(row + i, k, e);
             vsum = _mm512_mask_add_ps(vsum, k, vsum, e);
         }
-        const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+        const float is = 1.0f / _mm512_reduce_add_ps(vsum);
+        if (inv_sum) {
+            inv_sum[r] = is;
+            continue;
+        }
+        const __m512 inv = _mm512_set1_ps(is);
         for (int64_t i = 0; i < n; i += 16) {
             const __mmask16 k =
                 n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
@@ -370,14 +429,14 @@ int swin__kernels_isa(int cap) {
 }
 
 void swin__softmax_rows_add(float *x, int64_t rows, int64_t n, const float *bias,
-                            const float *mask) {
+                            const float *mask, float *inv_sum) {
 #ifdef SWIN_X86_SIMD
     if (have_avx512()) {
-        softmax_rows_avx512(x, rows, n, bias, mask);
+        softmax_rows_avx512(x, rows, n, bias, mask, inv_sum);
         return;
     }
     if (have_avx2()) {
-        softmax_rows_avx2(x, rows, n, bias, mask);
+        softmax_rows_avx2(x, rows, n, bias, mask, inv_sum);
         return;
     }
 #endif
@@ -396,13 +455,17 @@ void swin__softmax_rows_add(float *x, int64_t rows, int64_t n, const float *bias
             sum += row[i];
         }
         const float inv = (float)(1.0 / sum);
+        if (inv_sum) {
+            inv_sum[r] = inv;
+            continue;
+        }
         for (int64_t i = 0; i < n; i++)
             row[i] *= inv;
     }
 }
 
 void swin__softmax_rows(float *x, int64_t rows, int64_t n) {
-    swin__softmax_rows_add(x, rows, n, NULL, NULL);
+    swin__softmax_rows_add(x, rows, n, NULL, NULL, NULL);
 }
 
 void swin__bias_gelu(float *x, const float *b, int64_t n) {

@@ -176,7 +176,8 @@ void swin__parallel_for(int64_t n, int64_t chunk, swin_task_fn fn, void *arg) {
     swin_pool *p = current;
     const int64_t nchunks = (n + chunk - 1) / chunk;
     if (!p || p->nthreads == 1 || nchunks == 1) {
-        fn(arg, 0, n, 0);
+        for (int64_t b = 0; b < n; b += chunk)
+            fn(arg, b, b + chunk < n ? b + chunk : n, 0);
         return;
     }
     p->fn = fn;

@@ -198,8 +198,16 @@ static void test_simd_paths(void **state) {
                 for (int i = 0; i < n; i++)
                     ref[r * n + i] = (float)(v[i] / sum);
             }
-            swin__softmax_rows_add(x, 3, n, bias, mask);
+            float x2[3 * 70], inv[3];
+            memcpy(x2, x, sizeof x2);
+            swin__softmax_rows_add(x, 3, n, bias, mask, NULL);
             assert_true(swin_test_check("softmax with bias and mask", x, ref, (size_t)(3 * n), 1e-6));
+            /* unnormalised rows and their factors: the same after the caller's product */
+            swin__softmax_rows_add(x2, 3, n, bias, mask, inv);
+            for (int r = 0; r < 3; r++)
+                for (int i = 0; i < n; i++)
+                    x2[r * n + i] *= inv[r];
+            assert_true(swin_test_check("softmax factors", x2, ref, (size_t)(3 * n), 1e-6));
         }
 
         float rows[5 * 37], out[5 * 37], gam[37], bet[37], want[5 * 37];

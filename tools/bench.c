@@ -201,6 +201,23 @@ static int cmp_double(const void *x, const void *y) {
     return (a > b) - (a < b);
 }
 
+/* Peak resident memory of this process. Linux's VmHWM is this process's own; getrusage's
+ * ru_maxrss also counts the parent's peak before exec, so it is only the fallback. */
+static double peak_rss_mb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f) {
+        char line[256];
+        long kb = -1;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+        fclose(f);
+        if (kb >= 0) return (double)kb / 1024.0;
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
 int bench_run(const bench_args *a) {
     if (a->threads > 0 && swin_set_num_threads(a->threads) != SWIN_OK) {
         fprintf(stderr, "swin: error: --threads: %s\n", swin_last_error());
@@ -255,9 +272,7 @@ int bench_run(const bench_args *a) {
     qsort(times, (size_t)a->runs, sizeof *times, cmp_double);
     const double med =
         a->runs % 2 ? times[a->runs / 2] : 0.5 * (times[a->runs / 2 - 1] + times[a->runs / 2]);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    const double rss_mb = (double)ru.ru_maxrss / 1024.0;
+    const double rss_mb = peak_rss_mb();
     const double ips = (double)a->batch * 1000.0 / med;
     const char *name = a->model ? a->model : a->arch;
     if (a->json) {

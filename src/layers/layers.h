@@ -57,7 +57,7 @@ void swin__attention_forward(float *out, const float *x, const swin_attention *a
                              int64_t N, const float *bias, const float *mask, int64_t nW,
                              float *scratch);
 /* The middle of attention_forward: merged [B_, N, C] <- softmax(q k^T * scale + bias + mask) v
- * per (sequence, head), from qkv [B_, N, 3C]; scores holds swin__threads() * N * N floats. */
+ * per (sequence, head), from qkv [B_, N, 3C]; scores holds swin__threads() * (N * N + N) floats. */
 void swin__attention_core(float *merged, const float *qkv, const swin_attention *a, int64_t B_,
                           int64_t N, const float *bias, const float *mask, int64_t nW,
                           float *scores);

@@ -123,6 +123,45 @@ void swin__window_scatter_add(float *restrict x, const float *restrict win, cons
     swin__parallel_split(B * g->nW, 1, scatter_task, &j);
 }
 
+/* Row hooks: rows are window tokens, row r = (b * nW + w) * N + t. */
+static void gather_rows(void *arg, int64_t r0, int64_t r1) {
+    const window_job *j = arg;
+    const int64_t N = j->g->wh * j->g->ww, C = j->C;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t bw = r / N;
+        const int64_t src = source(j->g, bw / j->g->nW, bw % j->g->nW, r % N);
+        float *dst = j->win + r * C;
+        if (src < 0)
+            memset(dst, 0, (size_t)C * sizeof(float));
+        else
+            swin__layernorm(dst, j->cx + src * C, j->norm->weight, j->norm->bias, 1, C,
+                            j->norm->eps);
+    }
+}
+
+static void scatter_rows(void *arg, int64_t r0, int64_t r1) {
+    const window_job *j = arg;
+    const int64_t N = j->g->wh * j->g->ww, C = j->C;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t bw = r / N;
+        const int64_t src = source(j->g, bw / j->g->nW, bw % j->g->nW, r % N);
+        if (src >= 0) swin__add_inplace(j->x + src * C, j->win + r * C, C);
+    }
+}
+
+typedef struct norm_rows_job {
+    float *out;
+    const float *in;
+    const swin_norm *norm;
+    int64_t C;
+} norm_rows_job;
+
+static void norm_rows(void *arg, int64_t r0, int64_t r1) {
+    const norm_rows_job *j = arg;
+    swin__layernorm(j->out + r0 * j->C, j->in + r0 * j->C, j->norm->weight, j->norm->bias,
+                    r1 - r0, j->C, j->norm->eps);
+}
+
 void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, int64_t B,
                          const float *bias, const float *mask, float *scratch) {
     const int64_t C = blk->dim, tokens = B * g->H * g->W, padded = B * g->Hp * g->Wp;
@@ -130,18 +169,29 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
     float *win_in = scratch;
     float *win_out = win_in + padded * C;
     float *work = win_out + padded * C;
-
-    /* norm1 fused into the gather (LayerNorm is per token; padding stays zero, as timm pads
-     * after norm1) */
-    gather(win_in, x, g, B, C, &blk->norm1);
-    float *qkv = work, *merged = qkv + B_ * N * 3 * C, *scores = merged + B_ * N * C;
     const swin_attention *a = &blk->attn;
-    swin__linear(qkv, win_in, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C);
-    swin__attention_core(merged, qkv, a, B_, N, bias, mask, g->nW, scores);
-    swin__linear(win_out, merged, a->proj_w, a->proj_b, B_ * N, C, C);
-    swin__window_scatter_add(x, win_out, g, B, C);
 
+    /* x += W-MSA(norm1(x)): norm1 and the gather into windows are made row block by row block
+     * just before the qkv product needs them (LayerNorm is per token; padding stays zero, as
+     * timm pads after norm1), and the scatter back adds each block of proj's output to x. */
+    float *qkv = work, *merged = qkv + B_ * N * 3 * C, *scores = merged + B_ * N * C;
+    window_job wj = {win_in, x, x, g, C, &blk->norm1};
+    const swin_rows_hook gather = {gather_rows, &wj};
+    swin__linear_fused(qkv, 3 * C, win_in, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C, SWIN_EPI_BIAS,
+                       &gather, NULL);
+    swin__attention_core(merged, qkv, a, B_, N, bias, mask, g->nW, scores);
+    window_job sj = {win_out, x, NULL, g, C, NULL};
+    const swin_rows_hook scatter = {scatter_rows, &sj};
+    swin__linear_fused(win_out, C, merged, a->proj_w, a->proj_b, B_ * N, C, C, SWIN_EPI_BIAS,
+                       NULL, &scatter);
+
+    /* x += Mlp(norm2(x)): norm2 by row blocks before fc1, the residual fused into fc2 */
+    const swin_mlp *m = &blk->mlp;
     float *normed = work, *hidden = normed + tokens * C;
-    swin__layernorm(normed, x, blk->norm2.weight, blk->norm2.bias, tokens, C, blk->norm2.eps);
-    swin__mlp_forward_residual(x, normed, &blk->mlp, tokens, hidden);
+    norm_rows_job nj = {normed, x, &blk->norm2, C};
+    const swin_rows_hook norm2 = {norm_rows, &nj};
+    swin__linear_fused(hidden, m->hidden, normed, m->fc1_w, m->fc1_b, tokens, C, m->hidden,
+                       m->act == SWIN_ACT_GELU ? SWIN_EPI_BIAS_GELU : SWIN_EPI_BIAS_RELU, &norm2,
+                       NULL);
+    swin__linear_ex(x, C, hidden, m->fc2_w, m->fc2_b, tokens, m->hidden, C, SWIN_EPI_ACCUMULATE);
 }

@@ -66,7 +66,7 @@ size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N) 
     const size_t C = (size_t)blk->attn.dim, nH = (size_t)swin__threads(); /* scores per thread */
     size_t rows, nn, attn, mlp, two, total;
     if (!swin__mul_size((size_t)B, (size_t)N, &rows) ||
-        !swin__mul_size((size_t)N, (size_t)N, &nn) || !swin__mul_size(rows, 4 * C, &attn) ||
+        !swin__mul_size((size_t)N + 1, (size_t)N, &nn) || !swin__mul_size(rows, 4 * C, &attn) ||
         !swin__mul_size(nn, nH, &nn) || !swin__add_size(attn, nn, &attn) ||
         !swin__mul_size(rows, (size_t)blk->mlp.hidden, &mlp) ||
         !swin__mul_size(rows, 2 * C, &two) || !swin__add_size(two, attn > mlp ? attn : mlp, &total))

@@ -79,8 +79,9 @@ void swin__attention_bias(float *bias, const swin_attention *a, const int32_t *i
 }
 
 size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N) {
-    /* qkv [B_, N, 3C], merged heads [B_, N, C], the scores of one (sequence, head) per thread */
-    return (size_t)(B_ * N * 4 * a->dim + swin__threads() * N * N);
+    /* qkv [B_, N, 3C], merged heads [B_, N, C], per thread the scores of one (sequence, head)
+     * and their row factors */
+    return (size_t)(B_ * N * 4 * a->dim + swin__threads() * (N * N + N));
 }
 
 typedef struct attn_job {
@@ -97,17 +98,21 @@ static void attn_task(void *arg, int64_t begin, int64_t end, int tid) {
     const attn_job *j = arg;
     const int64_t N = j->N, C = j->a->dim, nH = j->a->heads, hd = C / nH;
     const float scale = 1.0f / sqrtf((float)hd);
-    float *S = j->scores + (int64_t)tid * N * N;
+    float *S = j->scores + (int64_t)tid * (N * N + N), *inv = S + N * N;
     for (int64_t t = begin; t < end; t++) {
         const int64_t i = t / nH, h = t % nH;
         const float *base = j->qkv + i * N * 3 * C;
-        /* S = (q * scale) k^T, then + bias + mask, softmax; out = S v */
+        /* S = (q * scale) k^T, then + bias + mask, softmax; out = S v. The softmax's division
+         * is applied to out (N x hd) rather than to S (N x N). */
         swin__sgemm(false, true, N, N, hd, scale, base + h * hd, 3 * C, base + C + h * hd, 3 * C,
                     0.0f, S, N);
         swin__softmax_rows_add(S, N, N, j->bias ? j->bias + h * N * N : NULL,
-                               j->mask ? j->mask + (i % j->nW) * N * N : NULL);
-        swin__sgemm(false, false, N, hd, N, 1.0f, S, N, base + 2 * C + h * hd, 3 * C, 0.0f,
-                    j->merged + i * N * C + h * hd, C);
+                               j->mask ? j->mask + (i % j->nW) * N * N : NULL, inv);
+        float *o = j->merged + i * N * C + h * hd;
+        swin__sgemm(false, false, N, hd, N, 1.0f, S, N, base + 2 * C + h * hd, 3 * C, 0.0f, o, C);
+        for (int64_t r = 0; r < N; r++)
+            for (int64_t d = 0; d < hd; d++)
+                o[r * C + d] *= inv[r];
     }
 }
 
