@@ -30,6 +30,8 @@ static void run(swin_model *m, int64_t S, const uint8_t *data, size_t size) {
     if (size % 7 == 0) px[0] = INFINITY;
     swin_context *ctx = NULL;
     FUZZ_CHECK(swin_context_create(&ctx, m) == SWIN_OK);
+    /* every other input on two threads: the worker pool's splits are fuzzed too */
+    FUZZ_CHECK(swin_context_set_num_threads(ctx, 1 + (int)(size % 2)) == SWIN_OK);
     swin_clear_error();
     const swin_status s = swin_context_run(ctx, x);
     if (s == SWIN_OK) {

@@ -4,6 +4,7 @@
 # WORK/<target>, a crash or leak or timeout to WORK/artifacts/<target>/ (libFuzzer exits
 # non-zero: a finding). The last line is a summary: executions, coverage, features.
 #   tests/fuzz/run.sh BUILD_DIR TARGET SECONDS [WORK]
+# FUZZ_TIMEOUT (seconds, default 10): how long one input may run before it counts as a hang.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="$1" t="$2" secs="$3" work="${4:-$1/fuzz-work}"
@@ -21,7 +22,7 @@ log="$work/$t.log"
 rc=0
 ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:${ASAN_OPTIONS:-}" \
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}" \
-  "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+  "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 \
   -dict="$here/$dict" -artifact_prefix="$work/artifacts/$t/" -print_final_stats=1 \
   "$work/$t" "${seeds[@]}" >"$log" 2>&1 || rc=$?
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
