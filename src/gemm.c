@@ -107,11 +107,11 @@ void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W
         /* Blocks of rows whose output stays in L2 (about 512 KB) while the epilogue and the
          * hooks run over it, and that balance across threads; each block repacks W, 1/rows of
          * its work. */
-        int64_t rows = (int64_t)(512 * 1024 / sizeof(float)) / N;
-        rows = rows < 64 ? 64 : rows;
-        const int64_t per_thread = (M + T - 1) / T;
-        if (rows > per_thread) rows = per_thread;
-        rows = (rows + 15) / 16 * 16;
+        int64_t target = (int64_t)(512 * 1024 / sizeof(float)) / N;
+        target = target < 64 ? 64 : target;
+        /* a multiple of T blocks of equal size, so that no thread gets one more */
+        const int64_t blocks = T * ((M + T * target - 1) / (T * target));
+        const int64_t rows = ((M + blocks - 1) / blocks + 15) / 16 * 16;
         swin__parallel_for(M, rows, linear_task, &j);
     } else {
         /* every thread needs every input row: the hooks run as loops of their own */

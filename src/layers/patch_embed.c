@@ -30,23 +30,38 @@ size_t swin__patch_embed_scratch(const swin_patch_embed *pe, int64_t B, int64_t 
     return (size_t)(B * (H / p) * (W / p) * pe->in_chans * p * p);
 }
 
+typedef struct im2col_job {
+    float *col;
+    const float *in;
+    const swin_patch_embed *pe;
+    int64_t H, W, Ho, Wo;
+} im2col_job;
+
+/* Rows r = (b * Ho + oy) * Wo + ox of the im2col matrix [B*Ho*Wo, Cin*p*p]. */
+static void im2col_rows(void *arg, int64_t r0, int64_t r1) {
+    const im2col_job *j = arg;
+    const int64_t p = j->pe->patch, Cin = j->pe->in_chans, K = Cin * p * p;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t b = r / (j->Ho * j->Wo), oy = r / j->Wo % j->Ho, ox = r % j->Wo;
+        float *col = j->col + r * K;
+        for (int64_t c = 0; c < Cin; c++)
+            for (int64_t ky = 0; ky < p; ky++)
+                memcpy(col + (c * p + ky) * p,
+                       j->in + ((b * Cin + c) * j->H + oy * p + ky) * j->W + ox * p,
+                       (size_t)p * sizeof(float));
+    }
+}
+
 /* out [B, Ho, Wo, D] <- in [B, Cin, H, W]; scratch holds the im2col matrix [B*Ho*Wo, K]. */
 void swin__patch_embed_forward(float *out, const float *in, const swin_patch_embed *pe, int64_t B,
                                int64_t H, int64_t W, float *scratch) {
-    const int64_t p = pe->patch, Cin = pe->in_chans, D = pe->embed_dim;
-    const int64_t Ho = H / p, Wo = W / p, K = Cin * p * p;
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t oy = 0; oy < Ho; oy++)
-            for (int64_t ox = 0; ox < Wo; ox++) {
-                float *col = scratch + ((b * Ho + oy) * Wo + ox) * K;
-                for (int64_t c = 0; c < Cin; c++)
-                    for (int64_t ky = 0; ky < p; ky++)
-                        memcpy(col + (c * p + ky) * p,
-                               in + ((b * Cin + c) * H + oy * p + ky) * W + ox * p,
-                               (size_t)p * sizeof(float));
-            }
+    const int64_t p = pe->patch, D = pe->embed_dim;
+    const int64_t Ho = H / p, Wo = W / p, K = pe->in_chans * p * p;
     const int64_t rows = B * Ho * Wo;
-    swin__linear(out, scratch, pe->proj_w, pe->proj_b, rows, K, D);
+    im2col_job j = {scratch, in, pe, H, W, Ho, Wo};
+    const swin_rows_hook im2col = {im2col_rows, &j};
+    swin__linear_fused(out, D, scratch, pe->proj_w, pe->proj_b, rows, K, D, SWIN_EPI_BIAS, &im2col,
+                       NULL);
     if (pe->norm.weight)
         swin__layernorm(out, out, pe->norm.weight, pe->norm.bias, rows, D, pe->norm.eps);
 }

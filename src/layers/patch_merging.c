@@ -21,25 +21,40 @@ size_t swin__patch_merging_scratch(int64_t B, int64_t H, int64_t W, int64_t C) {
     return (size_t)(B * ((H + 1) / 2) * ((W + 1) / 2) * 4 * C);
 }
 
+typedef struct merge_job {
+    float *cat;
+    const float *in;
+    const swin_patch_merging *pm;
+    int64_t H, W, H2, W2;
+} merge_job;
+
+/* Rows r = (b * H2 + i) * W2 + j of the concatenated, normalised [B*H2*W2, 4C] input. */
+static void merge_rows(void *arg, int64_t r0, int64_t r1) {
+    static const int dy[4] = {0, 1, 0, 1}, dx[4] = {0, 0, 1, 1};
+    const merge_job *m = arg;
+    const int64_t C = m->pm->dim;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t b = r / (m->H2 * m->W2), i = r / m->W2 % m->H2, j = r % m->W2;
+        float *dst = m->cat + r * 4 * C;
+        for (int q = 0; q < 4; q++) {
+            const int64_t y = 2 * i + dy[q], x = 2 * j + dx[q];
+            if (y < m->H && x < m->W)
+                memcpy(dst + q * C, m->in + ((b * m->H + y) * m->W + x) * C,
+                       (size_t)C * sizeof(float));
+            else
+                memset(dst + q * C, 0, (size_t)C * sizeof(float));
+        }
+        const swin_norm *n = &m->pm->norm;
+        swin__layernorm(dst, dst, n->weight, n->bias, 1, 4 * C, n->eps);
+    }
+}
+
 /* out [B, H2, W2, 2C] <- in [B, H, W, C]; scratch [B*H2*W2, 4C]. */
 void swin__patch_merging_forward(float *out, const float *in, const swin_patch_merging *pm,
                                  int64_t B, int64_t H, int64_t W, float *scratch) {
-    static const int dy[4] = {0, 1, 0, 1}, dx[4] = {0, 0, 1, 1};
     const int64_t C = pm->dim, H2 = (H + 1) / 2, W2 = (W + 1) / 2;
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t i = 0; i < H2; i++)
-            for (int64_t j = 0; j < W2; j++) {
-                float *dst = scratch + ((b * H2 + i) * W2 + j) * 4 * C;
-                for (int q = 0; q < 4; q++) {
-                    const int64_t y = 2 * i + dy[q], x = 2 * j + dx[q];
-                    if (y < H && x < W)
-                        memcpy(dst + q * C, in + ((b * H + y) * W + x) * C,
-                               (size_t)C * sizeof(float));
-                    else
-                        memset(dst + q * C, 0, (size_t)C * sizeof(float));
-                }
-            }
-    const int64_t rows = B * H2 * W2;
-    swin__layernorm(scratch, scratch, pm->norm.weight, pm->norm.bias, rows, 4 * C, pm->norm.eps);
-    swin__linear(out, scratch, pm->reduction, NULL, rows, 4 * C, 2 * C);
+    merge_job m = {scratch, in, pm, H, W, H2, W2};
+    const swin_rows_hook gather = {merge_rows, &m};
+    swin__linear_fused(out, 2 * C, scratch, pm->reduction, NULL, B * H2 * W2, 4 * C, 2 * C,
+                       SWIN_EPI_BIAS, &gather, NULL);
 }
