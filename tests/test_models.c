@@ -18,12 +18,15 @@ typedef struct model_case {
     bool stages;
 } model_case;
 
+static int run_threads; /* swin_context_set_num_threads for run_case; 0: the default */
+
 static void run_case(const model_case *c, const swin_options *opts) {
     swin_model *m = NULL;
     swin_status s = swin_model_load_file(&m, swin_test_fixture(c->file), opts);
     if (s != SWIN_OK) fail_msg("load %s: %s", c->file, swin_last_error());
     swin_context *ctx = NULL;
     assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+    assert_int_equal(swin_context_set_num_threads(ctx, run_threads), SWIN_OK);
     const int64_t shape[4] = {c->batch, 3, c->img, c->img};
     swin_tensor *in = NULL;
     assert_int_equal(swin_tensor_create(&in, 4, shape), SWIN_OK);
@@ -166,6 +169,23 @@ static void test_options_override(void **state) {
 }
 
 /* One context runs different batch sizes; results per image do not depend on the batch. */
+/* The worker pool splits products by rows or columns and attention by (window, head): every
+ * split, odd thread counts included, against the same reference. */
+static void test_thread_counts(void **state) {
+    (void)state;
+    static const model_case pad = {"swin_pad_256.safetensors", "swin_pad_256.expected.safetensors",
+                                   3, 2, 256, false};
+    static const model_case odd = {"swin_odd_200.safetensors", "swin_odd_200.expected.safetensors",
+                                   4, 1, 200, false};
+    for (int t = 1; t <= 4; t++) {
+        run_threads = t;
+        run_case(&t7, NULL);
+        run_case(&pad, NULL);
+        run_case(&odd, NULL);
+    }
+    run_threads = 0;
+}
+
 static void test_batch_consistency(void **state) {
     (void)state;
     swin_model *m;
@@ -207,6 +227,7 @@ int main(void) {
         cmocka_unit_test(test_namings_identical),
         cmocka_unit_test(test_options_override),
         cmocka_unit_test(test_batch_consistency),
+        cmocka_unit_test(test_thread_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

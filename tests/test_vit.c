@@ -42,9 +42,12 @@ static void check_output(swin_context *ctx, const swin_safetensors *ref, const v
     SWIN_CHECK(label, swin_tensor_data(out), want, n);
 }
 
+static int run_threads; /* swin_context_set_num_threads for run_on; 0: the default */
+
 static void run_on(swin_model *m, const vit_case *c) {
     swin_context *ctx = NULL;
     assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+    assert_int_equal(swin_context_set_num_threads(ctx, run_threads), SWIN_OK);
     const int64_t shape[4] = {c->batch, 3, c->img, c->img};
     swin_tensor *in = NULL;
     assert_int_equal(swin_tensor_create(&in, 4, shape), SWIN_OK);
@@ -88,6 +91,19 @@ static const vit_case post_gelu = {VIT("vit_postnorm_gelu.safetensors"),
                                    2,
                                    8,
                                    ""};
+
+/* Every way the pool splits the encoder's products and its (image, head) attention tasks,
+ * against the same references. */
+static void test_thread_counts(void **state) {
+    (void)state;
+    for (int t = 1; t <= 3; t++) {
+        run_threads = t;
+        run_case(&token_p16, NULL);
+        run_case(&avg_p32, NULL);
+        run_case(&post_gelu, NULL);
+    }
+    run_threads = 0;
+}
 
 /* Class token, final norm, token pooling, patch 16, batch 2. */
 static void test_token_p16(void **state) {
@@ -393,6 +409,7 @@ int main(void) {
         cmocka_unit_test(test_f16),
         cmocka_unit_test(test_bf16),
         cmocka_unit_test(test_postnorm_relu),
+        cmocka_unit_test(test_thread_counts),
         cmocka_unit_test(test_postnorm_gelu),
         cmocka_unit_test(test_nometa_needs_num_heads),
         cmocka_unit_test(test_pos_embed_mismatch),
