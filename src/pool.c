@@ -5,6 +5,7 @@
  * chunks balance themselves. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -220,6 +221,13 @@ static atomic_int default_threads; /* 0: not set, use the number of online proce
 int swin__default_threads(void) {
     const int n = atomic_load(&default_threads);
     if (n > 0) return n;
+    /* SWIN_NUM_THREADS, when it is a number in 1..1024 (anything else is ignored) */
+    const char *env = getenv("SWIN_NUM_THREADS");
+    if (env && *env) {
+        char *end;
+        const long v = strtol(env, &end, 10);
+        if (*end == '\0' && v >= 1 && v <= 1024) return (int)v;
+    }
     const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     return cpus < 1 ? 1 : cpus > 64 ? 64 : (int)cpus;
 }

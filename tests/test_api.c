@@ -787,6 +787,15 @@ static void test_num_threads_bounds(void **state) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_set_num_threads(bad[i]));
     assert_int_equal(swin_get_num_threads(), before); /* a refused value changes nothing */
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_context_set_num_threads(NULL, 1));
+    swin_context *ctx = NULL;
+    assert_int_equal(swin_context_create(&ctx, model), SWIN_OK);
+    static const int bad_ctx[] = {-1, 1025, INT32_MIN, INT32_MAX};
+    for (size_t i = 0; i < sizeof bad_ctx / sizeof bad_ctx[0]; i++)
+        EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_context_set_num_threads(ctx, bad_ctx[i]));
+    assert_int_equal(swin_context_set_num_threads(ctx, 0), SWIN_OK);
+    assert_int_equal(swin_context_set_num_threads(ctx, 1024), SWIN_OK);
+    swin_context_free(ctx); /* no run yet: no workers were started */
 }
 
 static void test_label_and_input_size_bounds(void **state) {

@@ -146,8 +146,8 @@ SWIN_API void swin_clear_error(void);
 /**
  * Sets the default number of threads a context runs a model on (its own worker threads plus
  * the calling thread). Process-global; a context picks the value up at its next reserve or run,
- * unless swin_context_set_num_threads() gave it its own. Default: the number of online
- * processors (at most 64). libswin parallelises itself and calls OpenBLAS single-threaded: the
+ * unless swin_context_set_num_threads() gave it its own. Default: the environment variable
+ * SWIN_NUM_THREADS (1..1024), else the number of online processors (at most 64). libswin parallelises itself and calls OpenBLAS single-threaded: the
  * first reserve or run in a process sets OpenBLAS's own thread count to 1 (docs/threading.md).
  * @param n threads, 1..1024.
  * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (n outside 1..1024).
@@ -156,7 +156,8 @@ SWIN_API swin_status swin_set_num_threads(int n);
 
 /**
  * The default number of threads for contexts (process-global).
- * @return swin_set_num_threads's value, else the number of online processors (at most 64).
+ * @return swin_set_num_threads's value, else SWIN_NUM_THREADS, else the number of online
+ * processors (at most 64).
  */
 SWIN_API int swin_get_num_threads(void);
 

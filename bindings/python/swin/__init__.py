@@ -372,13 +372,21 @@ class Context:
     Planned once per input shape; outputs of the last run are read with logits(), features(),
     stage(i) and stages(), each a new NumPy array."""
 
-    def __init__(self, model):
+    def __init__(self, model, threads=0):
+        """threads: the threads this context runs on (swin_context_set_num_threads); 0 follows
+        set_num_threads() / SWIN_NUM_THREADS / the number of cores."""
         self.model = model  # the model must outlive the context
         self._handle = None
         h = ctypes.c_void_p()
         _check(_lib.swin_context_create(ctypes.byref(h), model.handle))
         self._handle = h
         model._contexts.add(self)
+        if threads:
+            self.set_num_threads(threads)
+
+    def set_num_threads(self, n):
+        """Threads for this context's runs (1..1024; 0: the process default)."""
+        _check(_lib.swin_context_set_num_threads(self.handle, int(n)))
 
     def close(self):
         if self._handle is not None:

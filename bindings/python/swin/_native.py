@@ -63,6 +63,7 @@ _PROTOTYPES = {
     "swin_context_create": (_int, [_handle_p, _handle]),
     "swin_context_free": (None, [_handle]),
     "swin_context_reserve": (_int, [_handle, _i64, _i64, _i64]),
+    "swin_context_set_num_threads": (_int, [_handle, _int]),
     "swin_context_memory_bytes": (_size, [_handle]),
     "swin_context_run": (_int, [_handle, _handle]),
     "swin_context_output": (_int, [_handle, _int, _int, _handle_p]),

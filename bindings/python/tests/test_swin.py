@@ -63,6 +63,16 @@ class TestModel(unittest.TestCase):
             ctx.run(np.zeros_like(self.x))
             assert_close(self, logits, np.load(os.path.join(EXAMPLES, "expected_logits.npy")))
 
+    def test_context_threads(self):
+        want = np.load(os.path.join(EXAMPLES, "expected_logits.npy"))
+        for t in (1, 2, 3):
+            with swin.Context(self.model, threads=t) as ctx:
+                ctx.run(self.x)
+                assert_close(self, ctx.logits(), want)
+        with swin.Context(self.model) as ctx, self.assertRaises(swin.SwinError) as cm:
+            ctx.set_num_threads(-1)
+        self.assertEqual(cm.exception.status, swin.Status.ERR_INVALID_ARGUMENT)
+
     def test_input_conversions(self):
         ref = self.model.run(self.x)
         np.testing.assert_array_equal(self.model.run(self.x.astype(np.float64)), ref)
