@@ -17,8 +17,9 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-/* Spin iterations before sleeping: about 20-50 microseconds of pause instructions. */
-#define SPIN_ITERS 4000
+/* Spin iterations before sleeping: about 0.1 to 1 ms of pause instructions (their latency
+ * varies by CPU), longer than the gaps between the parallel loops of a forward pass. */
+#define SPIN_ITERS 16000
 
 struct swin_pool {
     int nthreads; /* including the caller */
