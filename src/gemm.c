@@ -85,6 +85,63 @@ static void linear_task(void *arg, int64_t begin, int64_t end, int tid) {
     }
 }
 
+/* ---- splitting K: for few rows and K >= N, each thread multiplies a slice of K (no operand
+ * is packed twice) and the partial products are summed by rows afterwards. Chunk 0 writes into
+ * out (with the bias prefilled, or onto the residual), chunk c > 0 into the pool's partial
+ * buffer c - 1 [M, N]. ---- */
+
+typedef struct ksplit_job {
+    const linear_job *j;
+    int64_t parts;
+    float *partials;
+} ksplit_job;
+
+static void ksplit_gemm_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ksplit_job *k = arg;
+    const linear_job *j = k->j;
+    for (int64_t c = begin; c < end; c++) {
+        const int64_t k0 = c * j->K / k->parts, k1 = (c + 1) * j->K / k->parts;
+        float *dst = j->out;
+        int64_t ld = j->ldo;
+        float beta = 0.0f;
+        if (c > 0) {
+            dst = k->partials + (c - 1) * j->M * j->N;
+            ld = j->N;
+        } else if (j->epi == SWIN_EPI_ACCUMULATE) {
+            beta = 1.0f;
+        } else if (j->epi == SWIN_EPI_BIAS && j->b) {
+            for (int64_t i = 0; i < j->M; i++)
+                memcpy(j->out + i * j->ldo, j->b, (size_t)j->N * sizeof(float));
+            beta = 1.0f;
+        }
+        swin__sgemm(false, true, j->M, j->N, k1 - k0, 1.0f, j->in + k0, j->K, j->W + k0, j->K,
+                    beta, dst, ld);
+    }
+}
+
+static void ksplit_reduce_task(void *arg, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const ksplit_job *k = arg;
+    const linear_job *j = k->j;
+    const int64_t N = j->N;
+    for (int64_t i = begin; i < end; i++) {
+        float *row = j->out + i * j->ldo;
+        for (int64_t c = 1; c < k->parts; c++)
+            swin__add_inplace(row, k->partials + ((c - 1) * j->M + i) * N, N);
+        if (j->epi == SWIN_EPI_ACCUMULATE && j->b) {
+            swin__add_inplace(row, j->b, N);
+        } else if (j->epi == SWIN_EPI_BIAS_GELU) {
+            swin__bias_gelu(row, j->b, N);
+        } else if (j->epi == SWIN_EPI_BIAS_RELU) {
+            for (int64_t c = 0; c < N; c++) {
+                const float v = row[c] + (j->b ? j->b[c] : 0.0f);
+                row[c] = v > 0.0f ? v : 0.0f;
+            }
+        }
+    }
+}
+
 static void hook_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const swin_rows_hook *h = arg;
@@ -101,6 +158,18 @@ void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W
     if (M * N * K < 65536) {
         j.split_rows = true;
         linear_task(&j, 0, M, 0);
+        return;
+    }
+    size_t cap = 0;
+    float *partials = T > 1 ? swin__pool_partials(&cap) : NULL;
+    if (partials && M < 512 && K >= N && K >= 64 * T && (size_t)(M * N * (T - 1)) <= cap) {
+        /* Few rows and K >= N: splitting K scales best (bench/README.md); the hooks run as
+         * loops of their own */
+        ksplit_job k = {&j, T, partials};
+        if (before) swin__parallel_split(M, 1, hook_task, (void *)before);
+        swin__parallel_for(T, 1, ksplit_gemm_task, &k);
+        swin__parallel_split(M, 1, ksplit_reduce_task, &k);
+        if (after) swin__parallel_split(M, 1, hook_task, (void *)after);
         return;
     }
     if (j.split_rows) {

@@ -206,6 +206,9 @@ void swin__parallel_split(int64_t n, int64_t align, swin_task_fn fn, void *arg);
  * state for swin__fp_leave. No-ops elsewhere. */
 unsigned swin__fp_enter(void);
 void swin__fp_leave(unsigned saved);
+/* The current pool's buffer for partial products (NULL without a pool of two or more);
+ * *floats receives its size. Only for use inside one parallel step of the caller. */
+float *swin__pool_partials(size_t *floats);
 /* swin_set_num_threads's value, else SWIN_NUM_THREADS (1..1024), else the number of online
  * processors (at most 64). */
 int swin__default_threads(void);

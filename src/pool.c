@@ -21,8 +21,12 @@
  * varies by CPU), longer than the gaps between the parallel loops of a forward pass. */
 #define SPIN_ITERS 16000
 
+/* Partial products of a K-split product (gemm.c): 1 MB per extra thread. */
+#define PARTIAL_FLOATS ((size_t)1 << 18)
+
 struct swin_pool {
     int nthreads; /* including the caller */
+    float *partials; /* (nthreads - 1) * PARTIAL_FLOATS */
     pthread_t *threads;
     int started; /* workers actually running */
     pthread_mutex_t mu;
@@ -134,6 +138,13 @@ swin_status swin__pool_create(swin_pool **out, int nthreads) {
             p->started++;
         }
         p->nthreads = 1 + p->started;
+        if (p->started > 0) {
+            p->partials = swin__aligned_alloc((size_t)p->started * PARTIAL_FLOATS * sizeof(float));
+            if (!p->partials) {
+                swin__pool_free(p);
+                return swin__oom();
+            }
+        }
     }
     *out = p;
     return SWIN_OK;
@@ -150,8 +161,15 @@ void swin__pool_free(swin_pool *p) {
     pthread_cond_destroy(&p->done);
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->mu);
+    swin__aligned_free(p->partials);
     swin__free(p->threads);
     swin__free(p);
+}
+
+float *swin__pool_partials(size_t *floats) {
+    swin_pool *p = current;
+    *floats = p && p->partials ? (size_t)(p->nthreads - 1) * PARTIAL_FLOATS : 0;
+    return p ? p->partials : NULL;
 }
 
 int swin__pool_size(const swin_pool *p) {

@@ -78,6 +78,102 @@ static void test_linear(void **state) {
     free(b);
 }
 
+/* row hooks for test_linear_splits: input rows made by "before", output rows copied by
+ * "after", each row exactly once */
+typedef struct hook_rows {
+    const float *src;
+    float *dst;
+    int64_t width;
+    int *count;
+} hook_rows;
+
+static void copy_rows(void *arg, int64_t r0, int64_t r1) {
+    const hook_rows *h = arg;
+    memcpy(h->dst + r0 * h->width, h->src + r0 * h->width,
+           (size_t)((r1 - r0) * h->width) * sizeof(float));
+    for (int64_t r = r0; r < r1; r++)
+        h->count[r]++;
+}
+
+/* Every way the pool splits a product (rows, columns, K) at 1 to 4 threads, each epilogue,
+ * with the row hooks, against a double-precision reference. */
+static void test_linear_splits(void **state) {
+    (void)state;
+    static const int64_t shapes[][3] = {
+        {600, 40, 48},  /* many rows: row blocks */
+        {50, 300, 64},  /* few rows, K < N: columns */
+        {90, 64, 512},  /* few rows, K >= N: K slices */
+        {3, 5, 7},      /* too small to split */
+    };
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int64_t M = shapes[si][0], N = shapes[si][1], K = shapes[si][2], ldo = N + 3;
+        float *x = randv((size_t)(M * K), 31), *W = randv((size_t)(N * K), 32);
+        float *b = randv((size_t)N, 33), *res = randv((size_t)(M * ldo), 34);
+        float *in = calloc((size_t)(M * K), sizeof(float));
+        float *out = malloc((size_t)(M * ldo) * sizeof(float));
+        float *copy = calloc((size_t)(M * ldo), sizeof(float));
+        float *ref = malloc((size_t)(M * N) * sizeof(float));
+        float *got = malloc((size_t)(M * N) * sizeof(float));
+        int *before_n = calloc((size_t)M, sizeof(int)), *after_n = calloc((size_t)M, sizeof(int));
+        assert_non_null(in);
+        assert_non_null(out);
+        assert_non_null(copy);
+        assert_non_null(ref);
+        assert_non_null(got);
+        assert_non_null(before_n);
+        assert_non_null(after_n);
+        for (int epi = SWIN_EPI_BIAS; epi <= SWIN_EPI_ACCUMULATE; epi++)
+            for (int T = 1; T <= 4; T++) {
+                swin_pool *pool = NULL;
+                assert_int_equal(swin__pool_create(&pool, T), SWIN_OK);
+                swin_pool *prev = swin__pool_enter(pool);
+                memcpy(out, res, (size_t)(M * ldo) * sizeof(float));
+                memset(in, 0, (size_t)(M * K) * sizeof(float));
+                memset(before_n, 0, (size_t)M * sizeof(int));
+                memset(after_n, 0, (size_t)M * sizeof(int));
+                hook_rows hb = {x, in, K, before_n}, ha = {out, copy, ldo, after_n};
+                const swin_rows_hook before = {copy_rows, &hb}, after = {copy_rows, &ha};
+                swin__linear_fused(out, ldo, in, W, b, M, K, N, (swin_epilogue)epi, &before,
+                                   &after);
+                swin__pool_leave(prev);
+                swin__pool_free(pool);
+                for (int64_t i = 0; i < M; i++) {
+                    assert_int_equal(before_n[i], 1);
+                    assert_int_equal(after_n[i], 1);
+                    for (int64_t j = 0; j < N; j++) {
+                        double acc = b[j];
+                        for (int64_t k = 0; k < K; k++)
+                            acc += (double)x[i * K + k] * W[j * K + k];
+                        if (epi == SWIN_EPI_BIAS_GELU) acc = 0.5 * acc * erfc(-acc / sqrt(2.0));
+                        if (epi == SWIN_EPI_BIAS_RELU) acc = acc > 0 ? acc : 0;
+                        if (epi == SWIN_EPI_ACCUMULATE) acc += res[i * ldo + j];
+                        ref[i * N + j] = (float)acc;
+                        got[i * N + j] = copy[i * ldo + j]; /* what "after" saw */
+                        /* the padding between rows is untouched */
+                        if (j == N - 1)
+                            for (int64_t p = N; p < ldo; p++)
+                                assert_true(out[i * ldo + p] == res[i * ldo + p]);
+                    }
+                }
+                char label[64];
+                snprintf(label, sizeof label, "linear %lldx%lldx%lld epi %d T %d", (long long)M,
+                         (long long)N, (long long)K, epi, T);
+                SWIN_CHECK(label, got, ref, (size_t)(M * N));
+            }
+        free(x);
+        free(W);
+        free(b);
+        free(res);
+        free(in);
+        free(out);
+        free(copy);
+        free(ref);
+        free(got);
+        free(before_n);
+        free(after_n);
+    }
+}
+
 static void test_layernorm(void **state) {
     (void)state;
     /* closed form: x = [1, 2, 3, 4]: mean 2.5, var 1.25 */
@@ -372,6 +468,7 @@ int main(void) {
         cmocka_unit_test(test_gemm_layouts),
         cmocka_unit_test(test_gemm_naive_closed_form),
         cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_linear_splits),
         cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_gelu),
