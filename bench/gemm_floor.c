@@ -54,7 +54,6 @@ static call *calls;
 static size_t ncalls, cap;
 static bool recording, record_failed, timing;
 static double live_ms; /* sgemm time inside forward passes, while timing */
-static double now_ms(void);
 
 void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc);
@@ -74,25 +73,9 @@ void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, co
         if (ncalls < cap)
             calls[ncalls++] = (call){order, ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, A, B};
     }
-    const double t0 = timing ? now_ms() : 0.0;
+    const double t0 = timing ? bench_now_ms() : 0.0;
     real_sgemm(order, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-    if (timing) live_ms += now_ms() - t0;
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *x, const void *y) {
-    const double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    if (timing) live_ms += bench_now_ms() - t0;
 }
 
 /* A private output buffer big enough for every call of a list. */
@@ -195,16 +178,16 @@ static double time_split(int T, int runs) {
         pthread_create(&sp.lanes[t].thread, NULL, lane_main, &args[t]);
     }
     for (int r = 0; r < sp.rounds; r++) {
-        const double t0 = now_ms();
+        const double t0 = bench_now_ms();
         pthread_barrier_wait(&sp.start);
         pthread_barrier_wait(&sp.stop);
-        if (r > 0) times[r - 1] = now_ms() - t0; /* round 0 warms up */
+        if (r > 0) times[r - 1] = bench_now_ms() - t0; /* round 0 warms up */
     }
     for (int t = 0; t < T; t++)
         pthread_join(sp.lanes[t].thread, NULL);
     pthread_barrier_destroy(&sp.start);
     pthread_barrier_destroy(&sp.stop);
-    result = median(times, runs);
+    result = bench_median(times, runs);
 out:
     if (sp.lanes)
         for (int t = 0; t < T; t++) {
@@ -225,11 +208,11 @@ static double time_serial(int blas_threads, int runs, float *C) {
     set_blas_threads(blas_threads);
     replay(calls, ncalls, C); /* warm-up */
     for (int r = 0; r < runs; r++) {
-        const double t0 = now_ms();
+        const double t0 = bench_now_ms();
         replay(calls, ncalls, C);
-        times[r] = now_ms() - t0;
+        times[r] = bench_now_ms() - t0;
     }
-    const double m = median(times, runs);
+    const double m = bench_median(times, runs);
     free(times);
     return m;
 }
@@ -317,9 +300,9 @@ int main(int argc, char **argv) {
         for (int r = 0; r < 3; r++) {
             timing = true;
             live_ms = 0;
-            const double t0 = now_ms();
+            const double t0 = bench_now_ms();
             swin_context_run(ctx, x);
-            f[r] = now_ms() - t0;
+            f[r] = bench_now_ms() - t0;
             g[r] = live_ms;
             timing = false;
         }

@@ -148,6 +148,10 @@ static void hook_task(void *arg, int64_t begin, int64_t end, int tid) {
     h->fn(h->arg, begin, end);
 }
 
+void swin__rows_parallel(int64_t rows, const swin_rows_hook *h) {
+    swin__parallel_split(rows, 1, hook_task, (void *)h);
+}
+
 void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W, const float *b,
                         int64_t M, int64_t K, int64_t N, swin_epilogue epi,
                         const swin_rows_hook *before, const swin_rows_hook *after) {
@@ -166,10 +170,10 @@ void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W
         /* Few rows and K >= N: splitting K scales best (bench/README.md); the hooks run as
          * loops of their own */
         ksplit_job k = {&j, T, partials};
-        if (before) swin__parallel_split(M, 1, hook_task, (void *)before);
+        if (before) swin__rows_parallel(M, before);
         swin__parallel_for(T, 1, ksplit_gemm_task, &k);
         swin__parallel_split(M, 1, ksplit_reduce_task, &k);
-        if (after) swin__parallel_split(M, 1, hook_task, (void *)after);
+        if (after) swin__rows_parallel(M, after);
         return;
     }
     if (j.split_rows) {
@@ -184,9 +188,9 @@ void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W
         swin__parallel_for(M, rows, linear_task, &j);
     } else {
         /* every thread needs every input row: the hooks run as loops of their own */
-        if (before) swin__parallel_split(M, 1, hook_task, (void *)before);
+        if (before) swin__rows_parallel(M, before);
         swin__parallel_split(N, 16, linear_task, &j);
-        if (after) swin__parallel_split(M, 1, hook_task, (void *)after);
+        if (after) swin__rows_parallel(M, after);
     }
 }
 

@@ -190,7 +190,7 @@ bool bench_synthesize(const char *arch, int64_t img, uint8_t **out, size_t *out_
     return true;
 }
 
-static double now_ms(void) {
+double bench_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
@@ -199,6 +199,11 @@ static double now_ms(void) {
 static int cmp_double(const void *x, const void *y) {
     const double a = *(const double *)x, b = *(const double *)y;
     return (a > b) - (a < b);
+}
+
+double bench_median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /* Peak resident memory of this process. Linux's VmHWM is this process's own; getrusage's
@@ -235,10 +240,10 @@ int bench_run(const bench_args *a) {
     swin_tensor *x = NULL;
     double *times = NULL;
     int rc = 1;
-    const double t0 = now_ms();
+    const double t0 = bench_now_ms();
     swin_status s = a->model ? swin_model_load_file(&m, a->model, a->opts)
                              : swin_model_load_memory(&m, synth, synth_size, a->opts);
-    const double load_ms = now_ms() - t0;
+    const double load_ms = bench_now_ms() - t0;
     if (s != SWIN_OK) {
         fprintf(stderr, "swin: error: %s: %s (%s)\n", a->model ? a->model : a->arch,
                 swin_last_error(), swin_status_string(s));
@@ -262,16 +267,14 @@ int bench_run(const bench_args *a) {
     times = malloc((size_t)a->runs * sizeof *times);
     if (!times) goto done;
     for (int i = 0; i < a->warmup + a->runs; i++) {
-        const double start = now_ms();
+        const double start = bench_now_ms();
         if ((s = swin_context_run(ctx, x)) != SWIN_OK) {
             fprintf(stderr, "swin: error: %s (%s)\n", swin_last_error(), swin_status_string(s));
             goto done;
         }
-        if (i >= a->warmup) times[i - a->warmup] = now_ms() - start;
+        if (i >= a->warmup) times[i - a->warmup] = bench_now_ms() - start;
     }
-    qsort(times, (size_t)a->runs, sizeof *times, cmp_double);
-    const double med =
-        a->runs % 2 ? times[a->runs / 2] : 0.5 * (times[a->runs / 2 - 1] + times[a->runs / 2]);
+    const double med = bench_median(times, a->runs); /* sorts times */
     const double rss_mb = peak_rss_mb();
     const double ips = (double)a->batch * 1000.0 / med;
     const char *name = a->model ? a->model : a->arch;

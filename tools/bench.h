@@ -19,5 +19,9 @@ typedef struct bench_args {
 
 int bench_run(const bench_args *a);
 bool bench_synthesize(const char *arch, int64_t img, uint8_t **out, size_t *size);
+/* A monotonic clock in milliseconds. */
+double bench_now_ms(void);
+/* Median of v[0..n) (n >= 1); sorts v. */
+double bench_median(double *v, int n);
 
 #endif

@@ -77,53 +77,8 @@ static inline int64_t source(const swin_geom *g, int64_t b, int64_t w, int64_t t
     return (b * g->H + sy) * g->W + sx;
 }
 
-static void gather_task(void *arg, int64_t begin, int64_t end, int tid) {
-    (void)tid;
-    const window_job *j = arg;
-    const int64_t N = j->g->wh * j->g->ww, C = j->C;
-    for (int64_t bw = begin; bw < end; bw++)
-        for (int64_t t = 0; t < N; t++) {
-            float *dst = j->win + (bw * N + t) * C;
-            const int64_t src = source(j->g, bw / j->g->nW, bw % j->g->nW, t);
-            if (src < 0)
-                memset(dst, 0, (size_t)C * sizeof(float));
-            else if (j->norm)
-                swin__layernorm(dst, j->cx + src * C, j->norm->weight, j->norm->bias, 1, C,
-                                j->norm->eps);
-            else
-                memcpy(dst, j->cx + src * C, (size_t)C * sizeof(float));
-        }
-}
-
-static void scatter_task(void *arg, int64_t begin, int64_t end, int tid) {
-    (void)tid;
-    const window_job *j = arg;
-    const int64_t N = j->g->wh * j->g->ww, C = j->C;
-    for (int64_t bw = begin; bw < end; bw++)
-        for (int64_t t = 0; t < N; t++) {
-            const int64_t src = source(j->g, bw / j->g->nW, bw % j->g->nW, t);
-            if (src >= 0) swin__add_inplace(j->x + src * C, j->win + (bw * N + t) * C, C);
-        }
-}
-
-static void gather(float *restrict out, const float *restrict x, const swin_geom *g, int64_t B,
-                   int64_t C, const swin_norm *norm) {
-    window_job j = {out, NULL, x, g, C, norm};
-    swin__parallel_split(B * g->nW, 1, gather_task, &j);
-}
-
-void swin__window_gather(float *restrict out, const float *restrict x, const swin_geom *g,
-                         int64_t B, int64_t C) {
-    gather(out, x, g, B, C, NULL);
-}
-
-void swin__window_scatter_add(float *restrict x, const float *restrict win, const swin_geom *g,
-                              int64_t B, int64_t C) {
-    window_job j = {(float *)win, x, NULL, g, C, NULL};
-    swin__parallel_split(B * g->nW, 1, scatter_task, &j);
-}
-
-/* Row hooks: rows are window tokens, row r = (b * nW + w) * N + t. */
+/* Rows are window tokens, row r = (b * nW + w) * N + t: the gather (optionally through norm1)
+ * and the scatter-add back, as row hooks of the products and as loops of their own. */
 static void gather_rows(void *arg, int64_t r0, int64_t r1) {
     const window_job *j = arg;
     const int64_t N = j->g->wh * j->g->ww, C = j->C;
@@ -133,9 +88,11 @@ static void gather_rows(void *arg, int64_t r0, int64_t r1) {
         float *dst = j->win + r * C;
         if (src < 0)
             memset(dst, 0, (size_t)C * sizeof(float));
-        else
+        else if (j->norm)
             swin__layernorm(dst, j->cx + src * C, j->norm->weight, j->norm->bias, 1, C,
                             j->norm->eps);
+        else
+            memcpy(dst, j->cx + src * C, (size_t)C * sizeof(float));
     }
 }
 
@@ -147,6 +104,20 @@ static void scatter_rows(void *arg, int64_t r0, int64_t r1) {
         const int64_t src = source(j->g, bw / j->g->nW, bw % j->g->nW, r % N);
         if (src >= 0) swin__add_inplace(j->x + src * C, j->win + r * C, C);
     }
+}
+
+void swin__window_gather(float *restrict out, const float *restrict x, const swin_geom *g,
+                         int64_t B, int64_t C) {
+    window_job j = {out, NULL, x, g, C, NULL};
+    const swin_rows_hook h = {gather_rows, &j};
+    swin__rows_parallel(B * g->nW * g->wh * g->ww, &h);
+}
+
+void swin__window_scatter_add(float *restrict x, const float *restrict win, const swin_geom *g,
+                              int64_t B, int64_t C) {
+    window_job j = {(float *)win, x, NULL, g, C, NULL};
+    const swin_rows_hook h = {scatter_rows, &j};
+    swin__rows_parallel(B * g->nW * g->wh * g->ww, &h);
 }
 
 typedef struct norm_rows_job {
