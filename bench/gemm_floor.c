@@ -42,6 +42,7 @@ typedef struct call {
     int m, n, k, lda, ldb, ldc;
     float alpha, beta;
     const float *A, *B; /* the forward pass's own operands (weights, activations) */
+    const float *C;     /* where it wrote (only to merge row blocks) */
 } call;
 
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *,
@@ -60,18 +61,33 @@ void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, co
 void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     if (recording) {
-        if (ncalls == cap) {
-            size_t nc = cap ? 2 * cap : 4096;
-            call *p = realloc(calls, nc * sizeof *p);
-            if (!p) {
-                record_failed = true;
-            } else {
-                calls = p;
-                cap = nc;
+        /* libswin runs a product's rows in blocks (for cache locality) even on one thread:
+         * a block that continues the previous call's rows is merged back into it, so that the
+         * floor is that of the whole products */
+        call *last = ncalls ? &calls[ncalls - 1] : NULL;
+        const bool merge =
+            last && last->order == order && last->ta == ta && last->tb == tb &&
+            order == ROW_MAJOR && ta == NO_TRANS && last->n == n && last->k == k &&
+            last->lda == lda && last->ldb == ldb && last->ldc == ldc && last->alpha == alpha &&
+            last->beta == beta && last->B == B && last->A + (size_t)last->m * (size_t)lda == A &&
+            last->C + (size_t)last->m * (size_t)ldc == C;
+        if (merge) {
+            last->m += m;
+        } else {
+            if (ncalls == cap) {
+                size_t nc = cap ? 2 * cap : 4096;
+                call *p = realloc(calls, nc * sizeof *p);
+                if (p) {
+                    calls = p;
+                    cap = nc;
+                }
             }
+            if (ncalls < cap)
+                calls[ncalls++] =
+                    (call){order, ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, A, B, C};
+            else
+                record_failed = true;
         }
-        if (ncalls < cap)
-            calls[ncalls++] = (call){order, ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, A, B};
     }
     const double t0 = timing ? bench_now_ms() : 0.0;
     real_sgemm(order, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
