@@ -186,6 +186,38 @@ static void test_thread_counts(void **state) {
     run_threads = 0;
 }
 
+/* One context whose thread count changes between runs: the pool is rebuilt and the memory
+ * plan (per-thread scratch) redone, and every run still matches the reference. */
+static void test_context_thread_change(void **state) {
+    (void)state;
+    swin_model *m = NULL;
+    assert_int_equal(swin_model_load_file(&m, swin_test_fixture(t7.file), NULL), SWIN_OK);
+    swin_context *ctx = NULL;
+    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+    const int64_t shape[4] = {t7.batch, 3, t7.img, t7.img};
+    swin_tensor *in = NULL;
+    assert_int_equal(swin_tensor_create(&in, 4, shape), SWIN_OK);
+    swin_test_input(swin_tensor_data(in), (size_t)swin_tensor_numel(in), t7.seed);
+    swin_safetensors ref = {0};
+    swin_test_open(&ref, t7.expected);
+    size_t n;
+    const float *want = swin_test_get(&ref, "logits", &n);
+    static const int counts[] = {2, 1, 3, 3, 0};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        assert_int_equal(swin_context_set_num_threads(ctx, counts[i]), SWIN_OK);
+        assert_int_equal(swin_context_run(ctx, in), SWIN_OK);
+        const swin_tensor *out;
+        assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &out), SWIN_OK);
+        char label[64];
+        snprintf(label, sizeof label, "logits after switching to %d threads", counts[i]);
+        SWIN_CHECK(label, swin_tensor_data(out), want, n);
+    }
+    swin__st_close(&ref);
+    swin_tensor_free(in);
+    swin_context_free(ctx);
+    swin_model_free(m);
+}
+
 static void test_batch_consistency(void **state) {
     (void)state;
     swin_model *m;
@@ -228,6 +260,7 @@ int main(void) {
         cmocka_unit_test(test_options_override),
         cmocka_unit_test(test_batch_consistency),
         cmocka_unit_test(test_thread_counts),
+        cmocka_unit_test(test_context_thread_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
