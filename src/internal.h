@@ -192,6 +192,8 @@ typedef void (*swin_task_fn)(void *arg, int64_t begin, int64_t end, int tid);
 /* nthreads - 1 workers; fewer when threads cannot be started. OOM only for the pool itself. */
 swin_status swin__pool_create(swin_pool **out, int nthreads);
 void swin__pool_free(swin_pool *p);
+/* Whether p was made before a fork() of this process (its workers are not here). */
+bool swin__pool_stale(const swin_pool *p);
 int swin__pool_size(const swin_pool *p);
 /* Makes p the pool of this thread's parallel loops (NULL: serial); returns the previous one for
  * swin__pool_leave. */

@@ -25,6 +25,7 @@
 #define PARTIAL_FLOATS ((size_t)1 << 18)
 
 struct swin_pool {
+    unsigned long forks; /* fork_count when the workers were started */
     int nthreads; /* including the caller */
     float *partials; /* (nthreads - 1) * PARTIAL_FLOATS */
     pthread_t *threads;
@@ -42,6 +43,17 @@ struct swin_pool {
 };
 
 static _Thread_local swin_pool *current;
+
+/* fork() copies only the calling thread: in a child, a pool made before the fork has no
+ * workers. Pools remember the fork count of their making; a stale one runs serially, and its
+ * context replaces it (swin__pool_stale). */
+static atomic_ulong fork_count;
+static void count_fork(void) {
+    atomic_fetch_add(&fork_count, 1);
+}
+static void register_fork_handler(void) {
+    pthread_atfork(NULL, NULL, count_fork);
+}
 
 /* Subnormal floats: masked attention scores become probabilities around 1e-44, and products
  * with subnormal operands take a slow microcode path on x86 (8x slower attention here). Inside
@@ -112,8 +124,11 @@ static void *worker(void *v) {
 swin_status swin__pool_create(swin_pool **out, int nthreads) {
     *out = NULL;
     if (nthreads < 1) nthreads = 1;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_fork_handler);
     swin_pool *p = swin__calloc(1, sizeof *p);
     if (!p) return swin__oom();
+    p->forks = atomic_load(&fork_count);
     p->nthreads = 1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
@@ -150,8 +165,20 @@ swin_status swin__pool_create(swin_pool **out, int nthreads) {
     return SWIN_OK;
 }
 
+bool swin__pool_stale(const swin_pool *p) {
+    return p && p->forks != atomic_load(&fork_count);
+}
+
 void swin__pool_free(swin_pool *p) {
     if (!p) return;
+    if (swin__pool_stale(p)) {
+        /* in a forked child: the workers do not exist here, and the locks may have been
+         * copied mid-use; only the memory is released */
+        swin__aligned_free(p->partials);
+        swin__free(p->threads);
+        swin__free(p);
+        return;
+    }
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->stop, true);
     pthread_cond_broadcast(&p->wake);
@@ -195,7 +222,7 @@ void swin__parallel_for(int64_t n, int64_t chunk, swin_task_fn fn, void *arg) {
     if (chunk < 1) chunk = 1;
     swin_pool *p = current;
     const int64_t nchunks = (n + chunk - 1) / chunk;
-    if (!p || p->nthreads == 1 || nchunks == 1) {
+    if (!p || p->nthreads == 1 || nchunks == 1 || swin__pool_stale(p)) {
         for (int64_t b = 0; b < n; b += chunk)
             fn(arg, b, b + chunk < n ? b + chunk : n, 0);
         return;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -243,6 +244,56 @@ static void write_file(const char *dst, const char *src) {
     free(bytes);
 }
 
+/* fork() keeps only the calling thread: a context whose workers were started before the fork
+ * must still run in the child (on a new pool), with the parent's results. */
+static void test_fork(void **state) {
+    (void)state;
+    swin_model *m = NULL;
+    assert_int_equal(swin_model_load_file(&m, swin_test_fixture("swin_t7_224.safetensors"), NULL),
+                     SWIN_OK);
+    swin_context *ctx = NULL;
+    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+    assert_int_equal(swin_context_set_num_threads(ctx, 2), SWIN_OK);
+    const int64_t shape[4] = {1, 3, 224, 224};
+    swin_tensor *in = NULL;
+    assert_int_equal(swin_tensor_create(&in, 4, shape), SWIN_OK);
+    swin_test_input(swin_tensor_data(in), (size_t)swin_tensor_numel(in), 5);
+    assert_int_equal(swin_context_run(ctx, in), SWIN_OK);
+    const swin_tensor *out;
+    assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &out), SWIN_OK);
+    float parent[10];
+    assert_int_equal(swin_tensor_numel(out), 10);
+    memcpy(parent, swin_tensor_data(out), sizeof parent);
+    fflush(NULL);
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* the child: exit status 0 only when both runs match the parent's bit for bit; a
+         * deadlock (waiting for workers that were not forked) ends it by SIGALRM */
+        alarm(60);
+        int bad = 0;
+        for (int r = 0; r < 2; r++) {
+            if (swin_context_run(ctx, in) != SWIN_OK ||
+                swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &out) != SWIN_OK ||
+                memcmp(swin_tensor_data(out), parent, sizeof parent) != 0)
+                bad = 1;
+        }
+        swin_context_free(ctx);
+        _exit(bad);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* and the parent's pool still works */
+    assert_int_equal(swin_context_run(ctx, in), SWIN_OK);
+    assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &out), SWIN_OK);
+    assert_memory_equal(swin_tensor_data(out), parent, sizeof parent);
+    swin_tensor_free(in);
+    swin_context_free(ctx);
+    swin_model_free(m);
+}
+
 static void test_concurrent_loads(void **state) {
     (void)state;
     snprintf(hub_dir, sizeof hub_dir, "/tmp/swin_threads_XXXXXX");
@@ -286,6 +337,7 @@ int main(void) {
         cmocka_unit_test(test_shared_vit),
         cmocka_unit_test(test_shared_vit_postnorm),
         cmocka_unit_test(test_concurrent_loads),
+        cmocka_unit_test(test_fork),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
