@@ -1,8 +1,8 @@
 /* The worker pool of a context: T-1 threads plus the calling thread run the chunks of one
- * parallel loop at a time. A job is published by bumping a generation counter; workers spin
- * briefly on it (a forward pass issues a parallel loop every few tens of microseconds), then
- * sleep on a condition variable. Chunks are handed out through an atomic counter, so uneven
- * chunks balance themselves. */
+ * parallel loop at a time. A job is published by bumping a generation counter; workers spin on
+ * it for up to about a millisecond (a forward pass issues a parallel loop every few tens of
+ * microseconds), then sleep on a condition variable. Chunks are handed out through an atomic
+ * counter, so uneven chunks balance themselves. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
