@@ -41,6 +41,14 @@ typedef struct linear_job {
     const swin_rows_hook *before, *after;
 } linear_job;
 
+/* x[i] = max(x[i] + b[i], 0) (b may be NULL). */
+static void bias_relu(float *x, const float *b, int64_t n) {
+    for (int64_t c = 0; c < n; c++) {
+        const float v = x[c] + (b ? b[c] : 0.0f);
+        x[c] = v > 0.0f ? v : 0.0f;
+    }
+}
+
 /* Rows [r0, r1) x columns [c0, c1) of the product and its epilogue. */
 static void linear_block(const linear_job *j, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
     const int64_t m = r1 - r0, n = c1 - c0;
@@ -63,13 +71,8 @@ static void linear_block(const linear_job *j, int64_t r0, int64_t r1, int64_t c0
         for (int64_t i = 0; i < m; i++)
             swin__bias_gelu(out + i * j->ldo, b, n);
     } else if (j->epi == SWIN_EPI_BIAS_RELU) {
-        for (int64_t i = 0; i < m; i++) {
-            float *row = out + i * j->ldo;
-            for (int64_t c = 0; c < n; c++) {
-                const float v = row[c] + (b ? b[c] : 0.0f);
-                row[c] = v > 0.0f ? v : 0.0f;
-            }
-        }
+        for (int64_t i = 0; i < m; i++)
+            bias_relu(out + i * j->ldo, b, n);
     }
 }
 
@@ -134,10 +137,7 @@ static void ksplit_reduce_task(void *arg, int64_t begin, int64_t end, int tid) {
         } else if (j->epi == SWIN_EPI_BIAS_GELU) {
             swin__bias_gelu(row, j->b, N);
         } else if (j->epi == SWIN_EPI_BIAS_RELU) {
-            for (int64_t c = 0; c < N; c++) {
-                const float v = row[c] + (j->b ? j->b[c] : 0.0f);
-                row[c] = v > 0.0f ? v : 0.0f;
-            }
+            bias_relu(row, j->b, N);
         }
     }
 }
