@@ -301,11 +301,15 @@ AVX2 static void bias_gelu_avx2(float *x, const float *b, int64_t n) {
 
 #define AVX512 __attribute__((target("avx512f")))
 
-/* The same exp and erfc on sixteen lanes. */
+/* The same exp and erfc on sixteen lanes, with fewer instructions: these kernels run at about
+ * one 512-bit operation per cycle here, so every operation saved is time saved.
+ * exp16: for x <= 88 (its callers pass x - max(x) and p - z^2, both <= 0 up to rounding).
+ * n = round(x log2 e) by adding and subtracting 1.5 * 2^23; the polynomial in Horner form. */
 AVX512 static inline __m512 exp16(__m512 x) {
-    x = _mm512_max_ps(_mm512_set1_ps(-87.3365448f), _mm512_min_ps(_mm512_set1_ps(88.0f), x));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    x = _mm512_max_ps(_mm512_set1_ps(-87.3365448f), x); /* NaN passes (second operand) */
+    const __m512 n =
+        _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic), magic);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
     __m512 p = _mm512_set1_ps(1.9875691500E-4f);
@@ -314,56 +318,118 @@ AVX512 static inline __m512 exp16(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n); /* p * 2^n */
 }
 
-AVX512 static inline __m512 erfc16(__m512 z) {
-    const __m512 one = _mm512_set1_ps(1.0f);
-    /* t = 1 / (1 + z/2): 14-bit estimate and one Newton step (about 2^-27 relative) */
-    const __m512 d = _mm512_fmadd_ps(_mm512_set1_ps(0.5f), z, one);
-    __m512 t = _mm512_rcp14_ps(d);
-    t = _mm512_mul_ps(t, _mm512_fnmadd_ps(d, t, _mm512_set1_ps(2.0f)));
-    __m512 p = _mm512_set1_ps(0.17087277f);
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.13520398f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.27886807f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.18628806f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.09678418f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.37409196f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.00002368f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.26551223f));
-    const __m512 zz = _mm512_mul_ps(z, z);
-    const __m512 zz_lo = _mm512_fmsub_ps(z, z, zz);
-    return _mm512_mul_ps(t, exp16(_mm512_sub_ps(_mm512_sub_ps(p, zz), zz_lo)));
-}
-
-/* Whole rows through masked loads and stores: no scalar tail. */
+/* Whole rows through masked loads and stores: no scalar tail.
+ * With z = |v| / sqrt(2) and e = erfc(z) = t exp(p(t) - z^2) (Numerical Recipes, as erfc8):
+ * gelu(v) = (v/2) e for v < 0 and v - (v/2) e for v >= 0. p - z^2 is one fused operation, so
+ * z^2 is not rounded before the subtraction (erfc8 splits it in two for the same effect). */
 AVX512 static void bias_gelu_avx512(float *x, const float *b, int64_t n) {
-    const __m512 half = _mm512_set1_ps(0.5f), two = _mm512_set1_ps(2.0f);
-    const __m512 rsqrt2 = _mm512_set1_ps(0.70710678118654752440f);
+    const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
         __m512 v = _mm512_maskz_loadu_ps(k, x + i);
         if (b) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, b + i));
-        const __m512 u = _mm512_mul_ps(v, rsqrt2);
-        const __m512 c = erfc16(_mm512_abs_ps(u));
-        const __mmask16 neg = _mm512_cmp_ps_mask(u, _mm512_setzero_ps(), _CMP_LT_OQ);
-        const __m512 onep = _mm512_mask_blend_ps(neg, _mm512_sub_ps(two, c), c);
-        _mm512_mask_storeu_ps(x + i, k, _mm512_mul_ps(_mm512_mul_ps(half, v), onep));
+        const __m512 z = _mm512_mul_ps(_mm512_abs_ps(v), _mm512_set1_ps(0.70710678118654752440f));
+        /* t = 1 / (1 + z/2): 14-bit estimate and one Newton step (about 2^-27 relative) */
+        const __m512 d = _mm512_fmadd_ps(half, z, one);
+        __m512 t = _mm512_rcp14_ps(d);
+        t = _mm512_mul_ps(t, _mm512_fnmadd_ps(d, t, _mm512_set1_ps(2.0f)));
+        __m512 p = _mm512_set1_ps(0.17087277f);
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.13520398f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.27886807f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.18628806f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.09678418f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.37409196f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.00002368f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.26551223f));
+        const __m512 e = exp16(_mm512_fnmadd_ps(z, z, p));
+        const __m512 q = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(half, v), t), e); /* v/2 erfc */
+        const __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLT_UQ);
+        _mm512_mask_storeu_ps(x + i, k, _mm512_mask_sub_ps(q, pos, v, q));
     }
+}
+
+static inline __mmask16 lanes_left(int64_t left) {
+    return left >= 16 ? (__mmask16)0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1u) : 0;
+}
+
+/* One vector of a short row with its bias and mask added; lanes past the row are -inf. */
+AVX512 static inline __m512 sm_load(const float *row, const float *br, const float *mr, int q,
+                                    __mmask16 k) {
+    __m512 v = _mm512_maskz_loadu_ps(k, row + 16 * q);
+    if (br) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, br + 16 * q));
+    if (mr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, mr + 16 * q));
+    return _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), k, v);
+}
+
+/* Rows of up to 64 scores, two at a time: each row stays in four registers from its load to
+ * its one store, and the two rows' reductions overlap. */
+AVX512 static inline void softmax_2rows64(float *row, const float *br, const float *mr,
+                                          float *inv_sum, int64_t n, const __mmask16 *k) {
+    float *row2 = row + n;
+    const float *br2 = br ? br + n : NULL, *mr2 = mr ? mr + n : NULL;
+    __m512 a0 = sm_load(row, br, mr, 0, k[0]), a1 = sm_load(row, br, mr, 1, k[1]);
+    __m512 a2 = sm_load(row, br, mr, 2, k[2]), a3 = sm_load(row, br, mr, 3, k[3]);
+    __m512 b0 = sm_load(row2, br2, mr2, 0, k[0]), b1 = sm_load(row2, br2, mr2, 1, k[1]);
+    __m512 b2 = sm_load(row2, br2, mr2, 2, k[2]), b3 = sm_load(row2, br2, mr2, 3, k[3]);
+    const __m512 ma = _mm512_set1_ps(
+        _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(a0, a1), _mm512_max_ps(a2, a3))));
+    const __m512 mb = _mm512_set1_ps(
+        _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(b0, b1), _mm512_max_ps(b2, b3))));
+    a0 = _mm512_maskz_mov_ps(k[0], exp16(_mm512_sub_ps(a0, ma)));
+    b0 = _mm512_maskz_mov_ps(k[0], exp16(_mm512_sub_ps(b0, mb)));
+    a1 = _mm512_maskz_mov_ps(k[1], exp16(_mm512_sub_ps(a1, ma)));
+    b1 = _mm512_maskz_mov_ps(k[1], exp16(_mm512_sub_ps(b1, mb)));
+    a2 = _mm512_maskz_mov_ps(k[2], exp16(_mm512_sub_ps(a2, ma)));
+    b2 = _mm512_maskz_mov_ps(k[2], exp16(_mm512_sub_ps(b2, mb)));
+    a3 = _mm512_maskz_mov_ps(k[3], exp16(_mm512_sub_ps(a3, ma)));
+    b3 = _mm512_maskz_mov_ps(k[3], exp16(_mm512_sub_ps(b3, mb)));
+    const float ia =
+        1.0f / _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    const float ib =
+        1.0f / _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(b0, b1), _mm512_add_ps(b2, b3)));
+    if (inv_sum) {
+        inv_sum[0] = ia;
+        inv_sum[1] = ib;
+    } else {
+        const __m512 sa = _mm512_set1_ps(ia), sb = _mm512_set1_ps(ib);
+        a0 = _mm512_mul_ps(a0, sa), a1 = _mm512_mul_ps(a1, sa);
+        a2 = _mm512_mul_ps(a2, sa), a3 = _mm512_mul_ps(a3, sa);
+        b0 = _mm512_mul_ps(b0, sb), b1 = _mm512_mul_ps(b1, sb);
+        b2 = _mm512_mul_ps(b2, sb), b3 = _mm512_mul_ps(b3, sb);
+    }
+    _mm512_mask_storeu_ps(row, k[0], a0);
+    _mm512_mask_storeu_ps(row + 16, k[1], a1);
+    _mm512_mask_storeu_ps(row + 32, k[2], a2);
+    _mm512_mask_storeu_ps(row + 48, k[3], a3);
+    _mm512_mask_storeu_ps(row2, k[0], b0);
+    _mm512_mask_storeu_ps(row2 + 16, k[1], b1);
+    _mm512_mask_storeu_ps(row2 + 32, k[2], b2);
+    _mm512_mask_storeu_ps(row2 + 48, k[3], b3);
 }
 
 AVX512 static void softmax_rows_avx512(float *x, int64_t rows, int64_t n, const float *bias,
                                        const float *mask, float *inv_sum) {
-    for (int64_t r = 0; r < rows; r++) {
+    int64_t r = 0;
+    if (n <= 64) {
+        const __mmask16 k[4] = {lanes_left(n), lanes_left(n - 16), lanes_left(n - 32),
+                                lanes_left(n - 48)};
+        for (; r + 2 <= rows; r += 2)
+            softmax_2rows64(x + r * n, bias ? bias + r * n : NULL, mask ? mask + r * n : NULL,
+                            inv_sum ? inv_sum + r : NULL, n, k);
+    }
+    for (; r < rows; r++) {
         float *row = x + r * n;
         const float *br = bias ? bias + r * n : NULL, *mr = mask ? mask + r * n : NULL;
         __m512 vmax = _mm512_set1_ps(-INFINITY);
         for (int64_t i = 0; i < n; i += 16) {
-            const __mmask16 k =
-                n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+            const __mmask16 k = lanes_left(n - i);
             __m512 v = _mm512_maskz_loadu_ps(k, row + i);
             if (br) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, br + i));
             if (mr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, mr + i));
@@ -373,8 +439,7 @@ AVX512 static void softmax_rows_avx512(float *x, int64_t rows, int64_t n, const 
         const __m512 vmx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
         __m512 vsum = _mm512_setzero_ps();
         for (int64_t i = 0; i < n; i += 16) {
-            const __mmask16 k =
-                n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+            const __mmask16 k = lanes_left(n - i);
             const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + i), vmx));
             _mm512_mask_storeu_ps(row + i, k, e);
             vsum = _mm512_mask_add_ps(vsum, k, vsum, e);
@@ -386,8 +451,7 @@ AVX512 static void softmax_rows_avx512(float *x, int64_t rows, int64_t n, const 
         }
         const __m512 inv = _mm512_set1_ps(is);
         for (int64_t i = 0; i < n; i += 16) {
-            const __mmask16 k =
-                n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+            const __mmask16 k = lanes_left(n - i);
             _mm512_mask_storeu_ps(row + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + i), inv));
         }
     }
