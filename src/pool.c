@@ -2,7 +2,11 @@
  * parallel loop at a time. A job is published by bumping a generation counter; workers spin on
  * it for up to about a millisecond (a forward pass issues a parallel loop every few tens of
  * microseconds), then sleep on a condition variable. Chunks are handed out through an atomic
- * counter, so uneven chunks balance themselves. */
+ * counter, so uneven chunks balance themselves.
+ * The mutex is taken only on the way to or from sleep: a sleeper announces itself in a counter
+ * (workers) or a flag (the caller) before it checks its condition for the last time, and the
+ * other side looks at that counter or flag after changing the condition. Both are sequentially
+ * consistent, so at least one of the two sees the other and no wake-up is lost. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -33,6 +37,8 @@ struct swin_pool {
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
     atomic_ulong gen;
+    atomic_int sleepers;      /* workers waiting on wake (or about to) */
+    atomic_bool caller_waits; /* the caller waits on done (or is about to) */
     atomic_int active;  /* workers that have not finished the current job */
     atomic_long next;   /* next chunk index */
     atomic_bool stop;
@@ -105,15 +111,16 @@ static void *worker(void *v) {
         }
         if (g == seen) {
             pthread_mutex_lock(&p->mu);
-            while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
-                   !atomic_load(&p->stop))
+            atomic_fetch_add(&p->sleepers, 1);
+            while ((g = atomic_load(&p->gen)) == seen && !atomic_load(&p->stop))
                 pthread_cond_wait(&p->wake, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
             pthread_mutex_unlock(&p->mu);
         }
         if (atomic_load(&p->stop)) return NULL;
         seen = g;
         run_chunks(p, tid);
-        if (atomic_fetch_sub_explicit(&p->active, 1, memory_order_acq_rel) == 1) {
+        if (atomic_fetch_sub(&p->active, 1) == 1 && atomic_load(&p->caller_waits)) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->done);
             pthread_mutex_unlock(&p->mu);
@@ -134,6 +141,8 @@ swin_status swin__pool_create(swin_pool **out, int nthreads) {
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     atomic_init(&p->gen, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->caller_waits, false);
     atomic_init(&p->active, 0);
     atomic_init(&p->next, 0);
     atomic_init(&p->stop, false);
@@ -234,10 +243,12 @@ void swin__parallel_for(int64_t n, int64_t chunk, swin_task_fn fn, void *arg) {
     p->nchunks = nchunks;
     atomic_store_explicit(&p->next, 0, memory_order_relaxed);
     atomic_store_explicit(&p->active, p->started, memory_order_relaxed);
-    pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
+    atomic_fetch_add(&p->gen, 1);
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
     current = NULL; /* a parallel loop inside a chunk runs serially */
     run_chunks(p, 0);
     current = p;
@@ -246,8 +257,10 @@ void swin__parallel_for(int64_t n, int64_t chunk, swin_task_fn fn, void *arg) {
         CPU_RELAX();
     if (atomic_load_explicit(&p->active, memory_order_acquire) != 0) {
         pthread_mutex_lock(&p->mu);
-        while (atomic_load_explicit(&p->active, memory_order_acquire) != 0)
+        atomic_store(&p->caller_waits, true);
+        while (atomic_load(&p->active) != 0)
             pthread_cond_wait(&p->done, &p->mu);
+        atomic_store(&p->caller_waits, false);
         pthread_mutex_unlock(&p->mu);
     }
 }
