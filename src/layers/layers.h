@@ -49,6 +49,9 @@ swin_status swin__attention_bind(swin_attention *a, const swin_safetensors *st, 
                                  int64_t dim, int64_t heads, int64_t wh, int64_t ww, bool table);
 /* bias [nH, N, N] <- rel_table[index[i, j], h] with index from swin__relative_position_index. */
 void swin__attention_bias(float *bias, const swin_attention *a, const int32_t *index);
+/* Floats of one thread's attention scores for sequences of N tokens (scores and row factors,
+ * rounded up to whole cache lines). */
+int64_t swin__attention_scores_floats(int64_t N);
 /* Floats of scratch for B_ sequences of N tokens. */
 size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N);
 /* out [B_, N, C] <- attention over x [B_, N, C]. bias [nH, N, N] and mask [nW, N, N] are added
@@ -57,7 +60,8 @@ void swin__attention_forward(float *out, const float *x, const swin_attention *a
                              int64_t N, const float *bias, const float *mask, int64_t nW,
                              float *scratch);
 /* The middle of attention_forward: merged [B_, N, C] <- softmax(q k^T * scale + bias + mask) v
- * per (sequence, head), from qkv [B_, N, 3C]; scores holds swin__threads() * (N * N + N) floats. */
+ * per (sequence, head), from qkv [B_, N, 3C]; scores holds swin__threads() *
+ * swin__attention_scores_floats(N) floats. */
 void swin__attention_core(float *merged, const float *qkv, const swin_attention *a, int64_t B_,
                           int64_t N, const float *bias, const float *mask, int64_t nW,
                           float *scores);

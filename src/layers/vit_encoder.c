@@ -60,14 +60,16 @@ swin_status swin__vit_postnorm_block_bind(swin_vit_block *blk, const swin_safete
     return swin__mlp_bind(&blk->mlp, st, fc1, fc2, dim, hidden, act);
 }
 
-/* normed x [B*N, C], branch output [B*N, C], then the larger of the attention's scratch and the
- * Mlp's hidden [B*N, F]. SIZE_MAX when the count overflows. */
+/* normed x [B*N, C], branch output [B*N, C], then the larger of the attention's scratch (qkv,
+ * and per thread swin__attention_scores_floats(N)) and the Mlp's hidden [B*N, F]. SIZE_MAX
+ * when the count overflows. */
 size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N) {
     const size_t C = (size_t)blk->attn.dim, nH = (size_t)swin__threads(); /* scores per thread */
     size_t rows, nn, attn, mlp, two, total;
     if (!swin__mul_size((size_t)B, (size_t)N, &rows) ||
-        !swin__mul_size((size_t)N + 1, (size_t)N, &nn) || !swin__mul_size(rows, 4 * C, &attn) ||
-        !swin__mul_size(nn, nH, &nn) || !swin__add_size(attn, nn, &attn) ||
+        !swin__mul_size((size_t)N + 1, (size_t)N, &nn) || !swin__add_size(nn, 15, &nn) ||
+        !swin__mul_size(rows, 4 * C, &attn) ||
+        !swin__mul_size(nn & ~(size_t)15, nH, &nn) || !swin__add_size(attn, nn, &attn) ||
         !swin__mul_size(rows, (size_t)blk->mlp.hidden, &mlp) ||
         !swin__mul_size(rows, 2 * C, &two) || !swin__add_size(two, attn > mlp ? attn : mlp, &total))
         return SIZE_MAX;

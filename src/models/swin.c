@@ -444,7 +444,8 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H,
             const size_t tokens = swin__arena_count(bp, B, q->H, q->W, g->dim);
             const size_t padded = swin__arena_count(bp, B, q->Hp, q->Wp, g->dim);
             const size_t attn = swin__arena_count(bp, B * q->nW, N, 4 * g->dim, 1) +
-                                swin__arena_count(bp, swin__threads(), N + 1, N, 1);
+                                swin__arena_count(bp, swin__threads(),
+                                                  swin__attention_scores_floats(N), 1, 1);
             const size_t mlp = tokens + swin__arena_count(bp, B, q->H, q->W, g->hidden);
             const size_t need = 2 * padded + (attn > mlp ? attn : mlp);
             if (need > scratch) scratch = need;
