@@ -32,6 +32,7 @@ static bool have_avx2(void);
 static bool have_avx512(void);
 
 #define LN_AVX512 __attribute__((target("avx512f")))
+#define LN_AVX2 __attribute__((target("avx2,fma")))
 
 /* Sixteen float lanes per row: the mean, then the mean of squared deviations from it (two
  * passes, as the double version); each lane sums C/16 values, and the lanes are added in
@@ -74,46 +75,67 @@ LN_AVX512 static void layernorm_rows_avx512(float *out, const float *in, const f
     }
 }
 
-/* The same sums in double, four lanes at a time; the lanes are added in a fixed order. */
-__attribute__((target("avx2,fma"))) static void layernorm_rows_avx2(
-    float *out, const float *in, const float *gamma, const float *beta, int64_t rows, int64_t C,
-    float eps) {
-    const int64_t C4 = C / 4 * 4;
+/* As the AVX-512 version: float lanes (two vectors of eight, so each lane sums C/16 values),
+ * added in double in a fixed order; the last, partial vector through masked loads. */
+LN_AVX2 static inline double ln_hsum8(__m256 a, __m256 b) {
+    const __m256d s = _mm256_add_pd(
+        _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),
+                      _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1))),
+        _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(b)),
+                      _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1))));
+    double lanes[4];
+    _mm256_storeu_pd(lanes, s);
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
+LN_AVX2 static void layernorm_rows_avx2(float *out, const float *in, const float *gamma,
+                                     const float *beta, int64_t rows, int64_t C, float eps) {
+    const int64_t full = C / 8 * 8, rem = C - full;
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)rem),
+                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 tailf = _mm256_castsi256_ps(tail);
     for (int64_t r = 0; r < rows; r++) {
         const float *x = in + r * C;
         float *y = out + r * C;
-        __m256d s = _mm256_setzero_pd();
-        for (int64_t c = 0; c < C4; c += 4)
-            s = _mm256_add_pd(s, _mm256_cvtps_pd(_mm_loadu_ps(x + c)));
-        double lanes[4];
-        _mm256_storeu_pd(lanes, s);
-        double mean = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-        for (int64_t c = C4; c < C; c++)
-            mean += x[c];
-        mean /= (double)C;
-        const __m256d m = _mm256_set1_pd(mean);
-        __m256d v = _mm256_setzero_pd();
-        for (int64_t c = 0; c < C4; c += 4) {
-            const __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + c)), m);
-            v = _mm256_fmadd_pd(d, d, v);
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        int64_t c = 0;
+        for (; c + 16 <= full; c += 16) {
+            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + c));
+            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + c + 8));
         }
-        _mm256_storeu_pd(lanes, v);
-        double var = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-        for (int64_t c = C4; c < C; c++) {
-            const double d = x[c] - mean;
-            var += d * d;
+        if (c < full) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + c));
+        if (rem) s1 = _mm256_add_ps(s1, _mm256_maskload_ps(x + full, tail));
+        const __m256 m = _mm256_set1_ps((float)(ln_hsum8(s0, s1) / (double)C));
+        s0 = _mm256_setzero_ps();
+        s1 = _mm256_setzero_ps();
+        for (c = 0; c + 16 <= full; c += 16) {
+            const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + c), m);
+            const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + c + 8), m);
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
+            s1 = _mm256_fmadd_ps(d1, d1, s1);
         }
-        var /= (double)C;
-        const double rstd = 1.0 / sqrt(var + (double)eps);
-        const __m256d rs = _mm256_set1_pd(rstd);
-        for (int64_t c = 0; c < C4; c += 4) {
-            const __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + c)), m);
-            const __m128 n = _mm256_cvtpd_ps(_mm256_mul_pd(d, rs));
-            _mm_storeu_ps(y + c, _mm_add_ps(_mm_mul_ps(n, _mm_loadu_ps(gamma + c)),
-                                            _mm_loadu_ps(beta + c)));
+        if (c < full) {
+            const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + c), m);
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
         }
-        for (int64_t c = C4; c < C; c++)
-            y[c] = (float)((x[c] - mean) * rstd) * gamma[c] + beta[c];
+        if (rem) {
+            const __m256 d1 =
+                _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + full, tail), m), tailf);
+            s1 = _mm256_fmadd_ps(d1, d1, s1);
+        }
+        const double var = ln_hsum8(s0, s1) / (double)C; /* biased, as torch */
+        const __m256 rs = _mm256_set1_ps((float)(1.0 / sqrt(var + (double)eps)));
+        for (c = 0; c < full; c += 8) {
+            const __m256 n = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + c), m), rs);
+            _mm256_storeu_ps(y + c, _mm256_fmadd_ps(n, _mm256_loadu_ps(gamma + c),
+                                                    _mm256_loadu_ps(beta + c)));
+        }
+        if (rem) {
+            const __m256 n = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + full, tail), m), rs);
+            _mm256_maskstore_ps(y + full, tail,
+                                _mm256_fmadd_ps(n, _mm256_maskload_ps(gamma + full, tail),
+                                                _mm256_maskload_ps(beta + full, tail)));
+        }
     }
 }
 #endif
@@ -171,12 +193,14 @@ void swin__layernorm(float *out, const float *in, const float *gamma, const floa
 #define AVX2 __attribute__((target("avx2,fma")))
 
 AVX2 static inline __m256 exp8(__m256 x) {
-    /* [-87.34, 88]: 2^n stays a normal number. NaN passes through (second operand). */
-    const __m256 hi = _mm256_set1_ps(88.0f), lo = _mm256_set1_ps(-87.3365448f);
-    x = _mm256_max_ps(lo, _mm256_min_ps(hi, x));
-    /* x = n ln2 + r, |r| <= ln2 / 2 */
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    /* For x <= 88 (callers pass x - max(x) and p - z^2, both <= 0 up to rounding); below
+     * -87.34 clamped, so 2^n stays a normal number. NaN passes through (second operand). */
+    x = _mm256_max_ps(_mm256_set1_ps(-87.3365448f), x);
+    /* x = n ln2 + r, |r| <= ln2 / 2; n = round(x log2 e) by adding 1.5 * 2^23, whose low
+     * mantissa bits then hold n */
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    const __m256 nb = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), magic);
+    const __m256 n = _mm256_sub_ps(nb, magic);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
     __m256 p = _mm256_set1_ps(1.9875691500E-4f);
@@ -185,10 +209,11 @@ AVX2 static inline __m256 exp8(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    /* 2^n through the exponent bits; n is within [-127, 128) after the clamp */
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    /* 2^n: (n + 127) << 23, from nb's bits (1.5 * 2^23's own bits vanish in the shift) */
     const __m256i e = _mm256_slli_epi32(
-        _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+        _mm256_add_epi32(_mm256_castps_si256(nb), _mm256_set1_epi32(127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
@@ -258,10 +283,17 @@ AVX2 static void softmax_rows_avx2(float *x, int64_t rows, int64_t n, const floa
     }
 }
 
-/* erfc(z) for z >= 0 (Numerical Recipes, erfcc). */
-AVX2 static inline __m256 erfc8(__m256 z) {
-    const __m256 one = _mm256_set1_ps(1.0f);
-    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.5f), z, one));
+/* GELU with z = |v| / sqrt(2) and e = erfc(z) = t exp(p(t) - z^2), t = 1 / (1 + z/2) (Numerical
+ * Recipes' erfcc): gelu(v) = (v/2) e for v < 0 and v - (v/2) e for v >= 0. p - z^2 is one
+ * fused operation, so z^2 is not rounded before the subtraction. t: a 12-bit reciprocal and
+ * one Newton step (about 2^-23 relative). */
+AVX2 static inline __m256 gelu8(__m256 v) {
+    const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+    const __m256 z = _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), v),
+                                   _mm256_set1_ps(0.70710678118654752440f));
+    const __m256 d = _mm256_fmadd_ps(half, z, one);
+    __m256 t = _mm256_rcp_ps(d);
+    t = _mm256_mul_ps(t, _mm256_fnmadd_ps(d, t, _mm256_set1_ps(2.0f)));
     __m256 p = _mm256_set1_ps(0.17087277f);
     p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
     p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
@@ -272,26 +304,19 @@ AVX2 static inline __m256 erfc8(__m256 z) {
     p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
     p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
     p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
-    /* exp(-z*z + p), -z*z split exactly into hi + lo so that large z keeps its precision */
-    const __m256 zz = _mm256_mul_ps(z, z);
-    const __m256 zz_lo = _mm256_fmsub_ps(z, z, zz);
-    return _mm256_mul_ps(t, exp8(_mm256_sub_ps(_mm256_sub_ps(p, zz), zz_lo)));
+    const __m256 e = exp8(_mm256_fnmadd_ps(z, z, p));
+    const __m256 q = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(half, v), t), e); /* v/2 erfc */
+    /* v >= 0 (or NaN): v - q; v < 0: q */
+    const __m256 neg = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
+    return _mm256_blendv_ps(_mm256_sub_ps(v, q), q, neg);
 }
 
 AVX2 static void bias_gelu_avx2(float *x, const float *b, int64_t n) {
-    const __m256 half = _mm256_set1_ps(0.5f), two = _mm256_set1_ps(2.0f);
-    const __m256 rsqrt2 = _mm256_set1_ps(0.70710678118654752440f);
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m256 v = _mm256_loadu_ps(x + i);
         if (b) v = _mm256_add_ps(v, _mm256_loadu_ps(b + i));
-        const __m256 u = _mm256_mul_ps(v, rsqrt2);
-        const __m256 c = erfc8(_mm256_andnot_ps(sign, u)); /* erfc(|u|) */
-        /* 1 + erf(u): 2 - erfc(u) for u >= 0, erfc(-u) for u < 0 */
-        const __m256 neg = _mm256_cmp_ps(u, _mm256_setzero_ps(), _CMP_LT_OQ);
-        const __m256 onep = _mm256_blendv_ps(_mm256_sub_ps(two, c), c, neg);
-        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), onep));
+        _mm256_storeu_ps(x + i, gelu8(v));
     }
     for (; i < n; i++) {
         const float v = x[i] + (b ? b[i] : 0.0f);
@@ -324,9 +349,8 @@ AVX512 static inline __m512 exp16(__m512 x) {
 }
 
 /* Whole rows through masked loads and stores: no scalar tail.
- * With z = |v| / sqrt(2) and e = erfc(z) = t exp(p(t) - z^2) (Numerical Recipes, as erfc8):
- * gelu(v) = (v/2) e for v < 0 and v - (v/2) e for v >= 0. p - z^2 is one fused operation, so
- * z^2 is not rounded before the subtraction (erfc8 splits it in two for the same effect). */
+ * The same erfc and GELU as gelu8: gelu(v) = (v/2) e for v < 0 and v - (v/2) e for v >= 0,
+ * e = erfc(|v| / sqrt(2)); t from a 14-bit reciprocal and one Newton step. */
 AVX512 static void bias_gelu_avx512(float *x, const float *b, int64_t n) {
     const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
     for (int64_t i = 0; i < n; i += 16) {
