@@ -76,6 +76,12 @@ static void linear_block(const linear_job *j, int64_t r0, int64_t r1, int64_t c0
     }
 }
 
+void swin__linear_rows(float *out, int64_t ldo, const float *in, const float *W, const float *b,
+                       int64_t K, int64_t N, int64_t r0, int64_t r1, swin_epilogue epi) {
+    const linear_job j = {out, ldo, in, W, b, r1, K, N, epi, true, NULL, NULL};
+    linear_block(&j, r0, r1, 0, N);
+}
+
 static void linear_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const linear_job *j = arg;

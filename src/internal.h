@@ -178,6 +178,9 @@ typedef struct swin_rows_hook {
 void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W, const float *b,
                         int64_t M, int64_t K, int64_t N, swin_epilogue epi,
                         const swin_rows_hook *before, const swin_rows_hook *after);
+/* Rows [r0, r1) of swin__linear_ex's product (in [*, K], W [N, K]), on the calling thread. */
+void swin__linear_rows(float *out, int64_t ldo, const float *in, const float *W, const float *b,
+                       int64_t K, int64_t N, int64_t r0, int64_t r1, swin_epilogue epi);
 /* Runs h over rows [0, rows), split across the current pool's threads. */
 void swin__rows_parallel(int64_t rows, const swin_rows_hook *h);
 /* Makes OpenBLAS run each call on the calling thread (libswin parallelises itself); once per

@@ -65,6 +65,10 @@ void swin__attention_forward(float *out, const float *x, const swin_attention *a
 void swin__attention_core(float *merged, const float *qkv, const swin_attention *a, int64_t B_,
                           int64_t N, const float *bias, const float *mask, int64_t nW,
                           float *scores);
+/* Every head of sequences [i0, i1), on the calling thread, with thread tid's scores. */
+void swin__attention_windows(float *merged, const float *qkv, const swin_attention *a, int64_t N,
+                             const float *bias, const float *mask, int64_t nW, float *scores,
+                             int64_t i0, int64_t i1, int tid);
 
 /* ---- Mlp (mlp.c): fc1, activation, fc2 ---- */
 typedef enum swin_activation { SWIN_ACT_GELU, SWIN_ACT_RELU } swin_activation;

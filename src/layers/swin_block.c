@@ -133,6 +133,35 @@ static void norm_rows(void *arg, int64_t r0, int64_t r1) {
                     r1 - r0, j->C, j->norm->eps);
 }
 
+/* ---- the attention half by groups of windows ----
+ * With many window tokens the attention half runs as one parallel loop over groups of whole
+ * windows: each group gathers (with norm1) its rows, multiplies them by qkv, runs attention on
+ * its windows, multiplies by proj and scatters the result back onto x. A group's data stays in
+ * its thread's cache from one step to the next, and there is no barrier between the steps.
+ * Groups never touch the same tokens of x (every token belongs to exactly one window), so one
+ * group's scatter cannot disturb another's gather. */
+typedef struct attn_groups_job {
+    window_job gather, scatter;
+    const swin_attention *a;
+    float *qkv, *merged, *scores;
+    int64_t N, nW;
+    const float *bias, *mask;
+} attn_groups_job;
+
+static void attn_group(void *arg, int64_t w0, int64_t w1, int tid) {
+    attn_groups_job *j = arg;
+    const swin_attention *a = j->a;
+    const int64_t C = a->dim, r0 = w0 * j->N, r1 = w1 * j->N;
+    gather_rows(&j->gather, r0, r1);
+    swin__linear_rows(j->qkv, 3 * C, j->gather.win, a->qkv_w, a->qkv_b, C, 3 * C, r0, r1,
+                      SWIN_EPI_BIAS);
+    swin__attention_windows(j->merged, j->qkv, a, j->N, j->bias, j->mask, j->nW, j->scores, w0,
+                            w1, tid);
+    swin__linear_rows(j->scatter.win, C, j->merged, a->proj_w, a->proj_b, C, C, r0, r1,
+                      SWIN_EPI_BIAS);
+    scatter_rows(&j->scatter, r0, r1);
+}
+
 void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, int64_t B,
                          const float *bias, const float *mask, float *scratch) {
     const int64_t C = blk->dim, tokens = B * g->H * g->W, padded = B * g->Hp * g->Wp;
@@ -142,19 +171,29 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
     float *work = win_out + padded * C;
     const swin_attention *a = &blk->attn;
 
-    /* x += W-MSA(norm1(x)): norm1 and the gather into windows are made row block by row block
-     * just before the qkv product needs them (LayerNorm is per token; padding stays zero, as
-     * timm pads after norm1), and the scatter back adds each block of proj's output to x. */
+    /* x += W-MSA(norm1(x)). With many rows, by groups of windows (attn_group). Otherwise
+     * norm1 and the gather into windows are made row block by row block just before the qkv
+     * product needs them (LayerNorm is per token; padding stays zero, as timm pads after
+     * norm1), and the scatter back adds each block of proj's output to x. */
     float *qkv = work, *merged = qkv + B_ * N * 3 * C, *scores = merged + B_ * N * C;
     window_job wj = {win_in, x, x, g, C, &blk->norm1};
-    const swin_rows_hook gather = {gather_rows, &wj};
-    swin__linear_fused(qkv, 3 * C, win_in, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C, SWIN_EPI_BIAS,
-                       &gather, NULL);
-    swin__attention_core(merged, qkv, a, B_, N, bias, mask, g->nW, scores);
     window_job sj = {win_out, x, NULL, g, C, NULL};
-    const swin_rows_hook scatter = {scatter_rows, &sj};
-    swin__linear_fused(win_out, C, merged, a->proj_w, a->proj_b, B_ * N, C, C, SWIN_EPI_BIAS,
-                       NULL, &scatter);
+    if (B_ * N >= 3 * C) {
+        /* groups of about 512 KB of qkv output, a multiple of T groups */
+        const int64_t T = swin__threads();
+        int64_t per = (int64_t)(512 * 1024 / sizeof(float)) / (3 * C * N);
+        per = per < 1 ? 1 : per;
+        const int64_t groups = T * ((B_ + T * per - 1) / (T * per));
+        attn_groups_job j = {wj, sj, a, qkv, merged, scores, N, g->nW, bias, mask};
+        swin__parallel_for(B_, (B_ + groups - 1) / groups, attn_group, &j);
+    } else {
+        const swin_rows_hook gather = {gather_rows, &wj}, scatter = {scatter_rows, &sj};
+        swin__linear_fused(qkv, 3 * C, win_in, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C,
+                           SWIN_EPI_BIAS, &gather, NULL);
+        swin__attention_core(merged, qkv, a, B_, N, bias, mask, g->nW, scores);
+        swin__linear_fused(win_out, C, merged, a->proj_w, a->proj_b, B_ * N, C, C,
+                           SWIN_EPI_BIAS, NULL, &scatter);
+    }
 
     /* x += Mlp(norm2(x)): norm2 by row blocks before fc1, the residual fused into fc2 */
     const swin_mlp *m = &blk->mlp;

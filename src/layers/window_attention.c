@@ -129,6 +129,13 @@ void swin__attention_core(float *merged, const float *qkv, const swin_attention 
     swin__parallel_for(tasks, chunk < 1 ? 1 : chunk, attn_task, &j);
 }
 
+void swin__attention_windows(float *merged, const float *qkv, const swin_attention *a, int64_t N,
+                             const float *bias, const float *mask, int64_t nW, float *scores,
+                             int64_t i0, int64_t i1, int tid) {
+    const attn_job j = {merged, qkv, a, N, nW, bias, mask, scores};
+    attn_task((void *)&j, i0 * a->heads, i1 * a->heads, tid);
+}
+
 void swin__attention_forward(float *out, const float *x, const swin_attention *a, int64_t B_,
                              int64_t N, const float *bias, const float *mask, int64_t nW,
                              float *scratch) {
