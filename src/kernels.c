@@ -190,6 +190,15 @@ void swin__layernorm(float *out, const float *in, const float *gamma, const floa
 #define SWIN_X86_SIMD 1
 #include <immintrin.h>
 
+/* Coefficients shared by the vector paths. erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2)
+ * (Numerical Recipes' erfcc, relative error below 1.2e-7), P's highest degree first; and
+ * Cephes's exp(r) = 1 + r + r^2 Q(r) on |r| <= ln2 / 2, Q's highest degree first. */
+static const float NR_ERFC[10] = {0.17087277f,  -0.82215223f, 1.48851587f, -1.13520398f,
+                                  0.27886807f,  -0.18628806f, 0.09678418f, 0.37409196f,
+                                  1.00002368f,  -1.26551223f};
+static const float CEPHES_EXP[6] = {1.9875691500E-4f, 1.3981999507E-3f, 8.3334519073E-3f,
+                                    4.1665795894E-2f, 1.6666665459E-1f, 5.0000001201E-1f};
+
 #define AVX2 __attribute__((target("avx2,fma")))
 
 AVX2 static inline __m256 exp8(__m256 x) {
@@ -203,12 +212,9 @@ AVX2 static inline __m256 exp8(__m256 x) {
     const __m256 n = _mm256_sub_ps(nb, magic);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500E-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
+    __m256 p = _mm256_set1_ps(CEPHES_EXP[0]);
+    for (int i = 1; i < 6; i++)
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CEPHES_EXP[i]));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     /* 2^n: (n + 127) << 23, from nb's bits (1.5 * 2^23's own bits vanish in the shift) */
@@ -294,16 +300,9 @@ AVX2 static inline __m256 gelu8(__m256 v) {
     const __m256 d = _mm256_fmadd_ps(half, z, one);
     __m256 t = _mm256_rcp_ps(d);
     t = _mm256_mul_ps(t, _mm256_fnmadd_ps(d, t, _mm256_set1_ps(2.0f)));
-    __m256 p = _mm256_set1_ps(0.17087277f);
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
+    __m256 p = _mm256_set1_ps(NR_ERFC[0]);
+    for (int i = 1; i < 10; i++)
+        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(NR_ERFC[i]));
     const __m256 e = exp8(_mm256_fnmadd_ps(z, z, p));
     const __m256 q = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(half, v), t), e); /* v/2 erfc */
     /* v >= 0 (or NaN): v - q; v < 0: q */
@@ -337,12 +336,9 @@ AVX512 static inline __m512 exp16(__m512 x) {
         _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic), magic);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500E-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
+    __m512 p = _mm512_set1_ps(CEPHES_EXP[0]);
+    for (int i = 1; i < 6; i++)
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CEPHES_EXP[i]));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n); /* p * 2^n */
@@ -362,16 +358,9 @@ AVX512 static void bias_gelu_avx512(float *x, const float *b, int64_t n) {
         const __m512 d = _mm512_fmadd_ps(half, z, one);
         __m512 t = _mm512_rcp14_ps(d);
         t = _mm512_mul_ps(t, _mm512_fnmadd_ps(d, t, _mm512_set1_ps(2.0f)));
-        __m512 p = _mm512_set1_ps(0.17087277f);
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.13520398f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.27886807f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.18628806f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.09678418f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.37409196f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.00002368f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.26551223f));
+        __m512 p = _mm512_set1_ps(NR_ERFC[0]);
+        for (int c = 1; c < 10; c++)
+            p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(NR_ERFC[c]));
         const __m512 e = exp16(_mm512_fnmadd_ps(z, z, p));
         const __m512 q = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(half, v), t), e); /* v/2 erfc */
         const __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLT_UQ);
