@@ -129,6 +129,7 @@ static void ksplit_gemm_task(void *arg, int64_t begin, int64_t end, int tid) {
     }
 }
 
+/* Rows [begin, end): the partial products summed, the epilogue, then the after hook. */
 static void ksplit_reduce_task(void *arg, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const ksplit_job *k = arg;
@@ -146,6 +147,7 @@ static void ksplit_reduce_task(void *arg, int64_t begin, int64_t end, int tid) {
             bias_relu(row, j->b, N);
         }
     }
+    if (j->after) j->after->fn(j->after->arg, begin, end);
 }
 
 static void hook_task(void *arg, int64_t begin, int64_t end, int tid) {
@@ -173,13 +175,12 @@ void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W
     size_t cap = 0;
     float *partials = T > 1 ? swin__pool_partials(&cap) : NULL;
     if (partials && M < 512 && K >= N && K >= 64 * T && (size_t)(M * N * (T - 1)) <= cap) {
-        /* Few rows and K >= N: splitting K scales best (bench/README.md); the hooks run as
-         * loops of their own */
+        /* Few rows and K >= N: splitting K scales best (bench/README.md); the before hook runs
+         * as a loop of its own, the after hook with the summing of the partial products */
         ksplit_job k = {&j, T, partials};
         if (before) swin__rows_parallel(M, before);
         swin__parallel_for(T, 1, ksplit_gemm_task, &k);
         swin__parallel_split(M, 1, ksplit_reduce_task, &k);
-        if (after) swin__rows_parallel(M, after);
         return;
     }
     if (j.split_rows) {
