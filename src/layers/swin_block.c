@@ -133,10 +133,25 @@ static void norm_rows(void *arg, int64_t r0, int64_t r1) {
                     r1 - r0, j->C, j->norm->eps);
 }
 
-/* ---- the attention half by groups of windows ----
- * With many window tokens the attention half runs as one parallel loop over groups of whole
- * windows: each group gathers (with norm1) its rows, multiplies them by qkv, runs attention on
- * its windows, multiplies by proj and scatters the result back onto x. A group's data stays in
+/* ---- the halves of a block by groups ----
+ * With many rows, each half of a block runs as one parallel loop over groups of rows, a whole
+ * chain of steps per group with no barrier between them. Groups hold about 8 MB of the widest
+ * intermediate (qkv or the Mlp's hidden units), and there is a multiple of T of them: fewer,
+ * larger groups repack each weight matrix fewer times, and that was measured to matter more
+ * than keeping a group's intermediate in L2 (docs/performance.md). */
+#define GROUP_FLOATS ((int64_t)(8 << 20) / (int64_t)sizeof(float))
+
+/* Items per group for n items of which about `fit` make a group: a multiple of T groups. */
+static int64_t group_count(int64_t n, int64_t fit) {
+    const int64_t T = swin__threads();
+    fit = fit < 1 ? 1 : fit;
+    const int64_t groups = T * ((n + T * fit - 1) / (T * fit));
+    return (n + groups - 1) / groups;
+}
+
+/* The attention half by groups of whole windows: each group gathers (with norm1) its rows,
+ * multiplies them by qkv, runs attention on its windows, multiplies by proj and scatters the
+ * result back onto x. A group's data stays in
  * its thread's cache from one step to the next, and there is no barrier between the steps.
  * Groups never touch the same tokens of x (every token belongs to exactly one window), so one
  * group's scatter cannot disturb another's gather. */
@@ -162,6 +177,27 @@ static void attn_group(void *arg, int64_t w0, int64_t w1, int tid) {
     scatter_rows(&j->scatter, r0, r1);
 }
 
+/* The Mlp half by groups of rows: norm2, fc1 + GELU, fc2 + the residual. A group reads and
+ * writes only its own rows of x. */
+typedef struct mlp_groups_job {
+    norm_rows_job norm;
+    const swin_mlp *m;
+    float *hidden, *x;
+} mlp_groups_job;
+
+static void mlp_group(void *arg, int64_t r0, int64_t r1, int tid) {
+    (void)tid;
+    mlp_groups_job *j = arg;
+    const swin_mlp *m = j->m;
+    const int64_t C = j->norm.C;
+    norm_rows(&j->norm, r0, r1);
+    swin__linear_rows(j->hidden, m->hidden, j->norm.out, m->fc1_w, m->fc1_b, C, m->hidden, r0, r1,
+                      m->act == SWIN_ACT_GELU ? SWIN_EPI_BIAS_GELU : SWIN_EPI_BIAS_RELU);
+    swin__linear_rows(j->x, C, j->hidden, m->fc2_w, m->fc2_b, m->hidden, C, r0, r1,
+                      SWIN_EPI_ACCUMULATE);
+}
+
+
 void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, int64_t B,
                          const float *bias, const float *mask, float *scratch) {
     const int64_t C = blk->dim, tokens = B * g->H * g->W, padded = B * g->Hp * g->Wp;
@@ -179,13 +215,9 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
     window_job wj = {win_in, x, x, g, C, &blk->norm1};
     window_job sj = {win_out, x, NULL, g, C, NULL};
     if (B_ * N >= 3 * C) {
-        /* groups of about 512 KB of qkv output, a multiple of T groups */
-        const int64_t T = swin__threads();
-        int64_t per = (int64_t)(512 * 1024 / sizeof(float)) / (3 * C * N);
-        per = per < 1 ? 1 : per;
-        const int64_t groups = T * ((B_ + T * per - 1) / (T * per));
+        const int64_t per = group_count(B_, GROUP_FLOATS / (3 * C * N));
         attn_groups_job j = {wj, sj, a, qkv, merged, scores, N, g->nW, bias, mask};
-        swin__parallel_for(B_, (B_ + groups - 1) / groups, attn_group, &j);
+        swin__parallel_for(B_, per, attn_group, &j);
     } else {
         const swin_rows_hook gather = {gather_rows, &wj}, scatter = {scatter_rows, &sj};
         swin__linear_fused(qkv, 3 * C, win_in, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C,
@@ -195,10 +227,17 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
                            SWIN_EPI_BIAS, NULL, &scatter);
     }
 
-    /* x += Mlp(norm2(x)): norm2 by row blocks before fc1, the residual fused into fc2 */
+    /* x += Mlp(norm2(x)). With many rows, by groups of rows (mlp_group). Otherwise norm2 by
+     * row blocks before fc1, the residual fused into fc2. */
     const swin_mlp *m = &blk->mlp;
     float *normed = work, *hidden = normed + tokens * C;
     norm_rows_job nj = {normed, x, &blk->norm2, C};
+    if (tokens >= m->hidden) {
+        const int64_t per = group_count(tokens, GROUP_FLOATS / m->hidden);
+        mlp_groups_job j = {nj, m, hidden, x};
+        swin__parallel_for(tokens, (per + 15) / 16 * 16, mlp_group, &j);
+        return;
+    }
     const swin_rows_hook norm2 = {norm_rows, &nj};
     swin__linear_fused(hidden, m->hidden, normed, m->fc1_w, m->fc1_b, tokens, C, m->hidden,
                        m->act == SWIN_ACT_GELU ? SWIN_EPI_BIAS_GELU : SWIN_EPI_BIAS_RELU, &norm2,
