@@ -241,6 +241,8 @@ void swin__bias_gelu(float *x, const float *b, int64_t n);
 int swin__kernels_isa(int cap);
 /* out[i] += in[i]. */
 void swin__add_inplace(float *restrict out, const float *restrict in, int64_t n);
+/* out[r * ld + c] *= s[r], for rows r < rows and columns c < n. */
+void swin__scale_rows(float *out, int64_t ld, int64_t rows, int64_t n, const float *s);
 
 /* Spatial helpers on channels-last maps (B, H, W, C). */
 /* out[b, h, w] = in[b, (h + sh) mod H, (w + sw) mod W]: torch.roll(in, (-sh, -sw), (1, 2)). */

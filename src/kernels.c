@@ -470,6 +470,48 @@ AVX512 static void softmax_rows_avx512(float *x, int64_t rows, int64_t n, const 
     }
 }
 
+/* out[r * ld + c] *= s[r] for c < n. */
+AVX512 static void scale_rows_avx512(float *out, int64_t ld, int64_t rows, int64_t n,
+                                     const float *s) {
+    for (int64_t r = 0; r < rows; r++) {
+        const __m512 f = _mm512_set1_ps(s[r]);
+        float *o = out + r * ld;
+        for (int64_t c = 0; c < n; c += 16) {
+            const __mmask16 k = lanes_left(n - c);
+            _mm512_mask_storeu_ps(o + c, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, o + c), f));
+        }
+    }
+}
+
+AVX512 static void add_avx512(float *restrict out, const float *restrict in, int64_t n) {
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 k = lanes_left(n - i);
+        _mm512_mask_storeu_ps(out + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, out + i),
+                                                        _mm512_maskz_loadu_ps(k, in + i)));
+    }
+}
+
+AVX2 static void add_avx2(float *restrict out, const float *restrict in, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_add_ps(_mm256_loadu_ps(out + i), _mm256_loadu_ps(in + i)));
+    for (; i < n; i++)
+        out[i] += in[i];
+}
+
+AVX2 static void scale_rows_avx2(float *out, int64_t ld, int64_t rows, int64_t n,
+                                 const float *s) {
+    for (int64_t r = 0; r < rows; r++) {
+        const __m256 f = _mm256_set1_ps(s[r]);
+        float *o = out + r * ld;
+        int64_t c = 0;
+        for (; c + 8 <= n; c += 8)
+            _mm256_storeu_ps(o + c, _mm256_mul_ps(_mm256_loadu_ps(o + c), f));
+        for (; c < n; c++)
+            o[c] *= s[r];
+    }
+}
+
 static int isa_cap = 2; /* tests lower it to reach every path (swin__kernels_isa) */
 
 static bool have_avx512(void) {
@@ -567,8 +609,34 @@ void swin__gelu(float *x, int64_t n) {
 }
 
 void swin__add_inplace(float *restrict out, const float *restrict in, int64_t n) {
+#ifdef SWIN_X86_SIMD
+    if (have_avx512()) {
+        add_avx512(out, in, n);
+        return;
+    }
+    if (have_avx2()) {
+        add_avx2(out, in, n);
+        return;
+    }
+#endif
     for (int64_t i = 0; i < n; i++)
         out[i] += in[i];
+}
+
+void swin__scale_rows(float *out, int64_t ld, int64_t rows, int64_t n, const float *s) {
+#ifdef SWIN_X86_SIMD
+    if (have_avx512()) {
+        scale_rows_avx512(out, ld, rows, n, s);
+        return;
+    }
+    if (have_avx2()) {
+        scale_rows_avx2(out, ld, rows, n, s);
+        return;
+    }
+#endif
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < n; c++)
+            out[r * ld + c] *= s[r];
 }
 
 static inline int64_t wrap(int64_t i, int64_t n) {

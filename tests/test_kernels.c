@@ -327,6 +327,28 @@ static void test_simd_paths(void **state) {
         }
         swin__layernorm(out, rows, gam, bet, 5, 37, 1e-5f);
         assert_true(swin_test_check("layernorm odd width", out, want, 5 * 37, 1e-6));
+
+        /* additions and row scaling: every length up to 40, so every tail; the results are
+         * single float operations, so they must be exact */
+        for (int n = 1; n <= 40; n++) {
+            float a[40], b[40], sum[40], m[3 * 41], prod[3 * 41], sc[3];
+            for (int i = 0; i < n; i++) {
+                a[i] = (float)sin(0.7 * i + n);
+                b[i] = (float)cos(0.3 * i - n);
+                sum[i] = a[i] + b[i];
+            }
+            swin__add_inplace(a, b, n);
+            assert_memory_equal(a, sum, (size_t)n * sizeof(float));
+            for (int r = 0; r < 3; r++) {
+                sc[r] = 0.5f + 0.25f * (float)r + 0.001f * (float)n;
+                for (int c = 0; c <= n; c++) { /* row stride n + 1: the last column is kept */
+                    m[r * (n + 1) + c] = (float)sin(0.1 * c + r);
+                    prod[r * (n + 1) + c] = c < n ? m[r * (n + 1) + c] * sc[r] : m[r * (n + 1) + c];
+                }
+            }
+            swin__scale_rows(m, n + 1, 3, n, sc);
+            assert_memory_equal(m, prod, (size_t)(3 * (n + 1)) * sizeof(float));
+        }
     }
     swin__kernels_isa(2);
 }

@@ -114,9 +114,7 @@ static void attn_task(void *arg, int64_t begin, int64_t end, int tid) {
                                j->mask ? j->mask + (i % j->nW) * N * N : NULL, inv);
         float *o = j->merged + i * N * C + h * hd;
         swin__sgemm(false, false, N, hd, N, 1.0f, S, N, base + 2 * C + h * hd, 3 * C, 0.0f, o, C);
-        for (int64_t r = 0; r < N; r++)
-            for (int64_t d = 0; d < hd; d++)
-                o[r * C + d] *= inv[r];
+        swin__scale_rows(o, C, N, hd, inv);
     }
 }
 
