@@ -141,8 +141,8 @@ static void norm_rows(void *arg, int64_t r0, int64_t r1) {
  * than keeping a group's intermediate in L2 (docs/performance.md). */
 #define GROUP_FLOATS ((int64_t)(8 << 20) / (int64_t)sizeof(float))
 
-/* Items per group for n items of which about `fit` make a group: a multiple of T groups. */
-static int64_t group_count(int64_t n, int64_t fit) {
+/* Items per group, for n items of which about `fit` fill a group: a multiple of T groups. */
+static int64_t group_size(int64_t n, int64_t fit) {
     const int64_t T = swin__threads();
     fit = fit < 1 ? 1 : fit;
     const int64_t groups = T * ((n + T * fit - 1) / (T * fit));
@@ -151,10 +151,8 @@ static int64_t group_count(int64_t n, int64_t fit) {
 
 /* The attention half by groups of whole windows: each group gathers (with norm1) its rows,
  * multiplies them by qkv, runs attention on its windows, multiplies by proj and scatters the
- * result back onto x. A group's data stays in
- * its thread's cache from one step to the next, and there is no barrier between the steps.
- * Groups never touch the same tokens of x (every token belongs to exactly one window), so one
- * group's scatter cannot disturb another's gather. */
+ * result back onto x. Groups never touch the same tokens of x (every token belongs to exactly
+ * one window), so one group's scatter cannot disturb another's gather. */
 typedef struct attn_groups_job {
     window_job gather, scatter;
     const swin_attention *a;
@@ -215,7 +213,7 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
     window_job wj = {win_in, x, x, g, C, &blk->norm1};
     window_job sj = {win_out, x, NULL, g, C, NULL};
     if (B_ * N >= 3 * C) {
-        const int64_t per = group_count(B_, GROUP_FLOATS / (3 * C * N));
+        const int64_t per = group_size(B_, GROUP_FLOATS / (3 * C * N));
         attn_groups_job j = {wj, sj, a, qkv, merged, scores, N, g->nW, bias, mask};
         swin__parallel_for(B_, per, attn_group, &j);
     } else {
@@ -233,7 +231,7 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
     float *normed = work, *hidden = normed + tokens * C;
     norm_rows_job nj = {normed, x, &blk->norm2, C};
     if (tokens >= m->hidden) {
-        const int64_t per = group_count(tokens, GROUP_FLOATS / m->hidden);
+        const int64_t per = group_size(tokens, GROUP_FLOATS / m->hidden);
         mlp_groups_job j = {nj, m, hidden, x};
         swin__parallel_for(tokens, (per + 15) / 16 * 16, mlp_group, &j);
         return;
