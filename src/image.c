@@ -224,6 +224,13 @@ static swin_status decode_png(swin_image **out, const uint8_t *data, size_t size
     }
     png_set_read_fn(png, &src, png_read_mem);
     png_set_user_limits(png, 1u << 24, 1u << 24);
+    /* libpng reads the ancillary chunks it knows at their declared length before checking
+     * their data, and its length limit is only a warning: a 129-byte file declaring a 400 MB
+     * zTXt chunk made it ask for 400 MB (found by fuzz_image). The pixels need none of these
+     * chunks (PIL does not apply an ICC profile either when it converts to RGB), so they are
+     * skipped unread, as unknown chunks are. */
+    static const png_byte skipped[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0pCAL\0sCAL\0hIST";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skipped, 9);
     png_read_info(png, info);
     const png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     status = check_size(w, h, what);

@@ -50,6 +50,9 @@ char *swin__strdup(const char *s);
 void swin__alloc_fail_at(long k);
 long swin__alloc_live(void);
 long swin__alloc_total(void);
+/* The largest single request (malloc, calloc, realloc) since the last reset; reset: also
+ * start again from 0. */
+size_t swin__alloc_largest(bool reset);
 
 /* a*b and a+b with overflow detection: return false on overflow. */
 static inline bool swin__mul_size(size_t a, size_t b, size_t *out) {

@@ -88,6 +88,7 @@ swin_status swin__oom(void) {
  * nothing, in any build. */
 static atomic_long alloc_countdown; /* 0: disarmed; k: the k-th allocation from now fails */
 static atomic_long alloc_live, alloc_total;
+static atomic_size_t alloc_largest; /* the largest request since the last reset */
 
 void swin__alloc_fail_at(long k) {
     atomic_store(&alloc_countdown, k > 0 ? k : 0);
@@ -116,17 +117,32 @@ static void *counted(void *p) {
     return p;
 }
 
+static void note_size(size_t size) {
+    size_t m = atomic_load_explicit(&alloc_largest, memory_order_relaxed);
+    while (size > m &&
+           !atomic_compare_exchange_weak_explicit(&alloc_largest, &m, size, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+    }
+}
+
+size_t swin__alloc_largest(bool reset) {
+    return reset ? atomic_exchange(&alloc_largest, 0) : atomic_load(&alloc_largest);
+}
+
 void *swin__malloc(size_t size) {
+    note_size(size);
     if (should_fail()) return NULL;
     return counted(malloc(size ? size : 1));
 }
 
 void *swin__calloc(size_t n, size_t size) {
+    note_size(n > 0 && size > SIZE_MAX / n ? SIZE_MAX : n * size);
     if (should_fail()) return NULL;
     return counted(calloc(n ? n : 1, size ? size : 1));
 }
 
 void *swin__realloc(void *p, size_t size) {
+    note_size(size);
     if (should_fail()) return NULL;
     void *q = realloc(p, size ? size : 1);
     return p ? q : counted(q);

@@ -196,11 +196,55 @@ static void test_corrupt_images(void **state) {
     free(bytes);
 }
 
+/* CRC-32 of PNG chunks (ISO 3309), bit by bit: test data only. */
+static uint32_t png_crc(const uint8_t *p, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = c & 1u ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+static void put_be32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* A 45-byte PNG whose zTXt chunk declares 400 MB: decoding must not ask for that much (libpng
+ * allocates a chunk at its declared length before reading it; fuzz_image found this). */
+static void test_chunk_bomb(void **state) {
+    (void)state;
+    uint8_t png[45] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    put_be32(png + 8, 13);
+    memcpy(png + 12, "IHDR", 4);
+    put_be32(png + 16, 1); /* width */
+    put_be32(png + 20, 1); /* height */
+    png[24] = 8;           /* bit depth */
+    png[25] = 2;           /* RGB */
+    put_be32(png + 29, png_crc(png + 12, 17));
+    put_be32(png + 33, 400000000u);
+    memcpy(png + 37, "zTXtabcd", 8);
+    swin__alloc_largest(true);
+    swin_image *img = (swin_image *)0x1;
+    const swin_status s = swin_image_load_memory(&img, png, sizeof png);
+    const size_t largest = swin__alloc_largest(false);
+    printf("[img] 400 MB zTXt chunk: status %d (%s), largest allocation %zu bytes\n", (int)s,
+           swin_last_error(), largest);
+    assert_true(s == SWIN_ERR_TRUNCATED || s == SWIN_ERR_FORMAT);
+    assert_null(img);
+    assert_true(largest <= (size_t)16 << 20);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_preprocess_matches_pil),
         cmocka_unit_test(test_memory_and_wrap),
         cmocka_unit_test(test_corrupt_images),
+        cmocka_unit_test(test_chunk_bomb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
