@@ -34,6 +34,11 @@ static bool have_avx512(void);
 #define LN_AVX512 __attribute__((target("avx512f")))
 #define LN_AVX2 __attribute__((target("avx2,fma")))
 
+/* The mask of the lanes of a 16-float vector that hold data when `left` values remain. */
+static inline __mmask16 lanes_left(int64_t left) {
+    return left >= 16 ? (__mmask16)0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1u) : 0;
+}
+
 /* Sixteen float lanes per row: the mean, then the mean of squared deviations from it (two
  * passes, as the double version); each lane sums C/16 values, and the lanes are added in
  * double. For C up to a few thousand this keeps the sums well within float precision. */
@@ -45,8 +50,7 @@ LN_AVX512 static void layernorm_rows_avx512(float *out, const float *in, const f
         float *y = out + r * C;
         __m512 s = _mm512_setzero_ps();
         for (int64_t c = 0; c < C; c += 16) {
-            const __mmask16 k =
-                C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1u);
+            const __mmask16 k = lanes_left(C - c);
             s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(k, x + c));
         }
         const __m512d sd = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(s)),
@@ -55,8 +59,7 @@ LN_AVX512 static void layernorm_rows_avx512(float *out, const float *in, const f
         const __m512 m = _mm512_set1_ps(mean);
         __m512 v = _mm512_setzero_ps();
         for (int64_t c = 0; c < C; c += 16) {
-            const __mmask16 k =
-                C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1u);
+            const __mmask16 k = lanes_left(C - c);
             const __m512 d = _mm512_maskz_sub_ps(k, _mm512_maskz_loadu_ps(k, x + c), m);
             v = _mm512_fmadd_ps(d, d, v);
         }
@@ -65,8 +68,7 @@ LN_AVX512 static void layernorm_rows_avx512(float *out, const float *in, const f
         const double var = _mm512_reduce_add_pd(vd) / (double)C; /* biased, as torch */
         const __m512 rs = _mm512_set1_ps((float)(1.0 / sqrt(var + (double)eps)));
         for (int64_t c = 0; c < C; c += 16) {
-            const __mmask16 k =
-                C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1u);
+            const __mmask16 k = lanes_left(C - c);
             const __m512 n = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + c), m), rs);
             _mm512_mask_storeu_ps(y + c, k,
                                   _mm512_fmadd_ps(n, _mm512_maskz_loadu_ps(k, gamma + c),
@@ -350,7 +352,7 @@ AVX512 static inline __m512 exp16(__m512 x) {
 AVX512 static void bias_gelu_avx512(float *x, const float *b, int64_t n) {
     const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
     for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        const __mmask16 k = lanes_left(n - i);
         __m512 v = _mm512_maskz_loadu_ps(k, x + i);
         if (b) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, b + i));
         const __m512 z = _mm512_mul_ps(_mm512_abs_ps(v), _mm512_set1_ps(0.70710678118654752440f));
@@ -366,10 +368,6 @@ AVX512 static void bias_gelu_avx512(float *x, const float *b, int64_t n) {
         const __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLT_UQ);
         _mm512_mask_storeu_ps(x + i, k, _mm512_mask_sub_ps(q, pos, v, q));
     }
-}
-
-static inline __mmask16 lanes_left(int64_t left) {
-    return left >= 16 ? (__mmask16)0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1u) : 0;
 }
 
 /* One vector of a short row with its bias and mask added; lanes past the row are -inf. */

@@ -136,7 +136,8 @@ void *swin__malloc(size_t size) {
 }
 
 void *swin__calloc(size_t n, size_t size) {
-    note_size(n > 0 && size > SIZE_MAX / n ? SIZE_MAX : n * size);
+    size_t bytes;
+    note_size(swin__mul_size(n, size, &bytes) ? bytes : SIZE_MAX);
     if (should_fail()) return NULL;
     return counted(calloc(n ? n : 1, size ? size : 1));
 }

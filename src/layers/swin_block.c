@@ -195,7 +195,6 @@ static void mlp_group(void *arg, int64_t r0, int64_t r1, int tid) {
                       SWIN_EPI_ACCUMULATE);
 }
 
-
 void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, int64_t B,
                          const float *bias, const float *mask, float *scratch) {
     const int64_t C = blk->dim, tokens = B * g->H * g->W, padded = B * g->Hp * g->Wp;
