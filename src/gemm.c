@@ -156,31 +156,32 @@ static void hook_task(void *arg, int64_t begin, int64_t end, int tid) {
     h->fn(h->arg, begin, end);
 }
 
-void swin__rows_parallel(int64_t rows, const swin_rows_hook *h) {
-    swin__parallel_split(rows, 1, hook_task, (void *)h);
+void swin__rows_parallel(swin_pool *pool, int64_t rows, const swin_rows_hook *h) {
+    swin__parallel_split(pool, rows, 1, hook_task, (void *)h);
 }
 
 void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W, const float *b,
                         int64_t M, int64_t K, int64_t N, swin_epilogue epi,
-                        const swin_rows_hook *before, const swin_rows_hook *after) {
+                        const swin_rows_hook *before, const swin_rows_hook *after,
+                        swin_pool *pool) {
     /* Each thread packs the operand it shares with the others: splitting the rows repeats the
      * packing of W (K*N), splitting the columns repeats that of in (M*K). */
     linear_job j = {out, ldo, in, W, b, M, K, N, epi, M >= N, before, after};
-    const int64_t T = swin__threads();
+    const int64_t T = swin__pool_size(pool);
     if (M * N * K < 65536) {
         j.split_rows = true;
         linear_task(&j, 0, M, 0);
         return;
     }
     size_t cap = 0;
-    float *partials = T > 1 ? swin__pool_partials(&cap) : NULL;
+    float *partials = T > 1 ? swin__pool_partials(pool, &cap) : NULL;
     if (partials && M < 512 && K >= N && K >= 64 * T && (size_t)(M * N * (T - 1)) <= cap) {
         /* Few rows and K >= N: splitting K scales best (bench/README.md); the before hook runs
          * as a loop of its own, the after hook with the summing of the partial products */
         ksplit_job k = {&j, T, partials};
-        if (before) swin__rows_parallel(M, before);
-        swin__parallel_for(T, 1, ksplit_gemm_task, &k);
-        swin__parallel_split(M, 1, ksplit_reduce_task, &k);
+        if (before) swin__rows_parallel(pool, M, before);
+        swin__parallel_for(pool, T, 1, ksplit_gemm_task, &k);
+        swin__parallel_split(pool, M, 1, ksplit_reduce_task, &k);
         return;
     }
     if (j.split_rows) {
@@ -193,23 +194,23 @@ void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W
         /* a multiple of T blocks of equal size, so that no thread gets one more */
         const int64_t blocks = T * ((M + T * target - 1) / (T * target));
         const int64_t rows = ((M + blocks - 1) / blocks + 15) / 16 * 16;
-        swin__parallel_for(M, rows, linear_task, &j);
+        swin__parallel_for(pool, M, rows, linear_task, &j);
     } else {
         /* every thread needs every input row: the hooks run as loops of their own */
-        if (before) swin__rows_parallel(M, before);
-        swin__parallel_split(N, 16, linear_task, &j);
-        if (after) swin__rows_parallel(M, after);
+        if (before) swin__rows_parallel(pool, M, before);
+        swin__parallel_split(pool, N, 16, linear_task, &j);
+        if (after) swin__rows_parallel(pool, M, after);
     }
 }
 
 void swin__linear_ex(float *out, int64_t ldo, const float *in, const float *W, const float *b,
-                     int64_t M, int64_t K, int64_t N, swin_epilogue epi) {
-    swin__linear_fused(out, ldo, in, W, b, M, K, N, epi, NULL, NULL);
+                     int64_t M, int64_t K, int64_t N, swin_epilogue epi, swin_pool *pool) {
+    swin__linear_fused(out, ldo, in, W, b, M, K, N, epi, NULL, NULL, pool);
 }
 
 void swin__linear(float *out, const float *in, const float *W, const float *b, int64_t M, int64_t K,
-                  int64_t N) {
-    swin__linear_ex(out, N, in, W, b, M, K, N, SWIN_EPI_BIAS);
+                  int64_t N, swin_pool *pool) {
+    swin__linear_ex(out, N, in, W, b, M, K, N, SWIN_EPI_BIAS, pool);
 }
 
 static void set_one_thread(void) {

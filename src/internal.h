@@ -146,6 +146,10 @@ const char *swin__st_meta(const swin_safetensors *st, const char *key);
 swin_status swin__st_get_f32(const swin_safetensors *st, const char *name, int ndim,
                              const int64_t *shape, const float **out);
 
+/* A context's worker threads (pool.c). Every function that runs in parallel takes the pool it
+ * runs on; NULL runs it serially on the calling thread. */
+typedef struct swin_pool swin_pool;
+
 /* ---- GEMM seam (gemm.c): the only file that includes cblas.h ---- */
 
 /* C[M,N] = alpha * op(A) op(B) + beta * C, row-major; op = transpose when trans_x. */
@@ -156,10 +160,10 @@ void swin__sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
 void swin__sgemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                        const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                        float *C, int64_t ldc);
-/* PyTorch Linear: out[M,N] = in[M,K] W[N,K]^T + b[N] (b may be NULL). Split across the
- * current pool's threads. */
+/* PyTorch Linear: out[M,N] = in[M,K] W[N,K]^T + b[N] (b may be NULL). Split across pool's
+ * threads. */
 void swin__linear(float *out, const float *in, const float *W, const float *b, int64_t M, int64_t K,
-                  int64_t N);
+                  int64_t N, swin_pool *pool);
 /* What swin__linear_ex does with the product P = in W^T of each output element. */
 typedef enum swin_epilogue {
     SWIN_EPI_BIAS,      /* out = P + b */
@@ -169,7 +173,7 @@ typedef enum swin_epilogue {
 } swin_epilogue;
 /* out rows have stride ldo; b may be NULL. */
 void swin__linear_ex(float *out, int64_t ldo, const float *in, const float *W, const float *b,
-                     int64_t M, int64_t K, int64_t N, swin_epilogue epi);
+                     int64_t M, int64_t K, int64_t N, swin_epilogue epi, swin_pool *pool);
 /* Work on rows [r0, r1) of a product's input (before) or output (after), fused into the
  * product's row blocks; rows of different calls never overlap. */
 typedef struct swin_rows_hook {
@@ -180,19 +184,18 @@ typedef struct swin_rows_hook {
  * product is split by columns they run as loops of their own, before and after it. */
 void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W, const float *b,
                         int64_t M, int64_t K, int64_t N, swin_epilogue epi,
-                        const swin_rows_hook *before, const swin_rows_hook *after);
+                        const swin_rows_hook *before, const swin_rows_hook *after, swin_pool *pool);
 /* Rows [r0, r1) of swin__linear_ex's product (in [*, K], W [N, K]), on the calling thread. */
 void swin__linear_rows(float *out, int64_t ldo, const float *in, const float *W, const float *b,
                        int64_t K, int64_t N, int64_t r0, int64_t r1, swin_epilogue epi);
-/* Runs h over rows [0, rows), split across the current pool's threads. */
-void swin__rows_parallel(int64_t rows, const swin_rows_hook *h);
+/* Runs h over rows [0, rows), split across pool's threads. */
+void swin__rows_parallel(swin_pool *pool, int64_t rows, const swin_rows_hook *h);
 /* Makes OpenBLAS run each call on the calling thread (libswin parallelises itself); once per
  * process. */
 void swin__blas_single_threaded(void);
 
 /* ---- worker pool (pool.c) ---- */
 
-typedef struct swin_pool swin_pool;
 /* A chunk [begin, end) of a parallel loop, run by thread tid (0 = the caller, < pool size). */
 typedef void (*swin_task_fn)(void *arg, int64_t begin, int64_t end, int tid);
 /* nthreads - 1 workers; fewer when threads cannot be started. OOM only for the pool itself. */
@@ -200,25 +203,20 @@ swin_status swin__pool_create(swin_pool **out, int nthreads);
 void swin__pool_free(swin_pool *p);
 /* Whether p was made before a fork() of this process (its workers are not here). */
 bool swin__pool_stale(const swin_pool *p);
+/* Threads of p, the caller included (1 for NULL). Per-thread scratch is sized by it. */
 int swin__pool_size(const swin_pool *p);
-/* Makes p the pool of this thread's parallel loops (NULL: serial); returns the previous one for
- * swin__pool_leave. */
-swin_pool *swin__pool_enter(swin_pool *p);
-void swin__pool_leave(swin_pool *prev);
-/* Threads of this thread's current pool (1 without one). Per-thread scratch is sized by it. */
-int swin__threads(void);
-/* Runs fn over [0, n) in chunks of `chunk`, on the current pool; returns when all are done.
- * Inside a chunk, parallel loops run serially. */
-void swin__parallel_for(int64_t n, int64_t chunk, swin_task_fn fn, void *arg);
+/* Runs fn over [0, n) in chunks of `chunk` on p's threads (serially when p is NULL); returns
+ * when all are done. A chunk has no pool: what it runs, it runs on its own thread. */
+void swin__parallel_for(swin_pool *p, int64_t n, int64_t chunk, swin_task_fn fn, void *arg);
 /* The same with one chunk per thread, chunk sizes rounded up to a multiple of align. */
-void swin__parallel_split(int64_t n, int64_t align, swin_task_fn fn, void *arg);
+void swin__parallel_split(swin_pool *p, int64_t n, int64_t align, swin_task_fn fn, void *arg);
 /* Flushes subnormal floats to zero in this thread (x86 MXCSR FTZ|DAZ); returns the previous
  * state for swin__fp_leave. No-ops elsewhere. */
 unsigned swin__fp_enter(void);
 void swin__fp_leave(unsigned saved);
-/* The current pool's buffer for partial products (NULL without a pool of two or more);
- * *floats receives its size. Only for use inside one parallel step of the caller. */
-float *swin__pool_partials(size_t *floats);
+/* p's buffer for partial products (NULL without a pool of two or more); *floats receives its
+ * size. Only for use inside one parallel step of p's caller. */
+float *swin__pool_partials(swin_pool *p, size_t *floats);
 /* swin_set_num_threads's value, else SWIN_NUM_THREADS (1..1024), else the number of online
  * processors (at most 64). */
 int swin__default_threads(void);
@@ -227,7 +225,7 @@ int swin__default_threads(void);
 
 /* LayerNorm over the last dim C of [rows, C]: out may alias in. */
 void swin__layernorm(float *out, const float *in, const float *gamma, const float *beta,
-                     int64_t rows, int64_t C, float eps);
+                     int64_t rows, int64_t C, float eps, swin_pool *pool);
 /* Softmax of each row of [rows, n], in place, with the row maximum subtracted. */
 void swin__softmax_rows(float *x, int64_t rows, int64_t n);
 /* x[r, :] += bias[r, :] (if not NULL) + mask[r, :] (if not NULL), then softmax of each row.

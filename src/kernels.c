@@ -172,13 +172,13 @@ static void ln_task(void *arg, int64_t begin, int64_t end, int tid) {
 }
 
 void swin__layernorm(float *out, const float *in, const float *gamma, const float *beta,
-                     int64_t rows, int64_t C, float eps) {
+                     int64_t rows, int64_t C, float eps, swin_pool *pool) {
     if (rows * C < 16384) {
         layernorm_rows(out, in, gamma, beta, rows, C, eps);
         return;
     }
     ln_job j = {out, in, gamma, beta, C, eps};
-    swin__parallel_split(rows, 1, ln_task, &j);
+    swin__parallel_split(pool, rows, 1, ln_task, &j);
 }
 
 /* ---- vectorised exp, softmax and GELU ----

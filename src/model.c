@@ -309,9 +309,7 @@ swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int64_t heigh
     if (ctx->B == batch && ctx->H == height && ctx->W == width && ctx->planned_threads == threads)
         return SWIN_OK;
     unplan(ctx);
-    swin_pool *prev = swin__pool_enter(ctx->pool); /* the plan sizes per-thread scratch */
     swin_status s = ctx->model->family->plan(ctx, batch, height, width);
-    swin__pool_leave(prev);
     if (s != SWIN_OK) {
         unplan(ctx);
         return s;
@@ -338,11 +336,9 @@ swin_status swin_context_run(swin_context *ctx, const swin_tensor *input) {
                            (long long)Cin, input->ndim,
                            (long long)(input->ndim > 1 ? input->shape[1] : 0));
     SWIN_TRY(swin_context_reserve(ctx, input->shape[0], input->shape[2], input->shape[3]));
-    swin_pool *prev = swin__pool_enter(ctx->pool);
     const unsigned fp = swin__fp_enter();
     ctx->model->family->forward(ctx, input->data);
     swin__fp_leave(fp);
-    swin__pool_leave(prev);
     ctx->ran = true;
     return SWIN_OK;
 }

@@ -62,8 +62,10 @@ struct swin_family {
     swin_status (*stage_dims)(const swin_model *m, int stage, int64_t out[6]);
     swin_status (*flops)(const swin_model *m, int stage, double *flops, double *flops_global);
     /* Lays out the arena for [B, Cin, H, W] and allocates it (ctx->arena, and ctx->plan: one
-     * allocation the caller frees; the output views). */
+     * allocation the caller frees; the output views). Per-thread scratch is sized for
+     * ctx->pool. */
     swin_status (*plan)(swin_context *ctx, int64_t B, int64_t H, int64_t W);
+    /* Runs the planned pass on ctx->pool. */
     void (*forward)(swin_context *ctx, const float *input);
 };
 

@@ -49,8 +49,6 @@ struct swin_pool {
     int64_t n, chunk, nchunks;
 };
 
-static _Thread_local swin_pool *current;
-
 /* fork() copies only the calling thread: in a child, a pool made before the fork has no
  * workers. Pools remember the fork count of their making; a stale one runs serially, and its
  * context replaces it (swin__pool_stale). */
@@ -203,8 +201,7 @@ void swin__pool_free(swin_pool *p) {
     swin__free(p);
 }
 
-float *swin__pool_partials(size_t *floats) {
-    swin_pool *p = current;
+float *swin__pool_partials(swin_pool *p, size_t *floats) {
     *floats = p && p->partials ? (size_t)(p->nthreads - 1) * PARTIAL_FLOATS : 0;
     return p ? p->partials : NULL;
 }
@@ -213,24 +210,9 @@ int swin__pool_size(const swin_pool *p) {
     return p ? p->nthreads : 1;
 }
 
-swin_pool *swin__pool_enter(swin_pool *p) {
-    swin_pool *prev = current;
-    current = p;
-    return prev;
-}
-
-void swin__pool_leave(swin_pool *prev) {
-    current = prev;
-}
-
-int swin__threads(void) {
-    return swin__pool_size(current);
-}
-
-void swin__parallel_for(int64_t n, int64_t chunk, swin_task_fn fn, void *arg) {
+void swin__parallel_for(swin_pool *p, int64_t n, int64_t chunk, swin_task_fn fn, void *arg) {
     if (n <= 0) return;
     if (chunk < 1) chunk = 1;
-    swin_pool *p = current;
     const int64_t nchunks = (n + chunk - 1) / chunk;
     if (!p || p->nthreads == 1 || nchunks == 1 || swin__pool_stale(p)) {
         for (int64_t b = 0; b < n; b += chunk)
@@ -250,9 +232,7 @@ void swin__parallel_for(int64_t n, int64_t chunk, swin_task_fn fn, void *arg) {
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->mu);
     }
-    current = NULL; /* a parallel loop inside a chunk runs serially */
     run_chunks(p, 0);
-    current = p;
     for (int i = 0; atomic_load_explicit(&p->active, memory_order_acquire) != 0 && i < SPIN_ITERS;
          i++)
         CPU_RELAX();
@@ -266,12 +246,12 @@ void swin__parallel_for(int64_t n, int64_t chunk, swin_task_fn fn, void *arg) {
     }
 }
 
-void swin__parallel_split(int64_t n, int64_t align, swin_task_fn fn, void *arg) {
-    const int64_t T = swin__threads();
+void swin__parallel_split(swin_pool *p, int64_t n, int64_t align, swin_task_fn fn, void *arg) {
+    const int64_t T = swin__pool_size(p);
     if (align < 1) align = 1;
     int64_t chunk = (n + T - 1) / T;
     chunk = (chunk + align - 1) / align * align;
-    swin__parallel_for(n, chunk, fn, arg);
+    swin__parallel_for(p, n, chunk, fn, arg);
 }
 
 /* ---- the process-wide default thread count ---- */

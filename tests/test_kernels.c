@@ -64,7 +64,7 @@ static void test_linear(void **state) {
     float *x = randv((size_t)(M * K), 21), *W = randv((size_t)(N * K), 22),
           *b = randv((size_t)N, 23);
     float out[35], ref[35];
-    swin__linear(out, x, W, b, M, K, N);
+    swin__linear(out, x, W, b, M, K, N, NULL);
     for (int64_t i = 0; i < M; i++)
         for (int64_t j = 0; j < N; j++) {
             double acc = b[j];
@@ -126,7 +126,6 @@ static void test_linear_splits(void **state) {
             for (int T = 1; T <= 4; T++) {
                 swin_pool *pool = NULL;
                 assert_int_equal(swin__pool_create(&pool, T), SWIN_OK);
-                swin_pool *prev = swin__pool_enter(pool);
                 memcpy(out, res, (size_t)(M * ldo) * sizeof(float));
                 memset(in, 0, (size_t)(M * K) * sizeof(float));
                 memset(before_n, 0, (size_t)M * sizeof(int));
@@ -134,8 +133,7 @@ static void test_linear_splits(void **state) {
                 hook_rows hb = {x, in, K, before_n}, ha = {out, copy, ldo, after_n};
                 const swin_rows_hook before = {copy_rows, &hb}, after = {copy_rows, &ha};
                 swin__linear_fused(out, ldo, in, W, b, M, K, N, (swin_epilogue)epi, &before,
-                                   &after);
-                swin__pool_leave(prev);
+                                   &after, pool);
                 swin__pool_free(pool);
                 for (int64_t i = 0; i < M; i++) {
                     assert_int_equal(before_n[i], 1);
@@ -179,14 +177,14 @@ static void test_layernorm(void **state) {
     /* closed form: x = [1, 2, 3, 4]: mean 2.5, var 1.25 */
     const float x[4] = {1, 2, 3, 4}, g[4] = {1, 2, 1, 0.5f}, b[4] = {0, 1, -1, 0};
     float y[4];
-    swin__layernorm(y, x, g, b, 1, 4, 1e-5f);
+    swin__layernorm(y, x, g, b, 1, 4, 1e-5f, NULL);
     float want[4];
     for (int i = 0; i < 4; i++)
         want[i] = (float)((x[i] - 2.5) / sqrt(1.25 + 1e-5) * g[i] + b[i]);
     SWIN_CHECK("layernorm closed form", y, want, 4);
     /* a constant row normalises to beta (variance 0, eps keeps it finite) */
     const float c[4] = {3, 3, 3, 3};
-    swin__layernorm(y, c, g, b, 1, 4, 1e-5f);
+    swin__layernorm(y, c, g, b, 1, 4, 1e-5f, NULL);
     SWIN_CHECK("layernorm constant row", y, b, 4);
     /* in place, many rows, against a double reference */
     const int64_t rows = 9, C = 37;
@@ -204,7 +202,7 @@ static void test_layernorm(void **state) {
         for (int64_t k = 0; k < C; k++)
             ref[r * C + k] = (float)((v[r * C + k] - m) / sqrt(s + 1e-6) * gg[k] + bb[k]);
     }
-    swin__layernorm(v, v, gg, bb, rows, C, 1e-6f);
+    swin__layernorm(v, v, gg, bb, rows, C, 1e-6f, NULL);
     SWIN_CHECK("layernorm in place", v, ref, (size_t)(rows * C));
     free(v);
     free(gg);
@@ -325,7 +323,7 @@ static void test_simd_paths(void **state) {
                 want[r * 37 + c] =
                     (float)((rows[r * 37 + c] - mean) / sqrt(var + 1e-5) * gam[c] + bet[c]);
         }
-        swin__layernorm(out, rows, gam, bet, 5, 37, 1e-5f);
+        swin__layernorm(out, rows, gam, bet, 5, 37, 1e-5f, NULL);
         assert_true(swin_test_check("layernorm odd width", out, want, 5 * 37, 1e-6));
 
         /* additions and row scaling: every length up to 40, so every tail; the results are
@@ -400,11 +398,11 @@ static void test_window_ops(void **state) {
     assert_int_equal(g.Hp, Hp);
     assert_int_equal(g.Wp, Wp);
     assert_int_equal(g.nW, nW);
-    swin__window_gather(fused, x, &g, B, C);
+    swin__window_gather(fused, x, &g, B, C, NULL);
     assert_memory_equal(fused, win, np * 4);
     /* scatter-add of the windows onto zeros gives back x */
     memset(back, 0, n * 4);
-    swin__window_scatter_add(back, win, &g, B, C);
+    swin__window_scatter_add(back, win, &g, B, C, NULL);
     assert_memory_equal(back, x, n * 4);
     free(x);
     free(rolled);

@@ -41,7 +41,7 @@ static void test_patch_embed(void **state) {
     const float *want = swin_test_get(&st, "patch_embed.out", &n);
     assert_int_equal(n, 2 * 4 * 3 * 8);
     float *out = scratch_of(n), *scratch = scratch_of(swin__patch_embed_scratch(&pe, 2, 16, 12));
-    swin__patch_embed_forward(out, x, &pe, 2, 16, 12, scratch);
+    swin__patch_embed_forward(out, x, &pe, 2, 16, 12, scratch, NULL);
     SWIN_CHECK("patch_embed", out, want, n);
     free(out);
     free(scratch);
@@ -62,10 +62,10 @@ static void test_window_attention(void **state) {
     const float *want = swin_test_get(&st, "window_attention.out", &n);
     const float *want_nomask = swin_test_get(&st, "window_attention.out_nomask", NULL);
     assert_int_equal(n, (size_t)(B_ * N * 8));
-    float *out = scratch_of(n), *scratch = scratch_of(swin__attention_scratch(&a, B_, N));
-    swin__attention_forward(out, x, &a, B_, N, bias, mask, nW, scratch);
+    float *out = scratch_of(n), *scratch = scratch_of(swin__attention_scratch(&a, B_, N, 1));
+    swin__attention_forward(out, x, &a, B_, N, bias, mask, nW, scratch, NULL);
     SWIN_CHECK("window_attention masked", out, want, n);
-    swin__attention_forward(out, x, &a, B_, N, bias, NULL, nW, scratch);
+    swin__attention_forward(out, x, &a, B_, N, bias, NULL, nW, scratch, NULL);
     SWIN_CHECK("window_attention unmasked", out, want_nomask, n);
     /* our own mask for the same geometry (4x12 map, window 4, shift 2) equals the fixture's */
     float ours[3 * 16 * 16];
@@ -95,9 +95,9 @@ static void block_case(const char *want_name, int64_t shift) {
     size_t n;
     const float *x0 = swin_test_get(&st, "swin_block.x", &n);
     const float *want = swin_test_get(&st, want_name, NULL);
-    float *x = scratch_of(n), *scratch = scratch_of(swin__block_scratch(&blk, B, &g));
+    float *x = scratch_of(n), *scratch = scratch_of(swin__block_scratch(&blk, B, &g, 1));
     memcpy(x, x0, n * sizeof *x);
-    swin__block_forward(x, &blk, &g, B, bias, mask, scratch);
+    swin__block_forward(x, &blk, &g, B, bias, mask, scratch, NULL);
     SWIN_CHECK(want_name, x, want, n);
     free(bias);
     free(mask);
@@ -124,7 +124,7 @@ static void test_patch_merging(void **state) {
     const float *want = swin_test_get(&st, "patch_merging.out", &n);
     assert_int_equal(n, 2 * 4 * 3 * 16);
     float *out = scratch_of(n), *scratch = scratch_of(swin__patch_merging_scratch(2, 7, 6, 8));
-    swin__patch_merging_forward(out, x, &pm, 2, 7, 6, scratch);
+    swin__patch_merging_forward(out, x, &pm, 2, 7, 6, scratch, NULL);
     SWIN_CHECK("patch_merging odd height", out, want, n);
     free(out);
     free(scratch);
@@ -139,7 +139,7 @@ static void test_mlp(void **state) {
     const float *want = swin_test_get(&st, "mlp.out", &n);
     float out[40], hidden[80];
     assert_int_equal(n, 40);
-    swin__mlp_forward(out, x, &m, 5, hidden);
+    swin__mlp_forward(out, x, &m, 5, hidden, NULL);
     SWIN_CHECK("mlp gelu", out, want, n);
 }
 

@@ -1,5 +1,6 @@
 /* The layers of libswin. Each is a plain function with its shapes written above it; weights are
- * borrowed pointers bound by name from the safetensors file; forward does no allocation.
+ * borrowed pointers bound by name from the safetensors file; forward does no allocation and
+ * runs on the pool it is given (NULL: the calling thread alone).
  * Legend: B batch, H x W token grid, C channels, nH heads, hd head dim, wh x ww window,
  * N = wh*ww tokens per window, nW windows per image, Hp x Wp grid padded to the window. */
 #ifndef SWIN_LAYERS_H
@@ -33,7 +34,7 @@ swin_status swin__patch_embed_bind(swin_patch_embed *pe, const swin_safetensors 
 size_t swin__patch_embed_scratch(const swin_patch_embed *pe, int64_t B, int64_t H, int64_t W);
 /* out [B, H/p, W/p, D] (channels-last tokens) <- in [B, Cin, H, W] (NCHW). */
 void swin__patch_embed_forward(float *out, const float *in, const swin_patch_embed *pe, int64_t B,
-                               int64_t H, int64_t W, float *scratch);
+                               int64_t H, int64_t W, float *scratch, swin_pool *pool);
 
 /* ---- Multi-head attention (window_attention.c): Swin's WindowAttention, and plain
  * self-attention when there is no bias and no mask ---- */
@@ -52,19 +53,19 @@ void swin__attention_bias(float *bias, const swin_attention *a, const int32_t *i
 /* Floats of one thread's attention scores for sequences of N tokens (scores and row factors,
  * rounded up to whole cache lines). */
 int64_t swin__attention_scores_floats(int64_t N);
-/* Floats of scratch for B_ sequences of N tokens. */
-size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N);
+/* Floats of scratch for B_ sequences of N tokens on a pool of `threads` threads. */
+size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N, int threads);
 /* out [B_, N, C] <- attention over x [B_, N, C]. bias [nH, N, N] and mask [nW, N, N] are added
  * to the scaled scores when not NULL; sequence i uses mask[i % nW]. out must not alias x. */
 void swin__attention_forward(float *out, const float *x, const swin_attention *a, int64_t B_,
                              int64_t N, const float *bias, const float *mask, int64_t nW,
-                             float *scratch);
+                             float *scratch, swin_pool *pool);
 /* The middle of attention_forward: merged [B_, N, C] <- softmax(q k^T * scale + bias + mask) v
- * per (sequence, head), from qkv [B_, N, 3C]; scores holds swin__threads() *
+ * per (sequence, head), from qkv [B_, N, 3C]; scores holds swin__pool_size(pool) *
  * swin__attention_scores_floats(N) floats. */
 void swin__attention_core(float *merged, const float *qkv, const swin_attention *a, int64_t B_,
                           int64_t N, const float *bias, const float *mask, int64_t nW,
-                          float *scores);
+                          float *scores, swin_pool *pool);
 /* Every head of sequences [i0, i1), on the calling thread, with thread tid's scores. */
 void swin__attention_windows(float *merged, const float *qkv, const swin_attention *a, int64_t N,
                              const float *bias, const float *mask, int64_t nW, float *scores,
@@ -83,10 +84,11 @@ typedef struct swin_mlp {
 swin_status swin__mlp_bind(swin_mlp *m, const swin_safetensors *st, const char *fc1,
                            const char *fc2, int64_t dim, int64_t hidden, swin_activation act);
 /* out [rows, C] <- fc2(act(fc1(x))); hidden [rows, hidden] is scratch. out may alias x. */
-void swin__mlp_forward(float *out, const float *x, const swin_mlp *m, int64_t rows, float *hidden);
+void swin__mlp_forward(float *out, const float *x, const swin_mlp *m, int64_t rows, float *hidden,
+                       swin_pool *pool);
 /* out [rows, C] += fc2(act(fc1(x))): the residual connection fused into fc2. */
 void swin__mlp_forward_residual(float *out, const float *x, const swin_mlp *m, int64_t rows,
-                                float *hidden);
+                                float *hidden, swin_pool *pool);
 
 /* ---- SwinBlock (swin_block.c) ---- */
 typedef struct swin_block {
@@ -113,17 +115,18 @@ void swin__geom(swin_geom *g, int64_t H, int64_t W, int64_t wh, int64_t ww, int6
 swin_status swin__block_bind(swin_block *blk, const swin_safetensors *st, const char *prefix,
                              int64_t dim, int64_t heads, int64_t wh, int64_t ww, int64_t hidden,
                              float eps);
-size_t swin__block_scratch(const swin_block *blk, int64_t B, const swin_geom *g);
+/* Floats of scratch for a batch of B on a pool of `threads` threads. */
+size_t swin__block_scratch(const swin_block *blk, int64_t B, const swin_geom *g, int threads);
 /* x [B, H, W, C] in place: x += attn(norm1(x)) over (shifted) windows; x += mlp(norm2(x)).
  * bias [nH, N, N] (relative position), mask [nW, N, N] (NULL when not shifted). */
 void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, int64_t B,
-                         const float *bias, const float *mask, float *scratch);
+                         const float *bias, const float *mask, float *scratch, swin_pool *pool);
 /* Gathers x [B, H, W, C] into windows [B*nW, N, C] of the rolled and zero-padded grid. */
 void swin__window_gather(float *restrict out, const float *restrict x, const swin_geom *g,
-                         int64_t B, int64_t C);
+                         int64_t B, int64_t C, swin_pool *pool);
 /* x [B, H, W, C] += windows [B*nW, N, C] cropped and rolled back (inverse of gather). */
 void swin__window_scatter_add(float *restrict x, const float *restrict win, const swin_geom *g,
-                              int64_t B, int64_t C);
+                              int64_t B, int64_t C, swin_pool *pool);
 
 /* ---- PatchMerging (patch_merging.c) ---- */
 typedef struct swin_patch_merging {
@@ -136,7 +139,8 @@ swin_status swin__patch_merging_bind(swin_patch_merging *pm, const swin_safetens
 size_t swin__patch_merging_scratch(int64_t B, int64_t H, int64_t W, int64_t C);
 /* out [B, ceil(H/2), ceil(W/2), 2C] <- in [B, H, W, C]; odd sizes are zero-padded as timm. */
 void swin__patch_merging_forward(float *out, const float *in, const swin_patch_merging *pm,
-                                 int64_t B, int64_t H, int64_t W, float *scratch);
+                                 int64_t B, int64_t H, int64_t W, float *scratch,
+                                 swin_pool *pool);
 
 /* ---- ViT encoder blocks (vit_encoder.c): whole-sequence self-attention, no bias, no mask ---- */
 typedef struct swin_vit_block {
@@ -154,11 +158,11 @@ swin_status swin__vit_block_bind(swin_vit_block *blk, const swin_safetensors *st
 swin_status swin__vit_postnorm_block_bind(swin_vit_block *blk, const swin_safetensors *st,
                                           const char *prefix, int64_t dim, int64_t heads,
                                           int64_t hidden, float eps, swin_activation act);
-/* Floats of scratch for B sequences of N tokens. */
-size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N);
+/* Floats of scratch for B sequences of N tokens on a pool of `threads` threads. */
+size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N, int threads);
 /* x [B, N, C] in place. Pre-norm: x += attn(norm1(x)); x += mlp(norm2(x)).
  * Post-norm: x = norm1(x + attn(x)); x = norm2(x + mlp(x)). */
 void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int64_t N,
-                             float *scratch);
+                             float *scratch, swin_pool *pool);
 
 #endif /* SWIN_LAYERS_H */

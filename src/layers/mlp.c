@@ -17,18 +17,19 @@ swin_status swin__mlp_bind(swin_mlp *m, const swin_safetensors *st, const char *
 }
 
 static void mlp(float *out, const float *x, const swin_mlp *m, int64_t rows, float *hidden,
-                swin_epilogue last) {
+                swin_epilogue last, swin_pool *pool) {
     swin__linear_ex(hidden, m->hidden, x, m->fc1_w, m->fc1_b, rows, m->dim, m->hidden,
-                    m->act == SWIN_ACT_GELU ? SWIN_EPI_BIAS_GELU : SWIN_EPI_BIAS_RELU);
-    swin__linear_ex(out, m->dim, hidden, m->fc2_w, m->fc2_b, rows, m->hidden, m->dim, last);
+                    m->act == SWIN_ACT_GELU ? SWIN_EPI_BIAS_GELU : SWIN_EPI_BIAS_RELU, pool);
+    swin__linear_ex(out, m->dim, hidden, m->fc2_w, m->fc2_b, rows, m->hidden, m->dim, last, pool);
 }
 
 /* out [rows, C] <- fc2(act(fc1(x [rows, C]))); hidden [rows, hidden] scratch. */
-void swin__mlp_forward(float *out, const float *x, const swin_mlp *m, int64_t rows, float *hidden) {
-    mlp(out, x, m, rows, hidden, SWIN_EPI_BIAS);
+void swin__mlp_forward(float *out, const float *x, const swin_mlp *m, int64_t rows, float *hidden,
+                       swin_pool *pool) {
+    mlp(out, x, m, rows, hidden, SWIN_EPI_BIAS, pool);
 }
 
 void swin__mlp_forward_residual(float *out, const float *x, const swin_mlp *m, int64_t rows,
-                                float *hidden) {
-    mlp(out, x, m, rows, hidden, SWIN_EPI_ACCUMULATE);
+                                float *hidden, swin_pool *pool) {
+    mlp(out, x, m, rows, hidden, SWIN_EPI_ACCUMULATE, pool);
 }

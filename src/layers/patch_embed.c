@@ -54,14 +54,14 @@ static void im2col_rows(void *arg, int64_t r0, int64_t r1) {
 
 /* out [B, Ho, Wo, D] <- in [B, Cin, H, W]; scratch holds the im2col matrix [B*Ho*Wo, K]. */
 void swin__patch_embed_forward(float *out, const float *in, const swin_patch_embed *pe, int64_t B,
-                               int64_t H, int64_t W, float *scratch) {
+                               int64_t H, int64_t W, float *scratch, swin_pool *pool) {
     const int64_t p = pe->patch, D = pe->embed_dim;
     const int64_t Ho = H / p, Wo = W / p, K = pe->in_chans * p * p;
     const int64_t rows = B * Ho * Wo;
     im2col_job j = {scratch, in, pe, H, W, Ho, Wo};
     const swin_rows_hook im2col = {im2col_rows, &j};
     swin__linear_fused(out, D, scratch, pe->proj_w, pe->proj_b, rows, K, D, SWIN_EPI_BIAS, &im2col,
-                       NULL);
+                       NULL, pool);
     if (pe->norm.weight)
-        swin__layernorm(out, out, pe->norm.weight, pe->norm.bias, rows, D, pe->norm.eps);
+        swin__layernorm(out, out, pe->norm.weight, pe->norm.bias, rows, D, pe->norm.eps, pool);
 }

@@ -45,16 +45,17 @@ static void merge_rows(void *arg, int64_t r0, int64_t r1) {
                 memset(dst + q * C, 0, (size_t)C * sizeof(float));
         }
         const swin_norm *n = &m->pm->norm;
-        swin__layernorm(dst, dst, n->weight, n->bias, 1, 4 * C, n->eps);
+        swin__layernorm(dst, dst, n->weight, n->bias, 1, 4 * C, n->eps, NULL);
     }
 }
 
 /* out [B, H2, W2, 2C] <- in [B, H, W, C]; scratch [B*H2*W2, 4C]. */
 void swin__patch_merging_forward(float *out, const float *in, const swin_patch_merging *pm,
-                                 int64_t B, int64_t H, int64_t W, float *scratch) {
+                                 int64_t B, int64_t H, int64_t W, float *scratch,
+                                 swin_pool *pool) {
     const int64_t C = pm->dim, H2 = (H + 1) / 2, W2 = (W + 1) / 2;
     merge_job m = {scratch, in, pm, H, W, H2, W2};
     const swin_rows_hook gather = {merge_rows, &m};
     swin__linear_fused(out, 2 * C, scratch, pm->reduction, NULL, B * H2 * W2, 4 * C, 2 * C,
-                       SWIN_EPI_BIAS, &gather, NULL);
+                       SWIN_EPI_BIAS, &gather, NULL, pool);
 }

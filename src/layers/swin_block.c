@@ -50,12 +50,12 @@ static size_t max_size(size_t a, size_t b) {
     return a > b ? a : b;
 }
 
-size_t swin__block_scratch(const swin_block *blk, int64_t B, const swin_geom *g) {
+size_t swin__block_scratch(const swin_block *blk, int64_t B, const swin_geom *g, int threads) {
     const size_t C = (size_t)blk->dim, tokens = (size_t)(B * g->H * g->W);
     const size_t padded = (size_t)(B * g->Hp * g->Wp);
     /* windows in, windows out, then the larger of attention and (normed x + Mlp hidden) */
     return 2 * padded * C +
-           max_size(swin__attention_scratch(&blk->attn, B * g->nW, g->wh * g->ww),
+           max_size(swin__attention_scratch(&blk->attn, B * g->nW, g->wh * g->ww, threads),
                     tokens * (C + (size_t)blk->mlp.hidden));
 }
 
@@ -90,7 +90,7 @@ static void gather_rows(void *arg, int64_t r0, int64_t r1) {
             memset(dst, 0, (size_t)C * sizeof(float));
         else if (j->norm)
             swin__layernorm(dst, j->cx + src * C, j->norm->weight, j->norm->bias, 1, C,
-                            j->norm->eps);
+                            j->norm->eps, NULL);
         else
             memcpy(dst, j->cx + src * C, (size_t)C * sizeof(float));
     }
@@ -107,17 +107,17 @@ static void scatter_rows(void *arg, int64_t r0, int64_t r1) {
 }
 
 void swin__window_gather(float *restrict out, const float *restrict x, const swin_geom *g,
-                         int64_t B, int64_t C) {
+                         int64_t B, int64_t C, swin_pool *pool) {
     window_job j = {out, NULL, x, g, C, NULL};
     const swin_rows_hook h = {gather_rows, &j};
-    swin__rows_parallel(B * g->nW * g->wh * g->ww, &h);
+    swin__rows_parallel(pool, B * g->nW * g->wh * g->ww, &h);
 }
 
 void swin__window_scatter_add(float *restrict x, const float *restrict win, const swin_geom *g,
-                              int64_t B, int64_t C) {
+                              int64_t B, int64_t C, swin_pool *pool) {
     window_job j = {(float *)win, x, NULL, g, C, NULL};
     const swin_rows_hook h = {scatter_rows, &j};
-    swin__rows_parallel(B * g->nW * g->wh * g->ww, &h);
+    swin__rows_parallel(pool, B * g->nW * g->wh * g->ww, &h);
 }
 
 typedef struct norm_rows_job {
@@ -130,7 +130,7 @@ typedef struct norm_rows_job {
 static void norm_rows(void *arg, int64_t r0, int64_t r1) {
     const norm_rows_job *j = arg;
     swin__layernorm(j->out + r0 * j->C, j->in + r0 * j->C, j->norm->weight, j->norm->bias,
-                    r1 - r0, j->C, j->norm->eps);
+                    r1 - r0, j->C, j->norm->eps, NULL);
 }
 
 /* ---- the halves of a block by groups ----
@@ -142,8 +142,7 @@ static void norm_rows(void *arg, int64_t r0, int64_t r1) {
 #define GROUP_FLOATS ((int64_t)(8 << 20) / (int64_t)sizeof(float))
 
 /* Items per group, for n items of which about `fit` fill a group: a multiple of T groups. */
-static int64_t group_size(int64_t n, int64_t fit) {
-    const int64_t T = swin__threads();
+static int64_t group_size(int64_t n, int64_t fit, int64_t T) {
     fit = fit < 1 ? 1 : fit;
     const int64_t groups = T * ((n + T * fit - 1) / (T * fit));
     return (n + groups - 1) / groups;
@@ -196,7 +195,7 @@ static void mlp_group(void *arg, int64_t r0, int64_t r1, int tid) {
 }
 
 void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, int64_t B,
-                         const float *bias, const float *mask, float *scratch) {
+                         const float *bias, const float *mask, float *scratch, swin_pool *pool) {
     const int64_t C = blk->dim, tokens = B * g->H * g->W, padded = B * g->Hp * g->Wp;
     const int64_t B_ = B * g->nW, N = g->wh * g->ww;
     float *win_in = scratch;
@@ -212,16 +211,16 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
     window_job wj = {win_in, x, x, g, C, &blk->norm1};
     window_job sj = {win_out, x, NULL, g, C, NULL};
     if (B_ * N >= 3 * C) {
-        const int64_t per = group_size(B_, GROUP_FLOATS / (3 * C * N));
+        const int64_t per = group_size(B_, GROUP_FLOATS / (3 * C * N), swin__pool_size(pool));
         attn_groups_job j = {wj, sj, a, qkv, merged, scores, N, g->nW, bias, mask};
-        swin__parallel_for(B_, per, attn_group, &j);
+        swin__parallel_for(pool, B_, per, attn_group, &j);
     } else {
         const swin_rows_hook gather = {gather_rows, &wj}, scatter = {scatter_rows, &sj};
         swin__linear_fused(qkv, 3 * C, win_in, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C,
-                           SWIN_EPI_BIAS, &gather, NULL);
-        swin__attention_core(merged, qkv, a, B_, N, bias, mask, g->nW, scores);
+                           SWIN_EPI_BIAS, &gather, NULL, pool);
+        swin__attention_core(merged, qkv, a, B_, N, bias, mask, g->nW, scores, pool);
         swin__linear_fused(win_out, C, merged, a->proj_w, a->proj_b, B_ * N, C, C,
-                           SWIN_EPI_BIAS, NULL, &scatter);
+                           SWIN_EPI_BIAS, NULL, &scatter, pool);
     }
 
     /* x += Mlp(norm2(x)). With many rows, by groups of rows (mlp_group). Otherwise norm2 by
@@ -230,14 +229,15 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
     float *normed = work, *hidden = normed + tokens * C;
     norm_rows_job nj = {normed, x, &blk->norm2, C};
     if (tokens >= m->hidden) {
-        const int64_t per = group_size(tokens, GROUP_FLOATS / m->hidden);
+        const int64_t per = group_size(tokens, GROUP_FLOATS / m->hidden, swin__pool_size(pool));
         mlp_groups_job j = {nj, m, hidden, x};
-        swin__parallel_for(tokens, (per + 15) / 16 * 16, mlp_group, &j);
+        swin__parallel_for(pool, tokens, (per + 15) / 16 * 16, mlp_group, &j);
         return;
     }
     const swin_rows_hook norm2 = {norm_rows, &nj};
     swin__linear_fused(hidden, m->hidden, normed, m->fc1_w, m->fc1_b, tokens, C, m->hidden,
                        m->act == SWIN_ACT_GELU ? SWIN_EPI_BIAS_GELU : SWIN_EPI_BIAS_RELU, &norm2,
-                       NULL);
-    swin__linear_ex(x, C, hidden, m->fc2_w, m->fc2_b, tokens, m->hidden, C, SWIN_EPI_ACCUMULATE);
+                       NULL, pool);
+    swin__linear_ex(x, C, hidden, m->fc2_w, m->fc2_b, tokens, m->hidden, C, SWIN_EPI_ACCUMULATE,
+                    pool);
 }

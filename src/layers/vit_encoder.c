@@ -63,13 +63,13 @@ swin_status swin__vit_postnorm_block_bind(swin_vit_block *blk, const swin_safete
 /* normed x [B*N, C], branch output [B*N, C], then the larger of the attention's scratch (qkv,
  * and per thread swin__attention_scores_floats(N)) and the Mlp's hidden [B*N, F]. SIZE_MAX
  * when the count overflows. */
-size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N) {
-    const size_t C = (size_t)blk->attn.dim, nH = (size_t)swin__threads(); /* scores per thread */
+size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N, int threads) {
+    const size_t C = (size_t)blk->attn.dim, T = (size_t)threads; /* scores per thread */
     size_t rows, nn, attn, mlp, two, total;
     if (!swin__mul_size((size_t)B, (size_t)N, &rows) ||
         !swin__mul_size((size_t)N + 1, (size_t)N, &nn) || !swin__add_size(nn, 15, &nn) ||
         !swin__mul_size(rows, 4 * C, &attn) ||
-        !swin__mul_size(nn & ~(size_t)15, nH, &nn) || !swin__add_size(attn, nn, &attn) ||
+        !swin__mul_size(nn & ~(size_t)15, T, &nn) || !swin__add_size(attn, nn, &attn) ||
         !swin__mul_size(rows, (size_t)blk->mlp.hidden, &mlp) ||
         !swin__mul_size(rows, 2 * C, &two) || !swin__add_size(two, attn > mlp ? attn : mlp, &total))
         return SIZE_MAX;
@@ -77,28 +77,28 @@ size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N) 
 }
 
 void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int64_t N,
-                             float *scratch) {
+                             float *scratch, swin_pool *pool) {
     const int64_t C = blk->attn.dim, rows = B * N;
     float *normed = scratch;
     float *branch = normed + rows * C;
     float *work = branch + rows * C;
     const swin_norm *n1 = &blk->norm1, *n2 = &blk->norm2;
     if (blk->post_norm) {
-        swin__attention_forward(branch, x, &blk->attn, B, N, NULL, NULL, 1, work);
+        swin__attention_forward(branch, x, &blk->attn, B, N, NULL, NULL, 1, work, pool);
         swin__add_inplace(x, branch, rows * C);
-        swin__layernorm(x, x, n1->weight, n1->bias, rows, C, n1->eps);
-        swin__mlp_forward(branch, x, &blk->mlp, rows, work);
+        swin__layernorm(x, x, n1->weight, n1->bias, rows, C, n1->eps, pool);
+        swin__mlp_forward(branch, x, &blk->mlp, rows, work, pool);
         swin__add_inplace(x, branch, rows * C);
-        swin__layernorm(x, x, n2->weight, n2->bias, rows, C, n2->eps);
+        swin__layernorm(x, x, n2->weight, n2->bias, rows, C, n2->eps, pool);
         return;
     }
     /* pre-norm: the residual additions are fused into proj and fc2 */
     const swin_attention *a = &blk->attn;
     float *qkv = work, *scores = qkv + rows * 3 * C;
-    swin__layernorm(normed, x, n1->weight, n1->bias, rows, C, n1->eps);
-    swin__linear(qkv, normed, a->qkv_w, a->qkv_b, rows, C, 3 * C);
-    swin__attention_core(branch, qkv, a, B, N, NULL, NULL, 1, scores);
-    swin__linear_ex(x, C, branch, a->proj_w, a->proj_b, rows, C, C, SWIN_EPI_ACCUMULATE);
-    swin__layernorm(normed, x, n2->weight, n2->bias, rows, C, n2->eps);
-    swin__mlp_forward_residual(x, normed, &blk->mlp, rows, work);
+    swin__layernorm(normed, x, n1->weight, n1->bias, rows, C, n1->eps, pool);
+    swin__linear(qkv, normed, a->qkv_w, a->qkv_b, rows, C, 3 * C, pool);
+    swin__attention_core(branch, qkv, a, B, N, NULL, NULL, 1, scores, pool);
+    swin__linear_ex(x, C, branch, a->proj_w, a->proj_b, rows, C, C, SWIN_EPI_ACCUMULATE, pool);
+    swin__layernorm(normed, x, n2->weight, n2->bias, rows, C, n2->eps, pool);
+    swin__mlp_forward_residual(x, normed, &blk->mlp, rows, work, pool);
 }

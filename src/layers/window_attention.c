@@ -82,10 +82,10 @@ int64_t swin__attention_scores_floats(int64_t N) {
     return (N * N + N + 15) / 16 * 16; /* whole cache lines: threads do not share one */
 }
 
-size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N) {
+size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N, int threads) {
     /* qkv [B_, N, 3C], merged heads [B_, N, C], per thread the scores of one (sequence, head)
      * and their row factors */
-    return (size_t)(B_ * N * 4 * a->dim + swin__threads() * swin__attention_scores_floats(N));
+    return (size_t)(B_ * N * 4 * a->dim + threads * swin__attention_scores_floats(N));
 }
 
 typedef struct attn_job {
@@ -120,11 +120,11 @@ static void attn_task(void *arg, int64_t begin, int64_t end, int tid) {
 
 void swin__attention_core(float *merged, const float *qkv, const swin_attention *a, int64_t B_,
                           int64_t N, const float *bias, const float *mask, int64_t nW,
-                          float *scores) {
+                          float *scores, swin_pool *pool) {
     attn_job j = {merged, qkv, a, N, nW, bias, mask, scores};
     const int64_t tasks = B_ * a->heads;
-    int64_t chunk = tasks / (8 * swin__threads());
-    swin__parallel_for(tasks, chunk < 1 ? 1 : chunk, attn_task, &j);
+    int64_t chunk = tasks / (8 * swin__pool_size(pool));
+    swin__parallel_for(pool, tasks, chunk < 1 ? 1 : chunk, attn_task, &j);
 }
 
 void swin__attention_windows(float *merged, const float *qkv, const swin_attention *a, int64_t N,
@@ -136,12 +136,12 @@ void swin__attention_windows(float *merged, const float *qkv, const swin_attenti
 
 void swin__attention_forward(float *out, const float *x, const swin_attention *a, int64_t B_,
                              int64_t N, const float *bias, const float *mask, int64_t nW,
-                             float *scratch) {
+                             float *scratch, swin_pool *pool) {
     const int64_t C = a->dim;
     float *qkv = scratch;
     float *merged = qkv + B_ * N * 3 * C;
     float *scores = merged + B_ * N * C;
-    swin__linear(qkv, x, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C);
-    swin__attention_core(merged, qkv, a, B_, N, bias, mask, nW, scores);
-    swin__linear(out, merged, a->proj_w, a->proj_b, B_ * N, C, C);
+    swin__linear(qkv, x, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C, pool);
+    swin__attention_core(merged, qkv, a, B_, N, bias, mask, nW, scores, pool);
+    swin__linear(out, merged, a->proj_w, a->proj_b, B_ * N, C, C, pool);
 }

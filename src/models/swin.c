@@ -424,7 +424,9 @@ typedef struct plan {
     float *logits;   /* [B, K] */
 } plan;
 
-static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H, int64_t W) {
+/* T: the threads of the pool the plan runs on (each has its own attention scores). */
+static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H, int64_t W,
+                   int64_t T) {
     size_t scratch = 0;
     const int64_t Cin = I->in_chans, p = I->patch;
     scratch = swin__arena_count(bp, B, H / p * Cin, W / p * p, p);
@@ -444,7 +446,7 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H,
             const size_t tokens = swin__arena_count(bp, B, q->H, q->W, g->dim);
             const size_t padded = swin__arena_count(bp, B, q->Hp, q->Wp, g->dim);
             const size_t attn = swin__arena_count(bp, B * q->nW, N, 4 * g->dim, 1) +
-                                swin__arena_count(bp, swin__threads(),
+                                swin__arena_count(bp, T,
                                                   swin__attention_scores_floats(N), 1, 1);
             const size_t mlp = tokens + swin__arena_count(bp, B, q->H, q->W, g->hidden);
             const size_t need = 2 * padded + (attn > mlp ? attn : mlp);
@@ -487,11 +489,12 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
         swin__geom(&ps->geom[0], h, w, g->wh, g->ww, 0, 0);
         swin__geom(&ps->geom[1], h, w, g->wh, g->ww, g->sh, g->sw);
     }
+    const int64_t T = swin__pool_size(ctx->pool);
     swin_arena count = {0};
-    layout(&count, P, I, B, H, W);
+    layout(&count, P, I, B, H, W, T);
     SWIN_TRY(swin__arena_alloc(ctx, &count, B, H, W));
     swin_arena real = {.base = ctx->arena};
-    layout(&real, P, I, B, H, W);
+    layout(&real, P, I, B, H, W, T);
 
     /* Per-size constants: the relative position bias of each block, the shift masks. */
     for (int s = 0; s < I->S; s++) {
@@ -523,24 +526,27 @@ static void forward(swin_context *ctx, const float *input) {
     const impl *I = ctx->model->impl;
     const plan *P = ctx->plan;
     const int64_t B = ctx->B;
-    swin__patch_embed_forward(P->st[0].out, input, &I->pe, B, ctx->H, ctx->W, P->scratch);
+    swin_pool *pool = ctx->pool;
+    swin__patch_embed_forward(P->st[0].out, input, &I->pe, B, ctx->H, ctx->W, P->scratch, pool);
     for (int s = 0; s < I->S; s++) {
         const stage *g = &I->st[s];
         const plan_stage *ps = &P->st[s];
         if (s > 0)
             swin__patch_merging_forward(ps->out, P->st[s - 1].out, &g->merge, B, P->st[s - 1].H,
-                                        P->st[s - 1].W, P->scratch);
+                                        P->st[s - 1].W, P->scratch, pool);
         const int64_t N = g->wh * g->ww;
         for (int64_t b = 0; b < g->depth; b++) {
             const bool odd = b % 2 == 1;
             swin__block_forward(ps->out, &g->blocks[b], &ps->geom[odd], B,
-                                ps->bias + b * g->heads * N * N, odd ? ps->mask : NULL, P->scratch);
+                                ps->bias + b * g->heads * N * N, odd ? ps->mask : NULL, P->scratch,
+                                pool);
         }
     }
     /* final norm, mean over tokens, head */
     const plan_stage *last = &P->st[I->S - 1];
     const int64_t C = I->st[I->S - 1].dim, L = last->H * last->W;
-    swin__layernorm(P->scratch, last->out, I->norm.weight, I->norm.bias, B * L, C, I->norm.eps);
+    swin__layernorm(P->scratch, last->out, I->norm.weight, I->norm.bias, B * L, C, I->norm.eps,
+                    pool);
     for (int64_t b = 0; b < B; b++)
         for (int64_t c = 0; c < C; c++) {
             double acc = 0.0;
@@ -548,7 +554,8 @@ static void forward(swin_context *ctx, const float *input) {
                 acc += P->scratch[(b * L + t) * C + c];
             P->features[b * C + c] = (float)(acc / (double)L);
         }
-    if (P->logits) swin__linear(P->logits, P->features, I->head_w, I->head_b, B, C, I->num_classes);
+    if (P->logits)
+        swin__linear(P->logits, P->features, I->head_w, I->head_b, B, C, I->num_classes, pool);
 }
 
 const swin_family swin__family_swin = {

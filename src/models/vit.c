@@ -375,7 +375,8 @@ typedef struct plan {
     float *scratch;
 } plan;
 
-static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B) {
+/* threads: the threads of the pool the plan runs on (each has its own attention scores). */
+static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int threads) {
     const int64_t D = I->dim;
     P->x = swin__arena_take(bp, swin__arena_count(bp, B, P->N, D, 1));
     P->stage = swin__arena_take(bp, swin__arena_count(bp, B, P->L, D, 1));
@@ -385,7 +386,7 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B) {
                     : NULL;
     size_t scratch =
         swin__arena_count(bp, B, P->L, I->in_chans * I->patch * I->patch, 1); /* im2col */
-    const size_t block = swin__vit_block_scratch(&I->blocks[0], B, P->N);
+    const size_t block = swin__vit_block_scratch(&I->blocks[0], B, P->N, threads);
     if (block == SIZE_MAX) bp->overflow = true;
     if (block > scratch) scratch = block; /* also holds the final norm of all tokens */
     P->scratch = swin__arena_take(bp, scratch);
@@ -412,11 +413,12 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
     ctx->plan = P;
     P->L = L;
     P->N = N;
+    const int threads = swin__pool_size(ctx->pool);
     swin_arena count = {0};
-    layout(&count, P, I, B);
+    layout(&count, P, I, B, threads);
     SWIN_TRY(swin__arena_alloc(ctx, &count, B, H, W));
     swin_arena real = {.base = ctx->arena};
-    layout(&real, P, I, B);
+    layout(&real, P, I, B, threads);
     const int64_t sshape[4] = {B, Hg, Wg, D}, fshape[2] = {B, D}, lshape[2] = {B, I->num_classes};
     swin__tensor_view(&ctx->stages[0], P->stage, 4, sshape);
     swin__tensor_view(&ctx->features, P->features, 2, fshape);
@@ -431,8 +433,9 @@ static void forward(swin_context *ctx, const float *input) {
     const plan *P = ctx->plan;
     const int64_t B = ctx->B, D = I->dim, L = P->L, N = P->N, Pf = I->prefix;
     const size_t row = (size_t)D * sizeof(float);
+    swin_pool *pool = ctx->pool;
     /* tokens: [class token; patches] + the first N rows of the position table */
-    swin__patch_embed_forward(P->stage, input, &I->pe, B, ctx->H, ctx->W, P->scratch);
+    swin__patch_embed_forward(P->stage, input, &I->pe, B, ctx->H, ctx->W, P->scratch, pool);
     for (int64_t b = 0; b < B; b++) {
         float *xb = P->x + b * N * D;
         if (I->cls) memcpy(xb, I->cls, row);
@@ -440,7 +443,7 @@ static void forward(swin_context *ctx, const float *input) {
         swin__add_inplace(xb, I->pos, N * D);
     }
     for (int64_t k = 0; k < I->depth; k++)
-        swin__vit_block_forward(P->x, &I->blocks[k], B, N, P->scratch);
+        swin__vit_block_forward(P->x, &I->blocks[k], B, N, P->scratch, pool);
     for (int64_t b = 0; b < B; b++)
         memcpy(P->stage + b * L * D, P->x + (b * N + Pf) * D, (size_t)L * row);
 
@@ -449,14 +452,15 @@ static void forward(swin_context *ctx, const float *input) {
             const float *cls = P->x + b * N * D;
             if (I->norm.weight)
                 swin__layernorm(P->features + b * D, cls, I->norm.weight, I->norm.bias, 1, D,
-                                I->norm.eps);
+                                I->norm.eps, pool);
             else
                 memcpy(P->features + b * D, cls, row);
         }
     } else { /* mean of the patch tokens, then fc_norm */
         const float *tok = P->x;
         if (I->norm.weight) {
-            swin__layernorm(P->scratch, P->x, I->norm.weight, I->norm.bias, B * N, D, I->norm.eps);
+            swin__layernorm(P->scratch, P->x, I->norm.weight, I->norm.bias, B * N, D, I->norm.eps,
+                            pool);
             tok = P->scratch;
         }
         for (int64_t b = 0; b < B; b++)
@@ -468,9 +472,10 @@ static void forward(swin_context *ctx, const float *input) {
             }
         if (I->fc_norm.weight)
             swin__layernorm(P->features, P->features, I->fc_norm.weight, I->fc_norm.bias, B, D,
-                            I->fc_norm.eps);
+                            I->fc_norm.eps, pool);
     }
-    if (P->logits) swin__linear(P->logits, P->features, I->head_w, I->head_b, B, D, I->num_classes);
+    if (P->logits)
+        swin__linear(P->logits, P->features, I->head_w, I->head_b, B, D, I->num_classes, pool);
 }
 
 const swin_family swin__family_vit = {
