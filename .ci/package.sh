@@ -115,7 +115,10 @@ uses_system_lib() {
 }
 
 step "consumers of the system copy: pkg-config, CMake, static"
-[ "$(pkg-config --variable=prefix libswin)" = /usr ] || fail "pkg-config does not find /usr's libswin.pc"
+pc_prefix="$(pkg-config --variable=prefix libswin || true)"
+[ "$pc_prefix" = /usr ] || fail "pkg-config does not find /usr's libswin.pc (it finds prefix '$pc_prefix'; \
+a copy installed by tools/setup.sh or cmake --install into /usr/local comes first on pkg-config's \
+path: remove it, e.g. xargs rm < build/install_manifest.txt)"
 echo "pkg-config libswin $(pkg-config --modversion libswin): $(pkg-config --cflags --libs libswin)"
 for std in "cc -std=c11 -x c" "c++ -std=c++11 -x c++"; do
   echo '#include <swin/swin.h>' | $std -Wall -Wextra -pedantic -Werror -fsyntax-only - ||
