@@ -147,8 +147,11 @@ SWIN_API void swin_clear_error(void);
  * Sets the default number of threads a context runs a model on (its own worker threads plus
  * the calling thread). Process-global; a context picks the value up at its next reserve or run,
  * unless swin_context_set_num_threads() gave it its own. Default: the environment variable
- * SWIN_NUM_THREADS (1..1024), else the number of online processors (at most 64). libswin parallelises itself and calls OpenBLAS single-threaded: the
- * first reserve or run in a process sets OpenBLAS's own thread count to 1 (docs/threading.md).
+ * SWIN_NUM_THREADS (1..1024), else the number of online processors (at most 64).
+ * libswin parallelises itself and calls OpenBLAS single-threaded: the first reserve or run in
+ * a process sets OpenBLAS's own thread count to 1. OpenBLAS's idle threads still spin for a
+ * while after the library is loaded and slow a pass that starts then; OPENBLAS_NUM_THREADS=1
+ * in the environment keeps them from starting (docs/threading.md).
  * @param n threads, 1..1024.
  * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (n outside 1..1024).
  */
