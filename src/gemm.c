@@ -156,6 +156,12 @@ static void hook_task(void *arg, int64_t begin, int64_t end, int tid) {
     h->fn(h->arg, begin, end);
 }
 
+int64_t swin__block_items(int64_t n, int64_t fit, int64_t T) {
+    fit = fit < 1 ? 1 : fit;
+    const int64_t blocks = T * ((n + T * fit - 1) / (T * fit));
+    return (n + blocks - 1) / blocks;
+}
+
 void swin__rows_parallel(swin_pool *pool, int64_t rows, const swin_rows_hook *h) {
     swin__parallel_split(pool, rows, 1, hook_task, (void *)h);
 }
@@ -185,15 +191,10 @@ void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W
         return;
     }
     if (j.split_rows) {
-        /* Blocks of about 8 MB of output, a multiple of T of them. Each block repacks W, and
-         * fewer repacks were measured to matter more than keeping a block's output in L2 for
-         * its epilogue and hooks (ViT-B/16, batch 4, 2 threads: 685 ms with 512 KB blocks,
-         * 640 ms with 2 to 8 MB). */
-        int64_t target = (int64_t)(8 << 20) / (int64_t)sizeof(float) / N;
-        target = target < 64 ? 64 : target;
-        /* a multiple of T blocks of equal size, so that no thread gets one more */
-        const int64_t blocks = T * ((M + T * target - 1) / (T * target));
-        const int64_t rows = ((M + blocks - 1) / blocks + 15) / 16 * 16;
+        /* Blocks of about 8 MB of output, at least 64 rows (ViT-B/16, batch 4, 2 threads:
+         * 685 ms with 512 KB blocks, 640 ms with 2 to 8 MB). */
+        const int64_t target = SWIN_BLOCK_FLOATS / N;
+        const int64_t rows = (swin__block_items(M, target < 64 ? 64 : target, T) + 15) / 16 * 16;
         swin__parallel_for(pool, M, rows, linear_task, &j);
     } else {
         /* every thread needs every input row: the hooks run as loops of their own */

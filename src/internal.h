@@ -188,6 +188,13 @@ void swin__linear_fused(float *out, int64_t ldo, const float *in, const float *W
 /* Rows [r0, r1) of swin__linear_ex's product (in [*, K], W [N, K]), on the calling thread. */
 void swin__linear_rows(float *out, int64_t ldo, const float *in, const float *W, const float *b,
                        int64_t K, int64_t N, int64_t r0, int64_t r1, swin_epilogue epi);
+/* Blocks of rows hold about 8 MB of their widest intermediate: each block repacks the
+ * weights, and fewer repacks were measured to matter more than keeping a block in L2
+ * (docs/performance.md). */
+#define SWIN_BLOCK_FLOATS ((int64_t)(8 << 20) / (int64_t)sizeof(float))
+/* Items per block when n items are cut into equal blocks of about `fit` items (at least 1),
+ * a multiple of T blocks so that no thread gets one more. */
+int64_t swin__block_items(int64_t n, int64_t fit, int64_t T);
 /* Runs h over rows [0, rows), split across pool's threads. */
 void swin__rows_parallel(swin_pool *pool, int64_t rows, const swin_rows_hook *h);
 /* Makes OpenBLAS run each call on the calling thread (libswin parallelises itself); once per

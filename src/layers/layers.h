@@ -51,8 +51,8 @@ swin_status swin__attention_bind(swin_attention *a, const swin_safetensors *st, 
 /* bias [nH, N, N] <- rel_table[index[i, j], h] with index from swin__relative_position_index. */
 void swin__attention_bias(float *bias, const swin_attention *a, const int32_t *index);
 /* Floats of one thread's attention scores for sequences of N tokens (scores and row factors,
- * rounded up to whole cache lines). */
-int64_t swin__attention_scores_floats(int64_t N);
+ * rounded up to whole cache lines); SIZE_MAX when the count overflows. */
+size_t swin__attention_scores_floats(int64_t N);
 /* Floats of scratch for B_ sequences of N tokens on a pool of `threads` threads. */
 size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N, int threads);
 /* out [B_, N, C] <- attention over x [B_, N, C]. bias [nH, N, N] and mask [nW, N, N] are added

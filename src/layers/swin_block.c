@@ -135,18 +135,9 @@ static void norm_rows(void *arg, int64_t r0, int64_t r1) {
 
 /* ---- the halves of a block by groups ----
  * With many rows, each half of a block runs as one parallel loop over groups of rows, a whole
- * chain of steps per group with no barrier between them. Groups hold about 8 MB of the widest
- * intermediate (qkv or the Mlp's hidden units), and there is a multiple of T of them: fewer,
- * larger groups repack each weight matrix fewer times, and that was measured to matter more
- * than keeping a group's intermediate in L2 (docs/performance.md). */
-#define GROUP_FLOATS ((int64_t)(8 << 20) / (int64_t)sizeof(float))
-
-/* Items per group, for n items of which about `fit` fill a group: a multiple of T groups. */
-static int64_t group_size(int64_t n, int64_t fit, int64_t T) {
-    fit = fit < 1 ? 1 : fit;
-    const int64_t groups = T * ((n + T * fit - 1) / (T * fit));
-    return (n + groups - 1) / groups;
-}
+ * chain of steps per group with no barrier between them. Groups are sized like the products'
+ * row blocks (swin__block_items): about SWIN_BLOCK_FLOATS of the widest intermediate (qkv or
+ * the Mlp's hidden units), a multiple of T of them. */
 
 /* The attention half by groups of whole windows: each group gathers (with norm1) its rows,
  * multiplies them by qkv, runs attention on its windows, multiplies by proj and scatters the
@@ -211,7 +202,8 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
     window_job wj = {win_in, x, x, g, C, &blk->norm1};
     window_job sj = {win_out, x, NULL, g, C, NULL};
     if (B_ * N >= 3 * C) {
-        const int64_t per = group_size(B_, GROUP_FLOATS / (3 * C * N), swin__pool_size(pool));
+        const int64_t per =
+            swin__block_items(B_, SWIN_BLOCK_FLOATS / (3 * C * N), swin__pool_size(pool));
         attn_groups_job j = {wj, sj, a, qkv, merged, scores, N, g->nW, bias, mask};
         swin__parallel_for(pool, B_, per, attn_group, &j);
     } else {
@@ -229,7 +221,8 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
     float *normed = work, *hidden = normed + tokens * C;
     norm_rows_job nj = {normed, x, &blk->norm2, C};
     if (tokens >= m->hidden) {
-        const int64_t per = group_size(tokens, GROUP_FLOATS / m->hidden, swin__pool_size(pool));
+        const int64_t per =
+            swin__block_items(tokens, SWIN_BLOCK_FLOATS / m->hidden, swin__pool_size(pool));
         mlp_groups_job j = {nj, m, hidden, x};
         swin__parallel_for(pool, tokens, (per + 15) / 16 * 16, mlp_group, &j);
         return;

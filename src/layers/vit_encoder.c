@@ -64,12 +64,12 @@ swin_status swin__vit_postnorm_block_bind(swin_vit_block *blk, const swin_safete
  * and per thread swin__attention_scores_floats(N)) and the Mlp's hidden [B*N, F]. SIZE_MAX
  * when the count overflows. */
 size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N, int threads) {
-    const size_t C = (size_t)blk->attn.dim, T = (size_t)threads; /* scores per thread */
-    size_t rows, nn, attn, mlp, two, total;
-    if (!swin__mul_size((size_t)B, (size_t)N, &rows) ||
-        !swin__mul_size((size_t)N + 1, (size_t)N, &nn) || !swin__add_size(nn, 15, &nn) ||
+    const size_t C = (size_t)blk->attn.dim, per_thread = swin__attention_scores_floats(N);
+    size_t rows, scores, attn, mlp, two, total;
+    if (per_thread == SIZE_MAX || !swin__mul_size((size_t)B, (size_t)N, &rows) ||
         !swin__mul_size(rows, 4 * C, &attn) ||
-        !swin__mul_size(nn & ~(size_t)15, T, &nn) || !swin__add_size(attn, nn, &attn) ||
+        !swin__mul_size(per_thread, (size_t)threads, &scores) ||
+        !swin__add_size(attn, scores, &attn) ||
         !swin__mul_size(rows, (size_t)blk->mlp.hidden, &mlp) ||
         !swin__mul_size(rows, 2 * C, &two) || !swin__add_size(two, attn > mlp ? attn : mlp, &total))
         return SIZE_MAX;

@@ -78,14 +78,17 @@ void swin__attention_bias(float *bias, const swin_attention *a, const int32_t *i
             bias[h * N * N + k] = a->rel_table[index[k] * nH + h];
 }
 
-int64_t swin__attention_scores_floats(int64_t N) {
-    return (N * N + N + 15) / 16 * 16; /* whole cache lines: threads do not share one */
+size_t swin__attention_scores_floats(int64_t N) {
+    size_t n;
+    if (N < 0 || !swin__mul_size((size_t)N + 1, (size_t)N, &n) || !swin__add_size(n, 15, &n))
+        return SIZE_MAX;
+    return n & ~(size_t)15; /* whole cache lines: threads do not share one */
 }
 
 size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N, int threads) {
     /* qkv [B_, N, 3C], merged heads [B_, N, C], per thread the scores of one (sequence, head)
      * and their row factors */
-    return (size_t)(B_ * N * 4 * a->dim + threads * swin__attention_scores_floats(N));
+    return (size_t)(B_ * N * 4 * a->dim) + (size_t)threads * swin__attention_scores_floats(N);
 }
 
 typedef struct attn_job {
@@ -102,7 +105,7 @@ static void attn_task(void *arg, int64_t begin, int64_t end, int tid) {
     const attn_job *j = arg;
     const int64_t N = j->N, C = j->a->dim, nH = j->a->heads, hd = C / nH;
     const float scale = 1.0f / sqrtf((float)hd);
-    float *S = j->scores + (int64_t)tid * swin__attention_scores_floats(N), *inv = S + N * N;
+    float *S = j->scores + (size_t)tid * swin__attention_scores_floats(N), *inv = S + N * N;
     for (int64_t t = begin; t < end; t++) {
         const int64_t i = t / nH, h = t % nH;
         const float *base = j->qkv + i * N * 3 * C;

@@ -445,9 +445,10 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H,
             /* the block scratch, computed with checked sizes */
             const size_t tokens = swin__arena_count(bp, B, q->H, q->W, g->dim);
             const size_t padded = swin__arena_count(bp, B, q->Hp, q->Wp, g->dim);
-            const size_t attn = swin__arena_count(bp, B * q->nW, N, 4 * g->dim, 1) +
-                                swin__arena_count(bp, T,
-                                                  swin__attention_scores_floats(N), 1, 1);
+            const size_t scores = swin__attention_scores_floats(N); /* -1: counted as overflow */
+            const size_t attn =
+                swin__arena_count(bp, B * q->nW, N, 4 * g->dim, 1) +
+                swin__arena_count(bp, T, scores > (size_t)INT64_MAX ? -1 : (int64_t)scores, 1, 1);
             const size_t mlp = tokens + swin__arena_count(bp, B, q->H, q->W, g->hidden);
             const size_t need = 2 * padded + (attn > mlp ? attn : mlp);
             if (need > scratch) scratch = need;
