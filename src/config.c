@@ -8,37 +8,6 @@
 
 #include "model.h"
 
-typedef enum { K_INT, K_LIST, K_REAL, K_STR, K_RGB, K_INTERP } kind;
-
-static const struct {
-    const char *key;
-    kind kind;
-} known[] = {
-    {"arch", K_STR},
-    {"img_size", K_INT},
-    {"patch_size", K_INT},
-    {"in_chans", K_INT},
-    {"embed_dim", K_INT},
-    {"depths", K_LIST},
-    {"num_heads", K_LIST},
-    {"window_size", K_INT},
-    {"mlp_ratio", K_REAL},
-    {"num_classes", K_INT},
-    {"norm_eps", K_REAL},
-    /* ViT */
-    {"depth", K_INT},
-    {"class_token", K_INT},
-    {"global_pool", K_STR},
-    {"mlp_hidden_dim", K_INT},
-    {"activation", K_STR},
-    /* preprocessing (timm's pretrained_cfg) */
-    {"input_size", K_INT},
-    {"interpolation", K_INTERP},
-    {"crop_pct", K_REAL},
-    {"mean", K_RGB},
-    {"std", K_RGB},
-};
-
 bool swin__parse_int(const char *s, int64_t *v) {
     if (!s || *s < '0' || *s > '9') return false;
     errno = 0;
@@ -101,106 +70,163 @@ bool swin__parse_rgb(const char *s, float v[3]) {
     return true;
 }
 
+bool swin__parse_bool(const char *s, bool *v) {
+    if (!s) return false;
+    if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "True") == 0) {
+        *v = true;
+        return true;
+    }
+    if (strcmp(s, "0") == 0 || strcmp(s, "false") == 0 || strcmp(s, "False") == 0) {
+        *v = false;
+        return true;
+    }
+    return false;
+}
+
 swin_status swin_options_create(swin_options **out) {
     if (!out) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_options_create: out is NULL");
     *out = swin__calloc(1, sizeof **out);
     return *out ? SWIN_OK : swin__oom();
 }
 
+static void free_kv(swin_kv *kv) {
+    swin__free(kv->key);
+    swin__free(kv->value);
+    swin__free(kv->origin);
+    kv->key = kv->value = kv->origin = NULL;
+}
+
 void swin_options_free(swin_options *opts) {
+    if (!opts) return;
+    for (int i = 0; i < opts->count; i++)
+        free_kv(&opts->items[i]);
+    swin__free(opts->items);
     swin__free(opts);
+}
+
+/* Whether value has the syntax of kind. */
+static bool well_formed(swin_kind kind, const char *value) {
+    int64_t iv, list[SWIN_MAX_STAGES];
+    int n;
+    double d;
+    bool b;
+    float rgb[3];
+    switch (kind) {
+    case SWIN_K_INT:
+        return swin__parse_int(value, &iv);
+    case SWIN_K_LIST:
+        return swin__parse_int_list(value, list, SWIN_MAX_STAGES, &n);
+    case SWIN_K_REAL:
+        return swin__parse_double(value, &d);
+    case SWIN_K_STR:
+        return value[0] != '\0';
+    case SWIN_K_BOOL:
+        return swin__parse_bool(value, &b);
+    case SWIN_K_RGB:
+        return swin__parse_rgb(value, rgb);
+    case SWIN_K_INTERP:
+        return swin__interpolation_known(value);
+    }
+    return false;
+}
+
+/* Stores key = value (origin) in a growing list of at most SWIN_MAX_KV entries, replacing an
+ * entry of the same key. */
+static swin_status put(swin_kv **items, int *count, int *cap, const char *key, const char *value,
+                       const char *origin) {
+    int slot = *count;
+    for (int i = 0; i < *count; i++)
+        if (strcmp((*items)[i].key, key) == 0) slot = i;
+    if (slot == *count) {
+        if (*count == SWIN_MAX_KV)
+            return swin__error(SWIN_ERR_CONFIG, "more than %d settings (at \"%.64s\")", SWIN_MAX_KV,
+                               key);
+        if (*count == *cap) {
+            const int grown = *cap ? 2 * *cap : 16;
+            swin_kv *more = swin__realloc(*items, (size_t)grown * sizeof *more);
+            if (!more) return swin__oom();
+            *items = more;
+            *cap = grown;
+        }
+    }
+    swin_kv kv = {swin__strdup(key), swin__strdup(value), swin__strdup(origin ? origin : "")};
+    if (!kv.key || !kv.value || !kv.origin) {
+        free_kv(&kv);
+        return swin__oom();
+    }
+    if (slot < *count) free_kv(&(*items)[slot]);
+    (*items)[slot] = kv;
+    if (slot == *count) (*count)++;
+    return SWIN_OK;
+}
+
+swin_status swin__options_set(swin_options *opts, const char *key, const char *value,
+                              const char *origin) {
+    const swin_key *k = swin__key_find(key);
+    if (!k) return swin__error(SWIN_ERR_CONFIG, "unknown option \"%.64s\"", key);
+    if (strlen(value) > 255)
+        return swin__error(SWIN_ERR_CONFIG, "option %s: value longer than 255 characters", key);
+    if (!well_formed(k->kind, value))
+        return swin__error(SWIN_ERR_CONFIG, "option %s: malformed value \"%.64s\"", key, value);
+    return put(&opts->items, &opts->count, &opts->cap, key, value, origin);
 }
 
 swin_status swin_options_set(swin_options *opts, const char *key, const char *value) {
     if (!opts || !key || !value)
         return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_options_set: NULL argument");
-    int k = -1;
-    for (int i = 0; i < (int)(sizeof known / sizeof known[0]); i++)
-        if (strcmp(known[i].key, key) == 0) k = i;
-    if (k < 0) return swin__error(SWIN_ERR_CONFIG, "unknown option \"%.64s\"", key);
-    if (strlen(value) >= SWIN_KV_VALUE)
-        return swin__error(SWIN_ERR_CONFIG, "option %s: value longer than %d characters", key,
-                           SWIN_KV_VALUE - 1);
-    int64_t iv, list[SWIN_MAX_STAGES];
-    int n;
-    double d;
-    bool ok = true;
-    switch (known[k].kind) {
-    case K_INT:
-        ok = swin__parse_int(value, &iv);
-        break;
-    case K_LIST:
-        ok = swin__parse_int_list(value, list, SWIN_MAX_STAGES, &n);
-        break;
-    case K_REAL:
-        ok = swin__parse_double(value, &d);
-        break;
-    case K_STR:
-        ok = value[0] != '\0';
-        break;
-    case K_RGB: {
-        float rgb[3];
-        ok = swin__parse_rgb(value, rgb);
-        break;
-    }
-    case K_INTERP:
-        ok = swin__interpolation_known(value);
-        break;
-    }
-    if (!ok)
-        return swin__error(SWIN_ERR_CONFIG, "option %s: malformed value \"%.64s\"", key, value);
-    int slot = opts->count;
-    for (int i = 0; i < opts->count; i++)
-        if (strcmp(opts->items[i].key, key) == 0) slot = i;
-    if (slot == SWIN_MAX_KV) return swin__error(SWIN_ERR_CONFIG, "too many options");
-    snprintf(opts->items[slot].key, SWIN_KV_KEY, "%s", key);
-    snprintf(opts->items[slot].value, SWIN_KV_VALUE, "%s", value);
-    if (slot == opts->count) opts->count++;
-    return SWIN_OK;
+    return swin__options_set(opts, key, value, "option");
 }
 
 swin_status swin__options_merge(swin_options *dst, const swin_options *src) {
     for (int i = 0; i < src->count; i++)
-        SWIN_TRY(swin_options_set(dst, src->items[i].key, src->items[i].value));
+        SWIN_TRY(
+            swin__options_set(dst, src->items[i].key, src->items[i].value, src->items[i].origin));
     return SWIN_OK;
 }
 
-const char *swin__opt(const swin_options *opts, const char *key) {
+static const swin_kv *opt_item(const swin_options *opts, const char *key) {
     if (!opts) return NULL;
     for (int i = 0; i < opts->count; i++)
-        if (strcmp(opts->items[i].key, key) == 0) return opts->items[i].value;
+        if (strcmp(opts->items[i].key, key) == 0) return &opts->items[i];
     return NULL;
 }
 
-void swin__config_set(swin_model *m, const char *key, const char *fmt, ...) {
-    if (m->num_config == SWIN_MAX_KV) return;
-    swin_kv *kv = &m->config[m->num_config++];
-    snprintf(kv->key, sizeof kv->key, "%s", key);
+const char *swin__opt(const swin_options *opts, const char *key) {
+    const swin_kv *kv = opt_item(opts, key);
+    return kv ? kv->value : NULL;
+}
+
+const char *swin__opt_origin(const swin_options *opts, const char *key) {
+    const swin_kv *kv = opt_item(opts, key);
+    return kv ? kv->origin : NULL;
+}
+
+swin_status swin__config_set(swin_model *m, const char *key, const char *fmt, ...) {
+    char value[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(kv->value, sizeof kv->value, fmt, ap);
+    const int n = vsnprintf(value, sizeof value, fmt, ap);
     va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof value)
+        return swin__error(SWIN_ERR_INTERNAL, "config value of %s is too long", key);
+    const swin_status s = put(&m->config, &m->num_config, &m->cap_config, key, value, NULL);
+    return s == SWIN_ERR_CONFIG ? swin__error(SWIN_ERR_INTERNAL, "%s", swin_last_error()) : s;
 }
 
-bool swin__is_preset(const swin_preset_kv *presets, const char *name) {
-    for (const swin_preset_kv *p = presets; name && p->preset; p++)
-        if (strcmp(p->preset, name) == 0) return true;
-    return false;
-}
-
-static const char *preset_value(const swin_preset_kv *presets, const char *name, const char *key) {
-    for (const swin_preset_kv *p = presets; name && p->preset; p++)
-        if (strcmp(p->preset, name) == 0 && strcmp(p->key, key) == 0) return p->value;
-    return NULL;
-}
-
-const char *swin__arch_value(const swin_options *opts, const swin_safetensors *st,
-                             const swin_preset_kv *presets, const char *key) {
-    const char *v = swin__opt(opts, key);
-    if (v) return v;
-    const char *opt_arch = swin__opt(opts, "arch");
-    if ((v = preset_value(presets, opt_arch, key))) return v;
-    if ((v = swin__st_meta(st, key))) return v;
-    if (!opt_arch) return preset_value(presets, swin__st_meta(st, "arch"), key);
-    return NULL;
+const char *swin__src_value(const swin_source *s, const char *key, const char **origin) {
+    const char *v, *o = NULL;
+    /* timm's class count is a default of create_model, not part of the architecture: a
+     * fine-tuned head is as the file has it */
+    const swin_arch *row = strcmp(key, "num_classes") == 0 ? NULL : s->arch;
+    if ((v = swin__opt(s->opts, key))) {
+        o = swin__opt_origin(s->opts, key);
+    } else if (!s->arch_from_meta && (v = swin__arch_arg(row, key))) {
+        o = s->arch_origin;
+    } else if (s->st && (v = swin__st_meta(s->st, key))) {
+        o = "metadata";
+    } else if (s->arch_from_meta && (v = swin__arch_arg(row, key))) {
+        o = s->arch_origin;
+    }
+    if (origin) *origin = o;
+    return v;
 }

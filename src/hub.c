@@ -1,7 +1,13 @@
-/* Hugging Face hub model folders as timm publishes them: config.json beside model.safetensors.
- * config.json is untrusted input: parsed by jansson, every value type-checked, sizes bounded. */
+/* Hugging Face hub model folders: config.json beside model.safetensors, as timm publishes them
+ * (architecture, model_args, pretrained_cfg, label_names) or as transformers saves them
+ * (model_type, architectures, the config class's fields, id2label; and
+ * preprocessor_config.json for the image processor). The keys a transformers model_type sets
+ * come from the family that reads it (registry.c). config.json is untrusted input: parsed by
+ * jansson, every value type-checked, sizes bounded. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -14,21 +20,27 @@ static const char *const ignored_args[] = {
     "weight_init",   "fix_init",
 };
 
-/* model_args keys that map to an option of the same name. */
-static const char *const arch_args[] = {
-    "img_size",    "patch_size", "in_chans", "embed_dim",   "depths",      "num_heads",
-    "window_size", "mlp_ratio",  "depth",    "class_token", "global_pool", "num_classes",
-};
-
-static swin_status set(swin_options *o, const char *key, const char *value, const char *path) {
-    swin_status s = swin_options_set(o, key, value);
-    if (s != SWIN_OK)
-        return swin__error(s, "%s: %s = \"%.64s\" is not valid for libswin", path, key, value);
+static swin_status set(swin_options *o, const char *key, const char *value, const char *path,
+                       const char *origin) {
+    char where[160];
+    snprintf(where, sizeof where, "config.json %s", origin);
+    swin_status s = swin__options_set(o, key, value, where);
+    if (s == SWIN_ERR_OUT_OF_MEMORY) return s;
+    if (s != SWIN_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", swin_last_error());
+        return swin__error(s, "%s: %s = \"%.64s\" is not valid for libswin (%s)", path, origin,
+                           value, why);
+    }
     return SWIN_OK;
 }
 
-/* Writes a JSON scalar, or an array of numbers as "a,b,c", into buf. */
+/* Writes a JSON scalar, or an array of numbers as "a,b,c", into buf; null is "none". */
 static bool to_text(const json_t *v, char *buf, size_t cap) {
+    if (json_is_null(v)) {
+        snprintf(buf, cap, "none");
+        return true;
+    }
     if (json_is_string(v)) {
         snprintf(buf, cap, "%s", json_string_value(v));
         return strlen(json_string_value(v)) < cap;
@@ -67,10 +79,69 @@ static bool listed(const char *key, const char *const *list, size_t n) {
     return false;
 }
 
+/* jansson reports a failed allocation as a parse error, with json_error_out_of_memory or
+ * without any text (every real syntax error has one); give it its own status. */
+static swin_status json_failure(const json_error_t *err, const char *path) {
+    if (json_error_code(err) == json_error_out_of_memory || !err->text[0]) return swin__oom();
+    return swin__error(SWIN_ERR_FORMAT, "%s: invalid JSON at line %d: %s", path, err->line,
+                       err->text);
+}
+
+static void free_labels(char **out, size_t n) {
+    for (size_t k = 0; k < n; k++)
+        swin__free(out[k]);
+    swin__free(out);
+}
+
+/* Class names from a list of strings (timm's label_names) or an object {"0": name, ...}
+ * with every index from 0 to n-1 (timm's label_names with gaps allowed there, transformers'
+ * id2label). */
+static swin_status read_labels(json_t *names, char ***labels, int64_t *count, const char *path,
+                               const char *what) {
+    const bool array = json_is_array(names);
+    if ((!array && !json_is_object(names)) ||
+        (array ? json_array_size(names) : json_object_size(names)) > (1u << 20))
+        return swin__error(SWIN_ERR_FORMAT, "%s: %s is not a list or an object of class names",
+                           path, what);
+    const size_t n = array ? json_array_size(names) : json_object_size(names);
+    char **out = swin__calloc(n ? n : 1, sizeof *out);
+    if (!out) return swin__oom();
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e;
+        char key[32];
+        if (array) {
+            e = json_array_get(names, i);
+        } else {
+            snprintf(key, sizeof key, "%zu", i);
+            e = json_object_get(names, key);
+            if (!e) {
+                free_labels(out, n);
+                return swin__error(SWIN_ERR_FORMAT,
+                                   "%s: %s has no class \"%zu\" (it must name classes 0..%zu)",
+                                   path, what, i, n - 1);
+            }
+        }
+        if (!json_is_string(e)) {
+            free_labels(out, n);
+            return swin__error(SWIN_ERR_FORMAT, "%s: %s[%zu] is not a string", path, what, i);
+        }
+        if (!(out[i] = swin__strdup(json_string_value(e)))) {
+            free_labels(out, n);
+            return swin__oom();
+        }
+    }
+    if (*labels) free_labels(*labels, (size_t)*count);
+    *labels = out;
+    *count = (int64_t)n;
+    return SWIN_OK;
+}
+
+/* ---- timm: architecture, num_classes, global_pool, model_args, pretrained_cfg ---- */
+
 static swin_status read_pretrained_cfg(json_t *cfg, swin_options *o, const char *path) {
     if (!json_is_object(cfg))
         return swin__error(SWIN_ERR_FORMAT, "%s: pretrained_cfg is not an object", path);
-    char buf[SWIN_KV_VALUE];
+    char buf[256];
     json_t *v = json_object_get(cfg, "input_size");
     if (v) {
         if (!json_is_array(v) || json_array_size(v) != 3 ||
@@ -82,63 +153,29 @@ static swin_status read_pretrained_cfg(json_t *cfg, swin_options *o, const char 
             return swin__error(SWIN_ERR_UNSUPPORTED, "%s: pretrained_cfg.input_size is not square",
                                path);
         snprintf(buf, sizeof buf, "%lld", (long long)h);
-        SWIN_TRY(set(o, "input_size", buf, path));
+        SWIN_TRY(set(o, "input_size", buf, path, "pretrained_cfg.input_size"));
     }
-    static const char *const keys[] = {"interpolation", "crop_pct", "mean", "std"};
+    static const char *const keys[] = {"interpolation", "crop_pct", "crop_mode", "mean", "std"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         v = json_object_get(cfg, keys[i]);
         if (!v || json_is_null(v)) continue;
+        char origin[64];
+        snprintf(origin, sizeof origin, "pretrained_cfg.%s", keys[i]);
         if (!to_text(v, buf, sizeof buf))
-            return swin__error(SWIN_ERR_FORMAT, "%s: pretrained_cfg.%s has an unexpected type",
-                               path, keys[i]);
-        SWIN_TRY(set(o, keys[i], buf, path));
+            return swin__error(SWIN_ERR_FORMAT, "%s: %s has an unexpected type", path, origin);
+        SWIN_TRY(set(o, keys[i], buf, path, origin));
     }
-    v = json_object_get(cfg, "crop_mode");
-    if (v && !(json_is_string(v) && strcmp(json_string_value(v), "center") == 0))
-        return swin__error(SWIN_ERR_UNSUPPORTED, "%s: pretrained_cfg.crop_mode must be \"center\"",
-                           path);
     return SWIN_OK;
 }
 
-static swin_status read_labels(json_t *names, char ***labels, int64_t *count, const char *path) {
-    if (!json_is_array(names) || json_array_size(names) > (1u << 20))
-        return swin__error(SWIN_ERR_FORMAT, "%s: label_names is not an array of strings", path);
-    const size_t n = json_array_size(names);
-    char **out = swin__calloc(n, sizeof *out);
-    if (!out) return swin__oom();
-    for (size_t i = 0; i < n; i++) {
-        const json_t *e = json_array_get(names, i);
-        if (!json_is_string(e) || !(out[i] = swin__strdup(json_string_value(e)))) {
-            for (size_t k = 0; k < i; k++)
-                swin__free(out[k]);
-            swin__free(out);
-            return json_is_string(e) ? swin__oom()
-                                     : swin__error(SWIN_ERR_FORMAT,
-                                                   "%s: label_names[%zu] is not a string", path, i);
-        }
-    }
-    *labels = out;
-    *count = (int64_t)n;
-    return SWIN_OK;
-}
-
-/* jansson reports a failed allocation as a parse error, with json_error_out_of_memory or
- * without any text (every real syntax error has one); give it its own status. */
-static swin_status json_failure(const json_error_t *err, const char *path) {
-    if (json_error_code(err) == json_error_out_of_memory || !err->text[0]) return swin__oom();
-    return swin__error(SWIN_ERR_FORMAT, "%s: invalid JSON at line %d: %s", path, err->line,
-                       err->text);
-}
-
-static swin_status read_config(json_t *root, swin_options *o, char ***labels, int64_t *num_labels,
-                               const char *path) {
-    char buf[SWIN_KV_VALUE];
-    if (!json_is_object(root)) return swin__error(SWIN_ERR_FORMAT, "%s: not a JSON object", path);
+static swin_status read_timm(json_t *root, swin_options *o, char ***labels, int64_t *num_labels,
+                             const char *path) {
+    char buf[256];
     json_t *v = json_object_get(root, "architecture");
     if (v) {
         if (!json_is_string(v))
             return swin__error(SWIN_ERR_FORMAT, "%s: architecture is not a string", path);
-        SWIN_TRY(set(o, "arch", json_string_value(v), path));
+        SWIN_TRY(set(o, "arch", json_string_value(v), path, "architecture"));
     }
     static const char *const top[] = {"num_classes", "global_pool"};
     for (size_t i = 0; i < 2; i++) {
@@ -146,7 +183,7 @@ static swin_status read_config(json_t *root, swin_options *o, char ***labels, in
         if (!v || json_is_null(v)) continue;
         if (!to_text(v, buf, sizeof buf))
             return swin__error(SWIN_ERR_FORMAT, "%s: %s has an unexpected type", path, top[i]);
-        SWIN_TRY(set(o, top[i], buf, path));
+        SWIN_TRY(set(o, top[i], buf, path, top[i]));
     }
     json_t *args = json_object_get(root, "model_args");
     if (args) {
@@ -155,53 +192,320 @@ static swin_status read_config(json_t *root, swin_options *o, char ***labels, in
         const char *key;
         json_object_foreach(args, key, v) {
             if (listed(key, ignored_args, sizeof ignored_args / sizeof ignored_args[0])) continue;
-            if (!listed(key, arch_args, sizeof arch_args / sizeof arch_args[0]))
+            if (!swin__key_find(key))
                 return swin__error(SWIN_ERR_UNSUPPORTED,
-                                   "%s: model_args.%.64s changes the architecture in a way "
-                                   "libswin does not support",
+                                   "%s: model_args.%.64s is a timm argument libswin does not "
+                                   "know",
                                    path, key);
+            char origin[96];
+            snprintf(origin, sizeof origin, "model_args.%.64s", key);
             if (!to_text(v, buf, sizeof buf))
-                return swin__error(SWIN_ERR_FORMAT, "%s: model_args.%s has an unexpected type",
-                                   path, key);
-            /* timm writes img_size as [H, W] sometimes */
-            if (strcmp(key, "img_size") == 0 && json_is_array(v)) {
-                if (json_array_size(v) != 2 ||
-                    !json_equal(json_array_get(v, 0), json_array_get(v, 1)))
-                    return swin__error(SWIN_ERR_UNSUPPORTED,
-                                       "%s: model_args.img_size is not square", path);
-                to_text(json_array_get(v, 0), buf, sizeof buf);
-            }
-            SWIN_TRY(set(o, key, buf, path));
+                return swin__error(SWIN_ERR_FORMAT, "%s: %s has an unexpected type", path, origin);
+            SWIN_TRY(set(o, key, buf, path, origin));
         }
     }
     v = json_object_get(root, "pretrained_cfg");
     if (v) SWIN_TRY(read_pretrained_cfg(v, o, path));
     v = json_object_get(root, "label_names");
-    if (v) SWIN_TRY(read_labels(v, labels, num_labels, path));
+    if (v) SWIN_TRY(read_labels(v, labels, num_labels, path, "label_names"));
     return SWIN_OK;
 }
 
-swin_status swin__hub_config(const char *path, swin_options *o, char ***labels,
-                             int64_t *num_labels) {
-    json_error_t err = {0}; /* json_error_code reads a byte jansson may leave unset */
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-    if (!root) {
-        FILE *fp = fopen(path, "rb");
-        if (!fp) return swin__error(SWIN_ERR_IO, "cannot open \"%s\"", path);
-        fclose(fp);
-        return json_failure(&err, path);
+/* ---- transformers: model_type, architectures, the config class's fields, id2label ---- */
+
+/* The transformers classes libswin computes, and whether they have a classifier. */
+static const struct {
+    const char *name;
+    bool head;
+} hf_classes[] = {
+    {"ViTModel", false},
+    {"ViTForImageClassification", true},
+    {"DeiTModel", false},
+    {"DeiTForImageClassification", true},
+    {"DeiTForImageClassificationWithTeacher", true},
+    {"SwinModel", false},
+    {"SwinForImageClassification", true},
+};
+
+static swin_status read_transformers(json_t *root, swin_options *o, char ***labels,
+                                     int64_t *num_labels, const char *path, swin_hub *hub) {
+    char buf[256];
+    const json_t *mt = json_object_get(root, "model_type");
+    if (!json_is_string(mt))
+        return swin__error(SWIN_ERR_FORMAT, "%s: model_type is not a string", path);
+    const char *model_type = json_string_value(mt);
+    const swin_family *f = swin__family_for_model_type(model_type);
+    if (!f || strlen(model_type) >= sizeof hub->model_type)
+        return swin__error(SWIN_ERR_UNSUPPORTED,
+                           "%s: model_type \"%.64s\" is not one libswin reads (vit, deit, swin)",
+                           path, model_type);
+    snprintf(hub->layout, sizeof hub->layout, "transformers");
+    snprintf(hub->model_type, sizeof hub->model_type, "%s", model_type);
+    /* the class: architectures[0], else the base model */
+    bool head = false;
+    const json_t *archs = json_object_get(root, "architectures");
+    if (archs && !json_is_null(archs)) {
+        const json_t *a0 = json_array_get(archs, 0);
+        if (!json_is_array(archs) || json_array_size(archs) != 1 || !json_is_string(a0))
+            return swin__error(SWIN_ERR_FORMAT, "%s: architectures is not a list of one class",
+                               path);
+        const char *name = json_string_value(a0);
+        size_t k = 0;
+        while (k < sizeof hf_classes / sizeof hf_classes[0] &&
+               (strcmp(hf_classes[k].name, name) != 0 ||
+                strncasecmp(name, model_type, strlen(model_type)) != 0))
+            k++;
+        if (k == sizeof hf_classes / sizeof hf_classes[0])
+            return swin__error(SWIN_ERR_UNSUPPORTED,
+                               "%s: architectures [\"%.64s\"] is not a class libswin computes for "
+                               "model_type %s",
+                               path, name, model_type);
+        head = hf_classes[k].head;
+        snprintf(hub->architecture, sizeof hub->architecture, "%s", name);
+    } else {
+        snprintf(hub->architecture, sizeof hub->architecture, "%s", model_type);
     }
-    const swin_status s = read_config(root, o, labels, num_labels, path);
+    /* the family's keys */
+    for (const swin_hf_key *k = f->hf_keys; k && k->hf; k++) {
+        json_t *v = json_object_get(root, k->hf);
+        if (!v || json_is_null(v)) continue;
+        if (!to_text(v, buf, sizeof buf))
+            return swin__error(SWIN_ERR_FORMAT, "%s: %s has an unexpected type", path, k->hf);
+        SWIN_TRY(set(o, k->key, buf, path, k->hf));
+    }
+    /* what transformers fixes by model type */
+    if (strcmp(model_type, "swin") == 0) {
+        SWIN_TRY(set(o, "windowing", "transformers", path, "model_type"));
+    } else {
+        SWIN_TRY(set(o, "class_token", "1", path, "model_type"));
+        SWIN_TRY(set(o, "global_pool", "token", path, "model_type"));
+        SWIN_TRY(
+            set(o, "dist_token", strcmp(model_type, "deit") == 0 ? "1" : "0", path, "model_type"));
+        const json_t *act = json_object_get(root, "pooler_act");
+        if (act && !(json_is_string(act) && strcmp(json_string_value(act), "tanh") == 0))
+            return swin__error(SWIN_ERR_UNSUPPORTED, "%s: pooler_act other than tanh", path);
+        const json_t *size = json_object_get(root, "pooler_output_size");
+        const json_t *hidden = json_object_get(root, "hidden_size");
+        if (size && !json_is_null(size) && !json_equal(size, hidden))
+            return swin__error(SWIN_ERR_UNSUPPORTED,
+                               "%s: pooler_output_size other than hidden_size", path);
+    }
+    if (!head) {
+        SWIN_TRY(set(o, "num_classes", "0", path, "architectures"));
+        return SWIN_OK;
+    }
+    json_t *names = json_object_get(root, "id2label");
+    if (names) {
+        SWIN_TRY(read_labels(names, labels, num_labels, path, "id2label"));
+        snprintf(buf, sizeof buf, "%lld", (long long)*num_labels);
+        SWIN_TRY(set(o, "num_classes", buf, path, "id2label"));
+    }
+    return SWIN_OK;
+}
+
+static swin_status read_config(json_t *root, swin_options *o, char ***labels, int64_t *num_labels,
+                               const char *path, swin_hub *hub) {
+    if (!json_is_object(root)) return swin__error(SWIN_ERR_FORMAT, "%s: not a JSON object", path);
+    if (json_object_get(root, "model_type"))
+        return read_transformers(root, o, labels, num_labels, path, hub);
+    return read_timm(root, o, labels, num_labels, path);
+}
+
+/* Parses the file, or the memory when path is NULL. */
+static json_t *parse(const char *path, const char *text, size_t size, const char *name,
+                     swin_status *s) {
+    json_error_t err = {0}; /* json_error_code reads a byte jansson may leave unset */
+    json_t *root = path ? json_load_file(path, JSON_REJECT_DUPLICATES, &err)
+                        : json_loadb(text, size, JSON_REJECT_DUPLICATES, &err);
+    if (root) return root;
+    if (path) {
+        FILE *fp = fopen(path, "rb");
+        if (!fp) {
+            *s = swin__error(SWIN_ERR_IO, "cannot open \"%s\"", path);
+            return NULL;
+        }
+        fclose(fp);
+    }
+    *s = json_failure(&err, name);
+    return NULL;
+}
+
+static swin_status config(const char *path, const char *text, size_t size, const char *name,
+                          swin_options *o, char ***labels, int64_t *num_labels, swin_hub *hub) {
+    swin_status s = SWIN_OK;
+    json_t *root = parse(path, text, size, name, &s);
+    if (!root) return s;
+    swin_hub local = {0};
+    s = read_config(root, o, labels, num_labels, name, hub ? hub : &local);
     json_decref(root);
     return s;
 }
 
+swin_status swin__hub_config(const char *path, swin_options *o, char ***labels, int64_t *num_labels,
+                             swin_hub *hub) {
+    return config(path, NULL, 0, path, o, labels, num_labels, hub);
+}
+
 swin_status swin__hub_config_memory(const char *text, size_t size, const char *name,
-                                    swin_options *o, char ***labels, int64_t *num_labels) {
-    json_error_t err = {0}; /* json_error_code reads a byte jansson may leave unset */
-    json_t *root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &err);
-    if (!root) return json_failure(&err, name);
-    const swin_status s = read_config(root, o, labels, num_labels, name);
+                                    swin_options *o, char ***labels, int64_t *num_labels,
+                                    swin_hub *hub) {
+    return config(NULL, text, size, name, o, labels, num_labels, hub);
+}
+
+/* ---- transformers' preprocessor_config.json ---- */
+
+/* PIL's resampling filters by their enum value (PIL.Image.Resampling). */
+static const char *const resamples[] = {NULL, "lanczos", "bilinear", "bicubic", "box", "hamming"};
+
+/* The image processor classes libswin follows, and their defaults. */
+static const struct {
+    const char *name;
+    int64_t size;      /* resize: height = width = size (0: shortest edge, below) */
+    int64_t shortest;  /* resize: shortest edge */
+    int resample;      /* PIL enum */
+    bool crop;         /* do_center_crop */
+    int64_t crop_size; /* square crop */
+    float mean, std;   /* 0: ImageNet's; else the same for the three channels */
+} processors[] = {
+    {"ViTImageProcessor", 224, 0, 2, false, 0, 0.5f, 0.5f},
+    {"ViTFeatureExtractor", 224, 0, 2, false, 0, 0.5f, 0.5f},
+    {"DeiTImageProcessor", 256, 0, 3, true, 224, 0.0f, 0.0f},
+    {"DeiTFeatureExtractor", 256, 0, 3, true, 224, 0.0f, 0.0f},
+};
+
+/* A size field: {"height": h, "width": w}, {"shortest_edge": s} or a bare integer. */
+static swin_status read_size(const json_t *v, const char *what, const char *path, int64_t *h,
+                             int64_t *w, int64_t *shortest) {
+    *h = *w = *shortest = 0;
+    if (json_is_integer(v)) {
+        *h = *w = json_integer_value(v);
+    } else if (json_is_object(v) && json_is_integer(json_object_get(v, "height")) &&
+               json_is_integer(json_object_get(v, "width")) && json_object_size(v) == 2) {
+        *h = json_integer_value(json_object_get(v, "height"));
+        *w = json_integer_value(json_object_get(v, "width"));
+    } else if (json_is_object(v) && json_is_integer(json_object_get(v, "shortest_edge")) &&
+               json_object_size(v) == 1) {
+        *shortest = json_integer_value(json_object_get(v, "shortest_edge"));
+    } else {
+        return swin__error(SWIN_ERR_UNSUPPORTED,
+                           "%s: %s is not {height, width}, {shortest_edge} or an integer", path,
+                           what);
+    }
+    if (*h < 0 || *w < 0 || *shortest < 0 || *h > 16384 || *w > 16384 || *shortest > 16384 ||
+        (*h == 0 && *shortest == 0))
+        return swin__error(SWIN_ERR_FORMAT, "%s: %s is out of range", path, what);
+    if (*h != *w)
+        return swin__error(SWIN_ERR_UNSUPPORTED, "%s: %s %lldx%lld is not square", path, what,
+                           (long long)*h, (long long)*w);
+    return SWIN_OK;
+}
+
+static bool flag(const json_t *root, const char *key, bool fallback) {
+    const json_t *v = json_object_get(root, key);
+    return json_is_boolean(v) ? json_is_true(v) : fallback;
+}
+
+static swin_status read_preprocessor(json_t *root, swin_options *o, const char *path) {
+    if (!json_is_object(root)) return swin__error(SWIN_ERR_FORMAT, "%s: not a JSON object", path);
+    const json_t *cls = json_object_get(root, "image_processor_type");
+    if (!cls) cls = json_object_get(root, "feature_extractor_type");
+    const char *name = json_is_string(cls) ? json_string_value(cls) : "ViTImageProcessor";
+    size_t k = 0;
+    while (k < sizeof processors / sizeof processors[0] && strcmp(processors[k].name, name) != 0)
+        k++;
+    if (k == sizeof processors / sizeof processors[0])
+        return swin__error(SWIN_ERR_UNSUPPORTED,
+                           "%s: image processor %.64s is not one libswin follows (ViT, DeiT)", path,
+                           name);
+    const bool resize = flag(root, "do_resize", true),
+               crop = flag(root, "do_center_crop", processors[k].crop);
+    const bool rescale = flag(root, "do_rescale", true),
+               normalize = flag(root, "do_normalize", true);
+    if (!resize)
+        return swin__error(SWIN_ERR_UNSUPPORTED,
+                           "%s: do_resize false: the input size would follow "
+                           "each image",
+                           path);
+    int64_t h = processors[k].size, w = h, shortest = processors[k].shortest;
+    const json_t *v = json_object_get(root, "size");
+    if (v && !json_is_null(v)) SWIN_TRY(read_size(v, "size", path, &h, &w, &shortest));
+    int resample = processors[k].resample;
+    v = json_object_get(root, "resample");
+    if (v && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 5 ||
+            !resamples[json_integer_value(v)])
+            return swin__error(SWIN_ERR_UNSUPPORTED,
+                               "%s: resample %s is not one of 1 (lanczos), 2 (bilinear), 3 "
+                               "(bicubic), 4 (box), 5 (hamming)",
+                               path, json_is_integer(v) ? "value" : "type");
+        resample = (int)json_integer_value(v);
+    }
+    char buf[256];
+    SWIN_TRY(set(o, "preprocessing", "transformers", path, "image processor"));
+    SWIN_TRY(set(o, "interpolation", resamples[resample], path, "resample"));
+    if (shortest) {
+        snprintf(buf, sizeof buf, "%lld", (long long)shortest);
+        SWIN_TRY(set(o, "shortest_edge", buf, path, "size.shortest_edge"));
+    } else {
+        snprintf(buf, sizeof buf, "%lld,%lld", (long long)h, (long long)w);
+        SWIN_TRY(set(o, "resize_to", buf, path, "size"));
+    }
+    int64_t side = shortest ? shortest : h;
+    SWIN_TRY(set(o, "center_crop", crop ? "1" : "0", path, "do_center_crop"));
+    if (crop) {
+        int64_t ch = processors[k].crop_size ? processors[k].crop_size : 224, cw = ch, cs;
+        v = json_object_get(root, "crop_size");
+        if (v && !json_is_null(v)) SWIN_TRY(read_size(v, "crop_size", path, &ch, &cw, &cs));
+        if (!ch)
+            return swin__error(SWIN_ERR_UNSUPPORTED, "%s: crop_size is not a height and width",
+                               path);
+        side = ch;
+    } else if (shortest) {
+        return swin__error(SWIN_ERR_UNSUPPORTED,
+                           "%s: a shortest_edge resize without a center crop makes a non-square "
+                           "input",
+                           path);
+    }
+    snprintf(buf, sizeof buf, "%lld", (long long)side);
+    SWIN_TRY(set(o, "input_size", buf, path, crop ? "crop_size" : "size"));
+    double factor = 1.0 / 255.0;
+    v = json_object_get(root, "rescale_factor");
+    if (v && !json_is_null(v)) {
+        if (!json_is_number(v) || !(json_number_value(v) > 0))
+            return swin__error(SWIN_ERR_FORMAT, "%s: rescale_factor is not a positive number",
+                               path);
+        factor = json_number_value(v);
+    }
+    snprintf(buf, sizeof buf, "%.17g", rescale ? factor : 1.0);
+    SWIN_TRY(set(o, "rescale_factor", buf, path, "rescale_factor"));
+    static const char *const stats[] = {"image_mean", "image_std"};
+    for (int i = 0; i < 2; i++) {
+        const float def = i ? processors[k].std : processors[k].mean;
+        if (!normalize)
+            snprintf(buf, sizeof buf, i ? "1,1,1" : "0,0,0");
+        else if (def > 0)
+            snprintf(buf, sizeof buf, "%g,%g,%g", def, def, def);
+        else
+            snprintf(buf, sizeof buf, i ? "0.229,0.224,0.225" : "0.485,0.456,0.406");
+        v = json_object_get(root, stats[i]);
+        if (normalize && v && !json_is_null(v) &&
+            (!json_is_array(v) || json_array_size(v) != 3 || !to_text(v, buf, sizeof buf)))
+            return swin__error(SWIN_ERR_FORMAT, "%s: %s is not three numbers", path, stats[i]);
+        SWIN_TRY(set(o, i ? "std" : "mean", buf, path, stats[i]));
+    }
+    return SWIN_OK;
+}
+
+swin_status swin__hub_preprocessor(const char *path, swin_options *o, const char *model_type) {
+    swin_status s = SWIN_OK;
+    /* without the file: the defaults of the model type's processor */
+    json_t *root = path ? parse(path, NULL, 0, path, &s)
+                        : json_pack("{ss}", "image_processor_type",
+                                    strcmp(model_type, "deit") == 0 ? "DeiTImageProcessor"
+                                                                    : "ViTImageProcessor");
+    if (!root) return path ? s : swin__oom();
+    if (!path) path = "preprocessor_config.json (absent: defaults)";
+    s = read_preprocessor(root, o, path);
     json_decref(root);
     return s;
 }

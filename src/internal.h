@@ -238,8 +238,8 @@ void swin__softmax_rows(float *x, int64_t rows, int64_t n);
 /* x[r, :] += bias[r, :] (if not NULL) + mask[r, :] (if not NULL), then softmax of each row.
  * With inv_sum, the rows are left unnormalised (exp(x - max)) and inv_sum[r] receives the
  * factor 1 / sum that normalises row r, for the caller to apply to a smaller product. */
-void swin__softmax_rows_add(float *x, int64_t rows, int64_t n, const float *bias,
-                            const float *mask, float *inv_sum);
+void swin__softmax_rows_add(float *x, int64_t rows, int64_t n, const float *bias, const float *mask,
+                            float *inv_sum);
 /* Exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))), in place. */
 void swin__gelu(float *x, int64_t n);
 /* x[i] = gelu(x[i] + b[i]) for i < n (b may be NULL). */
@@ -268,12 +268,20 @@ void swin__window_reverse(float *restrict out, const float *restrict in, int64_t
 
 /* ---- preprocessing (preprocess.c) ---- */
 
-/* timm's eval transform settings. */
+/* The eval transform: timm's (resize the shorter side to input_size / crop_pct, center crop),
+ * or a transformers image processor's (resize to resize_h x resize_w, or the shorter side to
+ * shortest_edge; center crop when center_crop; rescale; normalise). */
 typedef struct swin_preproc {
-    int64_t input_size;
+    int64_t input_size;     /* S: the side of the tensor made */
     char interpolation[16]; /* bicubic, bilinear, lanczos, hamming, box */
-    double crop_pct;
+    double crop_pct;        /* timm */
+    char crop_mode[8];      /* timm: center (squash and border are not computed yet) */
     float mean[3], std[3];
+    bool transformers;
+    int64_t resize_h, resize_w; /* transformers: exact resize (0: none) */
+    int64_t shortest_edge;      /* transformers: aspect-preserving resize (0: none) */
+    bool center_crop;           /* transformers: crop to S x S after the resize */
+    double rescale_factor;      /* transformers: 1/255 usually */
 } swin_preproc;
 
 bool swin__interpolation_known(const char *name);

@@ -5,29 +5,39 @@
 
 #include "model.h"
 
-static const swin_family *const families[] = {&swin__family_swin, &swin__family_vit_postnorm,
-                                              &swin__family_vit};
-
-/* The eval transform: explicit settings, then metadata, then timm's defaults for the arch. */
+/* The eval transform: explicit settings (config.json's pretrained_cfg or
+ * preprocessor_config.json among them), then metadata, then the timm architecture's default
+ * pretrained_cfg, then the family's defaults. */
 static swin_status resolve_preprocessing(swin_model *m, const swin_options *opts) {
     swin_preproc *p = &m->pre;
-    const char *arch = swin_model_get(m, "arch");
-    /* timm's vit_* weights (augreg) normalise with 0.5; Swin and DeiT with ImageNet's values */
-    const bool half = arch && strncmp(arch, "vit_", 4) == 0 && strcmp(arch, "vit_postnorm") != 0;
-    const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f},
-                imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+    const swin_family *f = m->family;
+    memset(p, 0, sizeof *p);
     for (int c = 0; c < 3; c++) {
-        p->mean[c] = half ? 0.5f : imagenet_mean[c];
-        p->std[c] = half ? 0.5f : imagenet_std[c];
+        p->mean[c] = f->mean[c];
+        p->std[c] = f->std[c];
     }
-    snprintf(p->interpolation, sizeof p->interpolation, "bicubic");
-    p->crop_pct = 0.9;
+    snprintf(p->interpolation, sizeof p->interpolation, "%s", f->interpolation);
+    snprintf(p->crop_mode, sizeof p->crop_mode, "center");
+    p->crop_pct = f->crop_pct;
+    p->rescale_factor = 1.0 / 255.0;
     const char *img = swin_model_get(m, "img_size");
     if (!img || !swin__parse_int(img, &p->input_size)) p->input_size = 224;
     const char *v;
-#define PRE_VALUE(key) ((v = swin__opt(opts, key)) || (v = swin__st_meta(&m->st, key)))
-    if (PRE_VALUE("input_size") && (!swin__parse_int(v, &p->input_size) || p->input_size < 1))
-        return swin__error(SWIN_ERR_CONFIG, "input_size: \"%.64s\" is not a positive integer", v);
+#define PRE_VALUE(key)                                                                             \
+    ((v = swin__opt(opts, key)) || (v = swin__st_meta(&m->st, key)) ||                             \
+     (v = swin__arch_cfg(m->arch, key)))
+    if (PRE_VALUE("input_size")) {
+        int64_t chw[3];
+        int n;
+        /* timm's pretrained_cfg writes (C, H, W) */
+        if (!swin__parse_int_list(v, chw, 3, &n) || n == 2 || chw[n - 1] < 1 ||
+            (n == 3 && chw[1] != chw[2]))
+            return swin__error(SWIN_ERR_CONFIG,
+                               "input_size: \"%.64s\" is not a positive integer (or a square "
+                               "C,H,W)",
+                               v);
+        p->input_size = chw[n - 1];
+    }
     if (PRE_VALUE("interpolation")) {
         if (!swin__interpolation_known(v) || strlen(v) >= sizeof p->interpolation)
             return swin__error(SWIN_ERR_CONFIG,
@@ -38,26 +48,101 @@ static swin_status resolve_preprocessing(swin_model *m, const swin_options *opts
     }
     if (PRE_VALUE("crop_pct") && (!swin__parse_double(v, &p->crop_pct) || p->crop_pct > 4.0))
         return swin__error(SWIN_ERR_CONFIG, "crop_pct: \"%.64s\" is not a number in (0, 4]", v);
+    if (PRE_VALUE("crop_mode")) {
+        if (strcmp(v, "center") != 0 && strcmp(v, "squash") != 0 && strcmp(v, "border") != 0)
+            return swin__error(SWIN_ERR_CONFIG,
+                               "crop_mode: \"%.64s\" is not center, squash or border", v);
+        snprintf(p->crop_mode, sizeof p->crop_mode, "%s", v);
+    }
     if (PRE_VALUE("mean") && !swin__parse_rgb(v, p->mean))
         return swin__error(SWIN_ERR_CONFIG, "mean: \"%.64s\" is not three numbers", v);
     if (PRE_VALUE("std") &&
         (!swin__parse_rgb(v, p->std) || !(p->std[0] > 0 && p->std[1] > 0 && p->std[2] > 0)))
         return swin__error(SWIN_ERR_CONFIG, "std: \"%.64s\" is not three positive numbers", v);
+    /* transformers' image processors */
+    if (PRE_VALUE("preprocessing")) p->transformers = strcmp(v, "transformers") == 0;
+    if (PRE_VALUE("resize_to")) {
+        int64_t hw[2];
+        int n;
+        if (!swin__parse_int_list(v, hw, 2, &n) || hw[0] < 1 || hw[n - 1] < 1)
+            return swin__error(SWIN_ERR_CONFIG, "resize_to: \"%.64s\" is not HEIGHT,WIDTH", v);
+        if (hw[0] != hw[n - 1])
+            return swin__error(SWIN_ERR_UNSUPPORTED,
+                               "resize_to %.64s: a non-square resize is not supported yet", v);
+        p->resize_h = hw[0];
+        p->resize_w = hw[n - 1];
+    }
+    if (PRE_VALUE("shortest_edge") &&
+        (!swin__parse_int(v, &p->shortest_edge) || p->shortest_edge < 1))
+        return swin__error(SWIN_ERR_CONFIG, "shortest_edge: \"%.64s\" is not positive", v);
+    if (PRE_VALUE("center_crop") && !swin__parse_bool(v, &p->center_crop))
+        return swin__error(SWIN_ERR_CONFIG, "center_crop: \"%.64s\" is not true or false", v);
+    if (PRE_VALUE("rescale_factor") && !swin__parse_double(v, &p->rescale_factor))
+        return swin__error(SWIN_ERR_CONFIG, "rescale_factor: \"%.64s\" is not positive", v);
 #undef PRE_VALUE
-    if (p->input_size > 16384)
+    if (p->input_size > 16384 || p->resize_h > 16384 || p->shortest_edge > 16384)
         return swin__error(SWIN_ERR_CONFIG, "input_size %lld is too large",
                            (long long)p->input_size);
-    swin__config_set(m, "input_size", "%lld", (long long)p->input_size);
-    swin__config_set(m, "interpolation", "%s", p->interpolation);
-    swin__config_set(m, "crop_pct", "%g", p->crop_pct);
-    swin__config_set(m, "mean", "%g,%g,%g", p->mean[0], p->mean[1], p->mean[2]);
-    swin__config_set(m, "std", "%g,%g,%g", p->std[0], p->std[1], p->std[2]);
+    SWIN_TRY(swin__config_set(m, "input_size", "%lld", (long long)p->input_size));
+    SWIN_TRY(swin__config_set(m, "interpolation", "%s", p->interpolation));
+    if (p->transformers) {
+        SWIN_TRY(swin__config_set(m, "preprocessing", "transformers"));
+        if (p->resize_h)
+            SWIN_TRY(swin__config_set(m, "resize_to", "%lld,%lld", (long long)p->resize_h,
+                                      (long long)p->resize_w));
+        if (p->shortest_edge)
+            SWIN_TRY(swin__config_set(m, "shortest_edge", "%lld", (long long)p->shortest_edge));
+        SWIN_TRY(swin__config_set(m, "center_crop", "%s", p->center_crop ? "true" : "false"));
+        SWIN_TRY(swin__config_set(m, "rescale_factor", "%.9g", p->rescale_factor));
+    } else {
+        SWIN_TRY(swin__config_set(m, "crop_pct", "%g", p->crop_pct));
+        SWIN_TRY(swin__config_set(m, "crop_mode", "%s", p->crop_mode));
+    }
+    SWIN_TRY(swin__config_set(m, "mean", "%g,%g,%g", p->mean[0], p->mean[1], p->mean[2]));
+    SWIN_TRY(swin__config_set(m, "std", "%g,%g,%g", p->std[0], p->std[1], p->std[2]));
     return SWIN_OK;
 }
 
 static bool is_directory(const char *path) {
     struct stat sb;
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Picks the family (and the timm architecture row) from the arch name, the transformers
+ * model_type, the layout or the tensors. */
+static swin_status choose_family(swin_model *m, const swin_options *opts, const swin_hub *hub,
+                                 swin_source *src) {
+    const char *arch = swin__opt(opts, "arch");
+    src->arch_from_meta = false;
+    if (!arch && (arch = swin__st_meta(&m->st, "arch"))) src->arch_from_meta = true;
+    if (arch) {
+        if ((m->family = swin__family_named(arch))) return SWIN_OK;
+        const swin_arch *row = swin__arch_find(arch);
+        if (!row) return swin__error(SWIN_ERR_CONFIG, "unknown arch \"%.64s\"", arch);
+        m->arch = src->arch = row;
+        snprintf(src->arch_origin, sizeof src->arch_origin, "timm arch %s", row->name);
+        char why[512];
+        m->family = swin__arch_family(row, src, why, sizeof why);
+        if (!m->family)
+            return swin__error(SWIN_ERR_UNSUPPORTED,
+                               "%s needs %s, which libswin does not support yet", arch, why);
+        return SWIN_OK;
+    }
+    if (hub->model_type[0]) {
+        m->family = swin__family_for_model_type(hub->model_type);
+        return SWIN_OK; /* hub.c refused the model types no family reads */
+    }
+    if (strcmp(swin__layout_name(m->w.layout), "pytorch") == 0) {
+        m->family = &swin__family_vit_postnorm;
+        return SWIN_OK;
+    }
+    for (size_t i = 0; i < swin__num_families; i++)
+        if (swin__families[i]->detect && swin__families[i]->detect(&m->w)) {
+            m->family = swin__families[i];
+            return SWIN_OK;
+        }
+    return swin__error(SWIN_ERR_CONFIG, "cannot tell the architecture: no arch given and the "
+                                        "tensor names match no known family");
 }
 
 static swin_status load(swin_model **out, const char *path, const void *data, size_t size,
@@ -72,6 +157,7 @@ static swin_status load(swin_model **out, const char *path, const void *data, si
         return swin__oom();
     }
     const swin_options *opts = caller;
+    swin_hub hub = {0};
     swin_status s;
     char file[4096];
     if (path && is_directory(path)) {
@@ -79,7 +165,14 @@ static swin_status load(swin_model **out, const char *path, const void *data, si
         snprintf(file, sizeof file, "%s/config.json", path);
         struct stat sb;
         if (stat(file, &sb) == 0)
-            SWIN_TRY_GOTO(s, swin__hub_config(file, merged, &m->labels, &m->num_labels), fail);
+            SWIN_TRY_GOTO(s, swin__hub_config(file, merged, &m->labels, &m->num_labels, &hub),
+                          fail);
+        snprintf(file, sizeof file, "%s/preprocessor_config.json", path);
+        if (hub.layout[0])
+            SWIN_TRY_GOTO(
+                s,
+                swin__hub_preprocessor(stat(file, &sb) == 0 ? file : NULL, merged, hub.model_type),
+                fail);
         if (caller) SWIN_TRY_GOTO(s, swin__options_merge(merged, caller), fail);
         opts = merged;
         snprintf(file, sizeof file, "%s/model.safetensors", path);
@@ -87,31 +180,37 @@ static swin_status load(swin_model **out, const char *path, const void *data, si
     }
     s = path ? swin__st_open(&m->st, path) : swin__st_parse(&m->st, data, size);
     if (s != SWIN_OK) goto fail;
-    const char *arch = swin__opt(opts, "arch");
-    if (!arch) arch = swin__st_meta(&m->st, "arch");
-    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
-        if (families[i]->accepts(arch, &m->st)) {
-            m->family = families[i];
-            break;
-        }
-    if (!m->family) {
-        s = arch ? swin__error(SWIN_ERR_CONFIG, "unknown arch \"%.64s\"", arch)
-                 : swin__error(SWIN_ERR_CONFIG, "cannot tell the architecture: no arch given and "
-                                                "the tensor names match no known family");
-        goto fail;
-    }
-    SWIN_TRY_GOTO(s, m->family->bind(m, opts), fail);
+    SWIN_TRY_GOTO(
+        s,
+        swin__weights_build(&m->w, &m->st,
+                            swin__layout_detect(&m->st, hub.layout[0] ? hub.layout : NULL)),
+        fail);
+    swin_source src = {opts, NULL, false, &m->st, ""};
+    SWIN_TRY_GOTO(s, choose_family(m, opts, &hub, &src), fail);
+    const char *arch = m->arch                         ? m->arch->name
+                       : hub.architecture[0]           ? hub.architecture
+                       : swin__opt(opts, "arch")       ? swin__opt(opts, "arch")
+                       : swin__st_meta(&m->st, "arch") ? swin__st_meta(&m->st, "arch")
+                                                       : m->family->name;
+    SWIN_TRY_GOTO(s, swin__family_check(m->family, &src, arch), fail);
+    SWIN_TRY_GOTO(s, swin__config_set(m, "family", "%s", m->family->name), fail);
+    SWIN_TRY_GOTO(s, swin__config_set(m, "arch", "%s", arch), fail);
+    SWIN_TRY_GOTO(s, swin__config_set(m, "naming", "%s", swin__layout_name(m->w.layout)), fail);
+    SWIN_TRY_GOTO(s, m->family->bind(m, &src), fail);
+    SWIN_TRY_GOTO(s, swin__w_check_unused(&m->w, arch), fail);
     SWIN_TRY_GOTO(s, resolve_preprocessing(m, opts), fail);
     if (m->labels && m->num_labels != m->num_classes) {
-        s = swin__error(SWIN_ERR_CONFIG, "config.json has %lld label_names for %lld classes",
+        s = swin__error(SWIN_ERR_CONFIG,
+                        "config.json's class names (label_names or id2label) are %lld for %lld "
+                        "classes",
                         (long long)m->num_labels, (long long)m->num_classes);
         goto fail;
     }
-    swin__free(merged);
+    swin_options_free(merged);
     *out = m;
     return SWIN_OK;
 fail:
-    swin__free(merged);
+    swin_options_free(merged);
     swin_model_free(m);
     return s;
 }
@@ -139,6 +238,13 @@ void swin_model_free(swin_model *m) {
     for (int64_t i = 0; i < m->num_labels; i++)
         swin__free(m->labels[i]);
     swin__free(m->labels);
+    for (int i = 0; i < m->num_config; i++) {
+        swin__free(m->config[i].key);
+        swin__free(m->config[i].value);
+        swin__free(m->config[i].origin);
+    }
+    swin__free(m->config);
+    swin__weights_free(&m->w);
     swin__st_close(&m->st);
     swin__free(m);
 }
@@ -148,6 +254,21 @@ const char *swin_model_get(const swin_model *m, const char *key) {
     for (int i = 0; i < m->num_config; i++)
         if (strcmp(m->config[i].key, key) == 0) return m->config[i].value;
     return NULL;
+}
+
+size_t swin_model_config_count(const swin_model *m) {
+    return m ? (size_t)m->num_config : 0;
+}
+
+swin_status swin_model_config_item(const swin_model *m, size_t i, const char **key,
+                                   const char **value) {
+    if (!m) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_model_config_item: model is NULL");
+    if (i >= (size_t)m->num_config)
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "config entry %zu out of range (%d entries)",
+                           i, m->num_config);
+    if (key) *key = m->config[i].key;
+    if (value) *value = m->config[i].value;
+    return SWIN_OK;
 }
 
 int64_t swin_model_num_classes(const swin_model *m) {
@@ -208,6 +329,11 @@ swin_status swin_model_tensor_info(const swin_model *m, size_t i, const char **n
 }
 
 /* ---- contexts ---- */
+
+size_t swin__arena_size(swin_arena *ar, size_t n) {
+    if (n == SIZE_MAX) ar->overflow = true;
+    return n;
+}
 
 size_t swin__arena_count(swin_arena *ar, int64_t a, int64_t b, int64_t c, int64_t d) {
     size_t r = 1;
@@ -359,6 +485,11 @@ swin_status swin_context_output(swin_context *ctx, swin_output kind, int index,
         return SWIN_OK;
     case SWIN_OUTPUT_FEATURES:
         *out = &ctx->features;
+        return SWIN_OK;
+    case SWIN_OUTPUT_POOLER:
+        if (!ctx->model->has_pooler)
+            return swin__error(SWIN_ERR_INVALID_ARGUMENT, "the model has no pooler");
+        *out = &ctx->pooler;
         return SWIN_OK;
     case SWIN_OUTPUT_STAGE:
         if (index < 0 || index >= ctx->model->num_stages)

@@ -211,6 +211,11 @@ swin_status swin__preprocess(float *out, const uint8_t *pixels, int64_t stride, 
                            "interpolation \"%s\" is not one of bicubic, bilinear, "
                            "lanczos, hamming, box",
                            p->interpolation);
+    if (strcmp(p->crop_mode, "center") != 0 && !p->transformers)
+        return swin__error(SWIN_ERR_UNSUPPORTED,
+                           "crop_mode %s is not supported yet (center is): the model loads and "
+                           "runs, but libswin cannot preprocess images for it",
+                           p->crop_mode);
     const int64_t S = p->input_size;
     if (S < 1 || !(p->crop_pct > 0.0))
         return swin__error(SWIN_ERR_CONFIG, "input_size %lld and crop_pct %g must be positive",

@@ -394,7 +394,7 @@ static void test_window_ops(void **state) {
     assert_memory_equal(back, rolled, n * 4);
 
     swin_geom g;
-    swin__geom(&g, H, W, wh, ww, sh, sw);
+    swin__geom(&g, H, W, wh, ww, sh, sw, false);
     assert_int_equal(g.Hp, Hp);
     assert_int_equal(g.Wp, Wp);
     assert_int_equal(g.nW, nW);

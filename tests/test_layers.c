@@ -1,6 +1,7 @@
 /* Each layer against the PyTorch reference (tests/fixtures/layers.safetensors, made by
  * tests/reference/gen_fixtures.py with every parameter randomized). The layers bind their
- * weights from the fixture file by name, as they do from a model file. */
+ * weights from the fixture file by canonical name (the file uses timm's names), as they do
+ * from a model file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,15 +13,18 @@
 #include "test_util.h"
 
 static swin_safetensors st;
+static swin_weights w;
 
 static int setup(void **state) {
     (void)state;
     memset(&st, 0, sizeof st);
-    return swin__st_open(&st, swin_test_fixture("layers.safetensors")) == SWIN_OK ? 0 : -1;
+    if (swin__st_open(&st, swin_test_fixture("layers.safetensors")) != SWIN_OK) return -1;
+    return swin__weights_build(&w, &st, swin__layout_find("timm")) == SWIN_OK ? 0 : -1;
 }
 
 static int teardown(void **state) {
     (void)state;
+    swin__weights_free(&w);
     swin__st_close(&st);
     return 0;
 }
@@ -34,7 +38,7 @@ static float *scratch_of(size_t n) {
 static void test_patch_embed(void **state) {
     (void)state;
     swin_patch_embed pe;
-    assert_int_equal(swin__patch_embed_bind(&pe, &st, "patch_embed", 3, 8, 4, true, true, 1e-5f),
+    assert_int_equal(swin__patch_embed_bind(&pe, &w, "patch_embed", 3, 8, 4, true, true, 1e-5f),
                      SWIN_OK);
     size_t n;
     const float *x = swin_test_get(&st, "patch_embed.x", NULL);
@@ -50,7 +54,8 @@ static void test_patch_embed(void **state) {
 static void test_window_attention(void **state) {
     (void)state;
     swin_attention a;
-    assert_int_equal(swin__attention_bind(&a, &st, "window_attention", 8, 2, 4, 4, true), SWIN_OK);
+    assert_int_equal(swin__attention_bind(&a, &w, "window_attention", 8, 2, 4, 4, true, true),
+                     SWIN_OK);
     const int64_t N = 16, nW = 3, B_ = 6;
     int32_t index[256];
     swin__relative_position_index(index, 4, 4);
@@ -78,10 +83,10 @@ static void test_window_attention(void **state) {
 
 static void block_case(const char *want_name, int64_t shift) {
     swin_block blk;
-    assert_int_equal(swin__block_bind(&blk, &st, "swin_block", 8, 2, 4, 4, 16, 1e-5f), SWIN_OK);
     const int64_t B = 2, H = 10, W = 10, N = 16;
     swin_geom g;
-    swin__geom(&g, H, W, 4, 4, shift, shift);
+    swin__geom(&g, H, W, 4, 4, shift, shift, false);
+    assert_int_equal(swin__block_bind(&blk, &w, "swin_block", 8, 2, 16, true, 1e-5f, &g), SWIN_OK);
     assert_int_equal(g.Hp, 12);
     int32_t index[256];
     swin__relative_position_index(index, 4, 4);
@@ -118,12 +123,12 @@ static void test_swin_block_unshifted_padded(void **state) {
 static void test_patch_merging(void **state) {
     (void)state;
     swin_patch_merging pm;
-    assert_int_equal(swin__patch_merging_bind(&pm, &st, "patch_merging", 8, 1e-5f), SWIN_OK);
+    assert_int_equal(swin__patch_merging_bind(&pm, &w, "patch_merging", 8, 1e-5f), SWIN_OK);
     size_t n;
     const float *x = swin_test_get(&st, "patch_merging.x", NULL);
     const float *want = swin_test_get(&st, "patch_merging.out", &n);
     assert_int_equal(n, 2 * 4 * 3 * 16);
-    float *out = scratch_of(n), *scratch = scratch_of(swin__patch_merging_scratch(2, 7, 6, 8));
+    float *out = scratch_of(n), *scratch = scratch_of(swin__patch_merging_scratch(&pm, 2, 7, 6));
     swin__patch_merging_forward(out, x, &pm, 2, 7, 6, scratch, NULL);
     SWIN_CHECK("patch_merging odd height", out, want, n);
     free(out);
@@ -133,7 +138,7 @@ static void test_patch_merging(void **state) {
 static void test_mlp(void **state) {
     (void)state;
     swin_mlp m;
-    assert_int_equal(swin__mlp_bind(&m, &st, "mlp.fc1", "mlp.fc2", 8, 16, SWIN_ACT_GELU), SWIN_OK);
+    assert_int_equal(swin__mlp_bind(&m, &w, "mlp.fc1", "mlp.fc2", 8, 16, SWIN_ACT_GELU), SWIN_OK);
     size_t n;
     const float *x = swin_test_get(&st, "mlp.x", NULL);
     const float *want = swin_test_get(&st, "mlp.out", &n);
@@ -147,11 +152,11 @@ static void test_mlp(void **state) {
 static void test_bind_errors(void **state) {
     (void)state;
     swin_mlp m;
-    assert_int_equal(swin__mlp_bind(&m, &st, "mlp.fc1", "mlp.fc2", 8, 32, SWIN_ACT_GELU),
+    assert_int_equal(swin__mlp_bind(&m, &w, "mlp.fc1", "mlp.fc2", 8, 32, SWIN_ACT_GELU),
                      SWIN_ERR_SHAPE);
     assert_non_null(strstr(swin_last_error(), "mlp.fc1.weight"));
     swin_patch_merging pm;
-    assert_int_equal(swin__patch_merging_bind(&pm, &st, "nowhere", 8, 1e-5f),
+    assert_int_equal(swin__patch_merging_bind(&pm, &w, "nowhere", 8, 1e-5f),
                      SWIN_ERR_MISSING_TENSOR);
     assert_non_null(strstr(swin_last_error(), "nowhere.norm.weight"));
 }

@@ -2,8 +2,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "test_util.h"
 
@@ -62,4 +65,39 @@ bool swin_test_check(const char *label, const float *got, const float *ref, size
            label, n, max_abs, bound, worst, n ? got[worst] : 0.0, n ? ref[worst] : 0.0, worst_rel,
            ok ? "ok" : "FAIL");
     return ok;
+}
+
+unsigned char *swin_test_with_tensor(const char *fixture, const char *name, size_t *size) {
+    FILE *fp = fopen(swin_test_fixture(fixture), "rb");
+    if (!fp) fail_msg("cannot open %s", fixture);
+    fseek(fp, 0, SEEK_END);
+    const size_t n = (size_t)ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *in = malloc(n);
+    if (!in || fread(in, 1, n, fp) != n) fail_msg("cannot read %s", fixture);
+    fclose(fp);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | in[i];
+    json_t *root = json_loadb((const char *)in + 8, (size_t)hlen, 0, NULL);
+    if (!root) fail_msg("%s: bad header", fixture);
+    const size_t data = n - 8 - (size_t)hlen;
+    json_t *entry = json_pack("{s:s, s:[i], s:[I, I]}", "dtype", "F32", "shape", 1, "data_offsets",
+                              (json_int_t)data, (json_int_t)data + 4);
+    json_object_set_new(root, name, entry);
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    size_t tlen = strlen(text);
+    const size_t padded = (tlen + 7) / 8 * 8; /* keep the data 8-byte aligned */
+    *size = 8 + padded + data + 4;
+    unsigned char *out = calloc(1, *size);
+    if (!out) fail_msg("out of memory");
+    for (int i = 0; i < 8; i++)
+        out[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    memcpy(out + 8, text, tlen);
+    memset(out + 8 + tlen, ' ', padded - tlen);
+    memcpy(out + 8 + padded, in + 8 + hlen, data);
+    free(text);
+    free(in);
+    return out;
 }

@@ -30,6 +30,10 @@ void swin_test_open(swin_safetensors *st, const char *name);
 /* A float tensor of a fixture; fails the test when missing. *numel receives its size. */
 const float *swin_test_get(const swin_safetensors *st, const char *name, size_t *numel);
 
+/* The bytes of a fixture safetensors file with one more F32 tensor of shape [1] named name
+ * (malloc'ed, *size set); fails the test when it cannot. */
+unsigned char *swin_test_with_tensor(const char *fixture, const char *name, size_t *size);
+
 /* Compares got with ref: prints the worst element, its index, max abs and rel error; returns
  * whether max |got - ref| <= tol * max(1, max |ref|). */
 bool swin_test_check(const char *label, const float *got, const float *ref, size_t n, double tol);

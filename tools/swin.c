@@ -20,7 +20,9 @@
 
 static const char usage[] =
     "usage: swin info MODEL [--arch NAME] [--set KEY=VALUE ...]\n"
-    "       swin run --model MODEL --input IN.npy --output OUT.npy [--emit logits|features]\n"
+    "       swin info --list-archs [--json]\n"
+    "       swin run --model MODEL --input IN.npy --output OUT.npy\n"
+    "                [--emit logits|features|pooler]\n"
     "                [--arch NAME] [--set KEY=VALUE ...]\n"
     "       swin preprocess --model MODEL IMAGE --output X.npy [--set KEY=VALUE ...]\n"
     "       swin classify --model MODEL [--top K] [--json] [--batch N] [--set KEY=VALUE ...]\n"
@@ -29,14 +31,30 @@ static const char usage[] =
     "                [--warmup W] [--size S] [--json]\n"
     "       swin --version | --help\n"
     "\n"
-    "MODEL is a .safetensors file (Swin: timm or official naming; ViT: timm naming, or the\n"
-    "post-norm nn.TransformerEncoder ViT) or a Hugging Face hub folder (model.safetensors and\n"
-    "config.json). KEY is one of arch, img_size, patch_size, in_chans, embed_dim, depths,\n"
-    "num_heads, window_size, mlp_ratio, num_classes, norm_eps (ViT: also depth, class_token,\n"
-    "global_pool, mlp_hidden_dim, activation) and, for preprocessing, input_size,\n"
-    "interpolation, crop_pct, mean, std. Explicit keys override config.json and the file's\n"
-    "metadata, which override what the tensors say.\n"
-    "IMAGE is a JPEG or PNG file; a directory stands for the .jpg/.jpeg/.png files in it.\n";
+    "MODEL is a .safetensors file (timm's, the official Swin release's, transformers' or the\n"
+    "post-norm nn.TransformerEncoder ViT's tensor names) or a Hugging Face folder\n"
+    "(model.safetensors and config.json, as timm or transformers save them). NAME is a timm\n"
+    "architecture (swin info --list-archs) or a family: swin, vit, vit_postnorm. Explicit keys\n"
+    "override config.json, the file's metadata and the timm architecture, which override what\n"
+    "the tensors say. IMAGE is a JPEG or PNG file; a directory stands for the .jpg/.jpeg/.png\n"
+    "files in it. KEY is one of:\n";
+
+/* The keys, as the library lists them. */
+static void print_keys(FILE *fp) {
+    size_t col = 0;
+    for (size_t i = 0; i < swin_option_count(); i++) {
+        const char *key;
+        swin_option_info(i, &key, NULL, NULL);
+        const size_t len = strlen(key) + 1;
+        if (col + len > 90) {
+            fputc('\n', fp);
+            col = 0;
+        }
+        fprintf(fp, "%s%s", col ? " " : "  ", key);
+        col += len + (col ? 0 : 1);
+    }
+    fputc('\n', fp);
+}
 
 static int fail(const char *what, swin_status s) {
     fprintf(stderr, "swin: error: %s: %s (%s)\n", what, swin_last_error(), swin_status_string(s));
@@ -45,6 +63,7 @@ static int fail(const char *what, swin_status s) {
 
 static int usage_error(const char *msg, const char *arg) {
     fprintf(stderr, "swin: error: %s%s%s\n%s", msg, arg ? ": " : "", arg ? arg : "", usage);
+    print_keys(stderr);
     return 2;
 }
 
@@ -54,7 +73,7 @@ typedef struct args {
     const char *model, *input, *output, *emit;
     long top, batch, threads, runs, warmup, size;
     const char *arch;
-    bool json;
+    bool json, list_archs;
     const char *positional[MAX_POSITIONAL];
     int npos;
     swin_options *opts;
@@ -126,6 +145,8 @@ static int parse(int argc, char **argv, args *a, int first) {
             }
         } else if (strcmp(arg, "--json") == 0) {
             a->json = true;
+        } else if (strcmp(arg, "--list-archs") == 0) {
+            a->list_archs = true;
         } else if (arg[0] == '-' && arg[1] == '-') {
             return usage_error("unknown option", arg);
         } else {
@@ -143,18 +164,47 @@ static void print_shape(int ndim, const int64_t *shape) {
     printf("]");
 }
 
+static void json_string(const char *s);
+
+/* swin info --list-archs: every timm architecture name, and whether libswin runs it. */
+static int cmd_list_archs(const args *a) {
+    size_t runs = 0;
+    for (size_t i = 0; i < swin_arch_count(); i++) {
+        const char *name, *family, *missing;
+        int pretrained;
+        swin_arch_info(i, &name, &family, &pretrained, &missing);
+        runs += !missing;
+        if (a->json) {
+            printf("{\"arch\": ");
+            json_string(name);
+            printf(", \"family\": ");
+            json_string(family);
+            printf(", \"pretrained\": %s, \"supported\": %s", pretrained ? "true" : "false",
+                   missing ? "false" : "true");
+            if (missing) {
+                printf(", \"missing\": ");
+                json_string(missing);
+            }
+            printf("}\n");
+        } else {
+            printf("%-48s %-13s %s%s%s\n", name, *family ? family : "-",
+                   missing ? "not yet: " : "supported", missing ? missing : "",
+                   pretrained ? "" : " (no timm weights)");
+        }
+    }
+    if (!a->json) printf("\n%zu of %zu timm architectures run\n", runs, swin_arch_count());
+    return 0;
+}
+
 static int cmd_info(const args *a) {
     swin_model *m;
     swin_status s = swin_model_load_file(&m, a->model, a->opts);
     if (s != SWIN_OK) return fail(a->model, s);
     printf("model        %s\n", a->model);
-    static const char *keys[] = {
-        "family",         "arch",       "naming",      "img_size",    "patch_size",  "in_chans",
-        "embed_dim",      "depths",     "depth",       "num_heads",   "window_size", "mlp_ratio",
-        "mlp_hidden_dim", "activation", "class_token", "global_pool", "num_classes", "norm_eps"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const char *v = swin_model_get(m, keys[i]);
-        if (v) printf("%-12s %s\n", keys[i], v);
+    for (size_t i = 0; i < swin_model_config_count(m); i++) {
+        const char *key, *value;
+        swin_model_config_item(m, i, &key, &value);
+        printf("%-12s %s\n", key, value);
     }
     printf("parameters   %lld (%.2f M)\n", (long long)swin_model_num_params(m),
            (double)swin_model_num_params(m) / 1e6);
@@ -196,8 +246,10 @@ static int cmd_run(const args *a) {
     swin_output kind = SWIN_OUTPUT_LOGITS;
     if (a->emit && strcmp(a->emit, "features") == 0)
         kind = SWIN_OUTPUT_FEATURES;
+    else if (a->emit && strcmp(a->emit, "pooler") == 0)
+        kind = SWIN_OUTPUT_POOLER;
     else if (a->emit && strcmp(a->emit, "logits") != 0)
-        return usage_error("--emit takes logits or features", a->emit);
+        return usage_error("--emit takes logits, features or pooler", a->emit);
     int rc = 1;
     swin_model *m = NULL;
     swin_context *ctx = NULL;
@@ -474,6 +526,7 @@ int main(int argc, char **argv) {
     if (argc < 2) return usage_error("no command", NULL);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, stdout);
+        print_keys(stdout);
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
@@ -486,12 +539,17 @@ int main(int argc, char **argv) {
     int rc;
     if (strcmp(argv[1], "info") == 0) {
         rc = parse(argc, argv, &a, 2);
-        if (!rc && !a.model && a.npos == 1)
-            a.model = a.positional[0];
-        else if (!rc && a.npos)
-            rc = usage_error("unexpected argument", a.positional[a.npos - 1]);
-        if (!rc && !a.model) rc = usage_error("info needs MODEL", NULL);
-        if (!rc) rc = cmd_info(&a);
+        if (!rc && a.list_archs) {
+            if (a.npos || a.model) rc = usage_error("--list-archs takes no MODEL", NULL);
+            if (!rc) rc = cmd_list_archs(&a);
+        } else {
+            if (!rc && !a.model && a.npos == 1)
+                a.model = a.positional[0];
+            else if (!rc && a.npos)
+                rc = usage_error("unexpected argument", a.positional[a.npos - 1]);
+            if (!rc && !a.model) rc = usage_error("info needs MODEL", NULL);
+            if (!rc) rc = cmd_info(&a);
+        }
     } else if (strcmp(argv[1], "preprocess") == 0) {
         rc = parse(argc, argv, &a, 2);
         if (!rc) rc = cmd_preprocess(&a);

@@ -92,11 +92,15 @@ typedef enum swin_output {
     SWIN_OUTPUT_LOGITS = 0,
     /** Pooled features that feed the head [B, C]: final LayerNorm, then mean over tokens.
      *  ViT: the class token after the final norm (global_pool token), or the mean of the patch
-     *  tokens followed by fc_norm (global_pool avg). */
+     *  tokens followed by fc_norm (global_pool avg); a distilled DeiT (with head_dist): the
+     *  mean of its class and distillation tokens after the final norm, as timm's pre_logits. */
     SWIN_OUTPUT_FEATURES = 1,
     /** Output of stage `index` after its blocks, before the final norm: [B, H_s, W_s, C_s].
      *  ViT has one stage: the last block's patch tokens [B, H/p, W/p, D], class token dropped. */
-    SWIN_OUTPUT_STAGE = 2
+    SWIN_OUTPUT_STAGE = 2,
+    /** transformers' ViTModel pooler, tanh(dense(final-norm class token)) [B, D]; only for a
+     *  model whose file holds pooler weights (swin_model_get(model, "pooler") is "1"). */
+    SWIN_OUTPUT_POOLER = 3
 } swin_output;
 
 /** A loaded model: weights and resolved architecture. Immutable, shareable between threads. */
@@ -165,19 +169,53 @@ SWIN_API swin_status swin_set_num_threads(int n);
 SWIN_API int swin_get_num_threads(void);
 
 /* ---------------------------------------------------------------------------------------------
- * Options: explicit architecture settings; they take precedence over the file's metadata,
- * which takes precedence over what is inferred from the tensors. Keys (values are strings):
- *   arch        a preset name (swin_tiny_patch4_window7_224, ...) or the family "swin"
- *   img_size    patch_size  in_chans  embed_dim  window_size  num_classes   (integers)
- *   depths      num_heads   (comma-separated integers, one per stage, e.g. "2,2,6,2")
- *   mlp_ratio   norm_eps    (decimal numbers)
- * ViT keys (families "vit" and "vit_postnorm"; docs/vit.md):
- *   arch        a ViT preset (vit_base_patch16_224, deit_small_patch16_224, ...), "vit", or
- *               "vit_postnorm" (the post-norm nn.TransformerEncoder ViT)
- *   depth       mlp_hidden_dim  class_token (0 or 1)   (integers)
- *   num_heads   one integer; required when no preset gives it (the weights cannot tell it)
- *   global_pool "token" or "avg"     activation  "gelu" (vit default) or "relu" (vit_postnorm)
+ * Options: explicit architecture and preprocessing settings (key = value strings). They take
+ * precedence over a hub folder's config.json, which takes precedence over the file's metadata,
+ * then over the timm architecture named by "arch" (libswin carries timm's table of every
+ * vit_*, deit*, swin*, swinv2*, eva* architecture), then over what the tensors tell.
+ * The keys are those of the model families (their timm constructor arguments among them) and
+ * of the preprocessing: swin_option_count() and swin_option_info() list them with what they
+ * do; docs/weights.md and docs/vit.md explain them. "arch" is a timm architecture name
+ * (swin_arch_info() lists them and whether libswin runs each) or a family: "swin", "vit",
+ * "vit_postnorm".
  * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Number of option keys libswin knows (every family's and the preprocessing's). Thread-safe.
+ * @return the count.
+ */
+SWIN_API size_t swin_option_count(void);
+
+/**
+ * One option key. Any out pointer may be NULL; the strings are static. Thread-safe.
+ * @param i           0 <= i < swin_option_count().
+ * @param key         receives the key.
+ * @param family      receives the family that declares it first ("all" for the common keys).
+ * @param description receives what it sets.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (i out of range).
+ */
+SWIN_API swin_status swin_option_info(size_t i, const char **key, const char **family,
+                                      const char **description);
+
+/**
+ * Number of timm architecture names libswin knows (timm's registry for vit_*, deit*, swin*,
+ * swinv2*, eva*, generated from timm's source). Thread-safe.
+ * @return the count.
+ */
+SWIN_API size_t swin_arch_count(void);
+
+/**
+ * One timm architecture, in name order. Any out pointer may be NULL. Thread-safe.
+ * @param i          0 <= i < swin_arch_count().
+ * @param name       receives its name (static).
+ * @param family     receives the family that computes it, or "" when none does (static).
+ * @param pretrained receives 1 when timm publishes weights for it, else 0.
+ * @param missing    receives NULL when libswin runs it; else what it needs that libswin does
+ *                   not support yet. Thread-local: valid until the next call in this thread.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (i out of range).
+ */
+SWIN_API swin_status swin_arch_info(size_t i, const char **name, const char **family,
+                                    int *pretrained, const char **missing);
 
 /**
  * Creates an empty options set, owned by the caller (free with swin_options_free).
@@ -188,10 +226,9 @@ SWIN_API swin_status swin_options_create(swin_options **out);
 
 /**
  * Sets key to value (both copied; a later set of the same key replaces it). The value is
- * checked for its syntax here and for consistency at load.
+ * checked for its syntax here and for consistency at load. At most 256 keys.
  * @param opts  the options set.
- * @param key   one of the keys listed above, or a preprocessing key (input_size,
- *              interpolation, crop_pct, mean, std).
+ * @param key   one of swin_option_info()'s keys.
  * @param value its value as text.
  * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL argument), SWIN_ERR_CONFIG (unknown key or
  * malformed value), SWIN_ERR_OUT_OF_MEMORY.
@@ -246,12 +283,33 @@ SWIN_API void swin_model_free(swin_model *model);
 /**
  * Resolved architecture value for key. Thread-safe.
  * @param model the model.
- * @param key   a key of swin_options, or "family" ("swin", "vit" or "vit_postnorm") or
- *              "naming" ("timm", "official" or "pytorch").
+ * @param key   a key of swin_options, or "family" ("swin", "vit" or "vit_postnorm"),
+ *              "naming" (the checkpoint layout: "timm", "official", "transformers" or
+ *              "pytorch"), "pooler" ("1" when SWIN_OUTPUT_POOLER exists).
  * @return the value as a string owned by the model (valid until swin_model_free), or NULL for
  * an unknown key or a NULL argument.
  */
 SWIN_API const char *swin_model_get(const swin_model *model, const char *key);
+
+/**
+ * Number of entries of the model's resolved configuration (family, arch, naming, the
+ * architecture's values, the preprocessing), in the order swin info prints them. Thread-safe.
+ * @param model the model.
+ * @return the count; 0 for NULL.
+ */
+SWIN_API size_t swin_model_config_count(const swin_model *model);
+
+/**
+ * One entry of the model's resolved configuration. Any out pointer may be NULL; the strings
+ * are owned by the model (valid until swin_model_free). Thread-safe.
+ * @param model the model.
+ * @param i     0 <= i < swin_model_config_count(model).
+ * @param key   receives the key.
+ * @param value receives its value.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT.
+ */
+SWIN_API swin_status swin_model_config_item(const swin_model *model, size_t i, const char **key,
+                                            const char **value);
 
 /**
  * Name of a class: from config.json's label_names, else the ImageNet-1k names for a

@@ -1,12 +1,14 @@
 /* The layers of libswin. Each is a plain function with its shapes written above it; weights are
- * borrowed pointers bound by name from the safetensors file; forward does no allocation and
- * runs on the pool it is given (NULL: the calling thread alone).
+ * borrowed pointers bound by canonical name (naming.h) from the model's weights; each layer
+ * says how much scratch it needs; forward does no allocation and runs on the pool it is given
+ * (NULL: the calling thread alone).
  * Legend: B batch, H x W token grid, C channels, nH heads, hd head dim, wh x ww window,
  * N = wh*ww tokens per window, nW windows per image, Hp x Wp grid padded to the window. */
 #ifndef SWIN_LAYERS_H
 #define SWIN_LAYERS_H
 
 #include "../internal.h"
+#include "../naming.h"
 
 /* Joins prefix and suffix into buf ("layers.0.blocks.1" + ".norm1.weight"). */
 const char *swin__name(char *buf, size_t cap, const char *prefix, const char *suffix);
@@ -17,7 +19,7 @@ typedef struct swin_norm {
     const float *bias;   /* [C] */
     float eps;
 } swin_norm;
-swin_status swin__norm_bind(swin_norm *n, const swin_safetensors *st, const char *prefix, int64_t C,
+swin_status swin__norm_bind(swin_norm *n, swin_weights *w, const char *prefix, int64_t C,
                             float eps);
 
 /* ---- PatchEmbed (patch_embed.c): strided p x p convolution as im2col . W^T ---- */
@@ -27,10 +29,10 @@ typedef struct swin_patch_embed {
     swin_norm norm;      /* weight NULL: no norm */
     int64_t in_chans, embed_dim, patch;
 } swin_patch_embed;
-swin_status swin__patch_embed_bind(swin_patch_embed *pe, const swin_safetensors *st,
-                                   const char *prefix, int64_t in_chans, int64_t embed_dim,
-                                   int64_t patch, bool bias, bool norm, float eps);
-/* Floats of scratch for a [B, Cin, H, W] input. */
+swin_status swin__patch_embed_bind(swin_patch_embed *pe, swin_weights *w, const char *prefix,
+                                   int64_t in_chans, int64_t embed_dim, int64_t patch, bool bias,
+                                   bool norm, float eps);
+/* Floats of scratch for a [B, Cin, H, W] input; SIZE_MAX when the count overflows. */
 size_t swin__patch_embed_scratch(const swin_patch_embed *pe, int64_t B, int64_t H, int64_t W);
 /* out [B, H/p, W/p, D] (channels-last tokens) <- in [B, Cin, H, W] (NCHW). */
 void swin__patch_embed_forward(float *out, const float *in, const swin_patch_embed *pe, int64_t B,
@@ -40,20 +42,26 @@ void swin__patch_embed_forward(float *out, const float *in, const swin_patch_emb
  * self-attention when there is no bias and no mask ---- */
 typedef struct swin_attention {
     const float *qkv_w;     /* [3C, C] */
-    const float *qkv_b;     /* [3C] */
+    const float *qkv_b;     /* [3C], or NULL without qkv bias */
     const float *proj_w;    /* [C, C] */
     const float *proj_b;    /* [C] */
     const float *rel_table; /* [(2wh-1)(2ww-1), nH], or NULL without relative position bias */
     int64_t dim, heads, wh, ww;
 } swin_attention;
-swin_status swin__attention_bind(swin_attention *a, const swin_safetensors *st, const char *prefix,
-                                 int64_t dim, int64_t heads, int64_t wh, int64_t ww, bool table);
+swin_status swin__attention_bind(swin_attention *a, swin_weights *w, const char *prefix,
+                                 int64_t dim, int64_t heads, int64_t wh, int64_t ww, bool qkv_bias,
+                                 bool table);
+/* Checks a stored {prefix}.relative_position_index buffer, when the file has one, against the
+ * index of a wh x ww window (SWIN_ERR_BUFFER_MISMATCH naming the first differing element). */
+swin_status swin__attention_check_index(swin_weights *w, const char *prefix, int64_t wh,
+                                        int64_t ww);
 /* bias [nH, N, N] <- rel_table[index[i, j], h] with index from swin__relative_position_index. */
 void swin__attention_bias(float *bias, const swin_attention *a, const int32_t *index);
 /* Floats of one thread's attention scores for sequences of N tokens (scores and row factors,
  * rounded up to whole cache lines); SIZE_MAX when the count overflows. */
 size_t swin__attention_scores_floats(int64_t N);
-/* Floats of scratch for B_ sequences of N tokens on a pool of `threads` threads. */
+/* Floats of scratch for B_ sequences of N tokens on a pool of `threads` threads; SIZE_MAX
+ * when the count overflows. */
 size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N, int threads);
 /* out [B_, N, C] <- attention over x [B_, N, C]. bias [nH, N, N] and mask [nW, N, N] are added
  * to the scaled scores when not NULL; sequence i uses mask[i % nW]. out must not alias x. */
@@ -81,8 +89,8 @@ typedef struct swin_mlp {
     int64_t dim, hidden;
     swin_activation act;
 } swin_mlp;
-swin_status swin__mlp_bind(swin_mlp *m, const swin_safetensors *st, const char *fc1,
-                           const char *fc2, int64_t dim, int64_t hidden, swin_activation act);
+swin_status swin__mlp_bind(swin_mlp *m, swin_weights *w, const char *fc1, const char *fc2,
+                           int64_t dim, int64_t hidden, swin_activation act);
 /* out [rows, C] <- fc2(act(fc1(x))); hidden [rows, hidden] is scratch. out may alias x. */
 void swin__mlp_forward(float *out, const float *x, const swin_mlp *m, int64_t rows, float *hidden,
                        swin_pool *pool);
@@ -104,18 +112,23 @@ typedef struct swin_geom {
     int64_t sh, sw; /* cyclic shift (0: none) */
     int64_t Hp, Wp; /* grid padded to window multiples */
     int64_t nW;     /* windows per image */
+    bool
+        pad_first; /* pad, then shift the padded grid (transformers); else shift, then pad (timm) */
 } swin_geom;
 /* Window and shift of a stage as timm builds it for a configured grid cfg_h x cfg_w: a
  * dimension not larger than the window is one window and is not shifted. */
 void swin__stage_window(int64_t cfg_h, int64_t cfg_w, int64_t window, int64_t *wh, int64_t *ww,
                         int64_t *sh, int64_t *sw);
 /* Geometry of a block with window wh x ww and shift sh x sw on a runtime grid H x W. */
-void swin__geom(swin_geom *g, int64_t H, int64_t W, int64_t wh, int64_t ww, int64_t sh, int64_t sw);
-/* (wh, ww): the window the relative position table was made for. */
-swin_status swin__block_bind(swin_block *blk, const swin_safetensors *st, const char *prefix,
-                             int64_t dim, int64_t heads, int64_t wh, int64_t ww, int64_t hidden,
-                             float eps);
-/* Floats of scratch for a batch of B on a pool of `threads` threads. */
+void swin__geom(swin_geom *g, int64_t H, int64_t W, int64_t wh, int64_t ww, int64_t sh, int64_t sw,
+                bool pad_first);
+/* Binds {prefix}.{norm1,attn.*,norm2,mlp.fc1,mlp.fc2}.*; (wh, ww) is the window the relative
+ * position table was made for. cfg is the block's geometry at the model's configured size:
+ * a stored relative_position_index or attn_mask buffer is checked against it. */
+swin_status swin__block_bind(swin_block *blk, swin_weights *w, const char *prefix, int64_t dim,
+                             int64_t heads, int64_t hidden, bool qkv_bias, float eps,
+                             const swin_geom *cfg);
+/* Floats of scratch for a batch of B on a pool of `threads` threads; SIZE_MAX on overflow. */
 size_t swin__block_scratch(const swin_block *blk, int64_t B, const swin_geom *g, int threads);
 /* x [B, H, W, C] in place: x += attn(norm1(x)) over (shifted) windows; x += mlp(norm2(x)).
  * bias [nH, N, N] (relative position), mask [nW, N, N] (NULL when not shifted). */
@@ -134,31 +147,29 @@ typedef struct swin_patch_merging {
     const float *reduction; /* [2C, 4C] */
     int64_t dim;            /* C, the input channels */
 } swin_patch_merging;
-swin_status swin__patch_merging_bind(swin_patch_merging *pm, const swin_safetensors *st,
-                                     const char *prefix, int64_t dim, float eps);
-size_t swin__patch_merging_scratch(int64_t B, int64_t H, int64_t W, int64_t C);
+/* Binds {prefix}.{norm.*,reduction.weight}. */
+swin_status swin__patch_merging_bind(swin_patch_merging *pm, swin_weights *w, const char *prefix,
+                                     int64_t dim, float eps);
+/* Floats of scratch for an input [B, H, W, C]; SIZE_MAX on overflow. */
+size_t swin__patch_merging_scratch(const swin_patch_merging *pm, int64_t B, int64_t H, int64_t W);
 /* out [B, ceil(H/2), ceil(W/2), 2C] <- in [B, H, W, C]; odd sizes are zero-padded as timm. */
 void swin__patch_merging_forward(float *out, const float *in, const swin_patch_merging *pm,
-                                 int64_t B, int64_t H, int64_t W, float *scratch,
-                                 swin_pool *pool);
+                                 int64_t B, int64_t H, int64_t W, float *scratch, swin_pool *pool);
 
 /* ---- ViT encoder blocks (vit_encoder.c): whole-sequence self-attention, no bias, no mask ---- */
 typedef struct swin_vit_block {
     swin_norm norm1, norm2; /* [C] */
-    swin_attention attn;    /* qkv [3C, C] with q;k;v rows, as timm's qkv and PyTorch's in_proj */
+    swin_attention attn;    /* qkv [3C, C] with q;k;v rows */
     swin_mlp mlp;
     bool post_norm;
 } swin_vit_block;
-/* timm's pre-norm Block: {prefix}.{norm1,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}.* */
-swin_status swin__vit_block_bind(swin_vit_block *blk, const swin_safetensors *st,
-                                 const char *prefix, int64_t dim, int64_t heads, int64_t hidden,
-                                 float eps, swin_activation act);
-/* PyTorch's post-norm nn.TransformerEncoderLayer: {prefix}.self_attn.{in_proj_weight,
- * in_proj_bias,out_proj.*}, {prefix}.{linear1,linear2,norm1,norm2}.* */
-swin_status swin__vit_postnorm_block_bind(swin_vit_block *blk, const swin_safetensors *st,
-                                          const char *prefix, int64_t dim, int64_t heads,
-                                          int64_t hidden, float eps, swin_activation act);
-/* Floats of scratch for B sequences of N tokens on a pool of `threads` threads. */
+/* Binds {prefix}.{norm1,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}.*. Pre-norm: timm's Block;
+ * post-norm: PyTorch's nn.TransformerEncoderLayer (norm_first=False). */
+swin_status swin__vit_block_bind(swin_vit_block *blk, swin_weights *w, const char *prefix,
+                                 int64_t dim, int64_t heads, int64_t hidden, float eps,
+                                 swin_activation act, bool qkv_bias, bool post_norm);
+/* Floats of scratch for B sequences of N tokens on a pool of `threads` threads; SIZE_MAX on
+ * overflow. */
 size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N, int threads);
 /* x [B, N, C] in place. Pre-norm: x += attn(norm1(x)); x += mlp(norm2(x)).
  * Post-norm: x = norm1(x + attn(x)); x = norm2(x + mlp(x)). */

@@ -1,15 +1,14 @@
 /* Mlp: fc1 -> activation (exact-erf GELU or ReLU) -> fc2. Legend: rows tokens, C channels. */
 #include "layers.h"
 
-swin_status swin__mlp_bind(swin_mlp *m, const swin_safetensors *st, const char *fc1,
-                           const char *fc2, int64_t dim, int64_t hidden, swin_activation act) {
+swin_status swin__mlp_bind(swin_mlp *m, swin_weights *w, const char *fc1, const char *fc2,
+                           int64_t dim, int64_t hidden, swin_activation act) {
     char name[256];
     const int64_t w1[2] = {hidden, dim}, w2[2] = {dim, hidden};
-    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, fc1, ".weight"), 2, w1, &m->fc1_w));
-    SWIN_TRY(
-        swin__st_get_f32(st, swin__name(name, sizeof name, fc1, ".bias"), 1, &hidden, &m->fc1_b));
-    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, fc2, ".weight"), 2, w2, &m->fc2_w));
-    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, fc2, ".bias"), 1, &dim, &m->fc2_b));
+    SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, fc1, ".weight"), 2, w1, &m->fc1_w));
+    SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, fc1, ".bias"), 1, &hidden, &m->fc1_b));
+    SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, fc2, ".weight"), 2, w2, &m->fc2_w));
+    SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, fc2, ".bias"), 1, &dim, &m->fc2_b));
     m->dim = dim;
     m->hidden = hidden;
     m->act = act;

@@ -8,14 +8,13 @@ const char *swin__name(char *buf, size_t cap, const char *prefix, const char *su
     return buf;
 }
 
-swin_status swin__norm_bind(swin_norm *n, const swin_safetensors *st, const char *prefix, int64_t C,
+swin_status swin__norm_bind(swin_norm *n, swin_weights *w, const char *prefix, int64_t C,
                             float eps) {
     char name[256];
     const int64_t shape[1] = {C};
-    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".weight"), 1, shape,
-                              &n->weight));
     SWIN_TRY(
-        swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".bias"), 1, shape, &n->bias));
+        swin__w_get(w, swin__name(name, sizeof name, prefix, ".weight"), 1, shape, &n->weight));
+    SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".bias"), 1, shape, &n->bias));
     n->eps = eps;
     return SWIN_OK;
 }

@@ -5,29 +5,34 @@
 
 #include "layers.h"
 
-swin_status swin__patch_embed_bind(swin_patch_embed *pe, const swin_safetensors *st,
-                                   const char *prefix, int64_t in_chans, int64_t embed_dim,
-                                   int64_t patch, bool bias, bool norm, float eps) {
+swin_status swin__patch_embed_bind(swin_patch_embed *pe, swin_weights *w, const char *prefix,
+                                   int64_t in_chans, int64_t embed_dim, int64_t patch, bool bias,
+                                   bool norm, float eps) {
     char name[256];
     memset(pe, 0, sizeof *pe);
     pe->in_chans = in_chans;
     pe->embed_dim = embed_dim;
     pe->patch = patch;
     const int64_t wshape[4] = {embed_dim, in_chans, patch, patch};
-    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".proj.weight"), 4, wshape,
-                              &pe->proj_w));
+    SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".proj.weight"), 4, wshape,
+                         &pe->proj_w));
     if (bias)
-        SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".proj.bias"), 1,
-                                  &embed_dim, &pe->proj_b));
+        SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".proj.bias"), 1, &embed_dim,
+                             &pe->proj_b));
     if (norm)
-        SWIN_TRY(swin__norm_bind(&pe->norm, st, swin__name(name, sizeof name, prefix, ".norm"),
+        SWIN_TRY(swin__norm_bind(&pe->norm, w, swin__name(name, sizeof name, prefix, ".norm"),
                                  embed_dim, eps));
     return SWIN_OK;
 }
 
 size_t swin__patch_embed_scratch(const swin_patch_embed *pe, int64_t B, int64_t H, int64_t W) {
     const int64_t p = pe->patch;
-    return (size_t)(B * (H / p) * (W / p) * pe->in_chans * p * p);
+    size_t n; /* the im2col matrix [B * H/p * W/p, Cin * p * p] */
+    if (B < 0 || H < 0 || W < 0 || !swin__mul_size((size_t)B, (size_t)(H / p), &n) ||
+        !swin__mul_size(n, (size_t)(W / p), &n) || !swin__mul_size(n, (size_t)pe->in_chans, &n) ||
+        !swin__mul_size(n, (size_t)(p * p), &n))
+        return SIZE_MAX;
+    return n;
 }
 
 typedef struct im2col_job {

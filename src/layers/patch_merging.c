@@ -6,19 +6,24 @@
 
 #include "layers.h"
 
-swin_status swin__patch_merging_bind(swin_patch_merging *pm, const swin_safetensors *st,
-                                     const char *prefix, int64_t dim, float eps) {
+swin_status swin__patch_merging_bind(swin_patch_merging *pm, swin_weights *w, const char *prefix,
+                                     int64_t dim, float eps) {
     char name[256];
     const int64_t red[2] = {2 * dim, 4 * dim};
     pm->dim = dim;
-    SWIN_TRY(swin__norm_bind(&pm->norm, st, swin__name(name, sizeof name, prefix, ".norm"), 4 * dim,
+    SWIN_TRY(swin__norm_bind(&pm->norm, w, swin__name(name, sizeof name, prefix, ".norm"), 4 * dim,
                              eps));
-    return swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".reduction.weight"), 2, red,
-                            &pm->reduction);
+    return swin__w_get(w, swin__name(name, sizeof name, prefix, ".reduction.weight"), 2, red,
+                       &pm->reduction);
 }
 
-size_t swin__patch_merging_scratch(int64_t B, int64_t H, int64_t W, int64_t C) {
-    return (size_t)(B * ((H + 1) / 2) * ((W + 1) / 2) * 4 * C);
+size_t swin__patch_merging_scratch(const swin_patch_merging *pm, int64_t B, int64_t H, int64_t W) {
+    size_t n; /* the concatenated neighbours [B * ceil(H/2) * ceil(W/2), 4C] */
+    if (B < 0 || H < 0 || W < 0 || !swin__mul_size((size_t)B, (size_t)((H + 1) / 2), &n) ||
+        !swin__mul_size(n, (size_t)((W + 1) / 2), &n) ||
+        !swin__mul_size(n, (size_t)(4 * pm->dim), &n))
+        return SIZE_MAX;
+    return n;
 }
 
 typedef struct merge_job {
@@ -51,8 +56,7 @@ static void merge_rows(void *arg, int64_t r0, int64_t r1) {
 
 /* out [B, H2, W2, 2C] <- in [B, H, W, C]; scratch [B*H2*W2, 4C]. */
 void swin__patch_merging_forward(float *out, const float *in, const swin_patch_merging *pm,
-                                 int64_t B, int64_t H, int64_t W, float *scratch,
-                                 swin_pool *pool) {
+                                 int64_t B, int64_t H, int64_t W, float *scratch, swin_pool *pool) {
     const int64_t C = pm->dim, H2 = (H + 1) / 2, W2 = (W + 1) / 2;
     merge_job m = {scratch, in, pm, H, W, H2, W2};
     const swin_rows_hook gather = {merge_rows, &m};

@@ -15,8 +15,9 @@ void swin__stage_window(int64_t cfg_h, int64_t cfg_w, int64_t window, int64_t *w
     *sw = cfg_w <= window ? 0 : window / 2;
 }
 
-void swin__geom(swin_geom *g, int64_t H, int64_t W, int64_t wh, int64_t ww, int64_t sh,
-                int64_t sw) {
+void swin__geom(swin_geom *g, int64_t H, int64_t W, int64_t wh, int64_t ww, int64_t sh, int64_t sw,
+                bool pad_first) {
+    g->pad_first = pad_first;
     g->H = H;
     g->W = W;
     g->wh = wh;
@@ -28,22 +29,63 @@ void swin__geom(swin_geom *g, int64_t H, int64_t W, int64_t wh, int64_t ww, int6
     g->nW = (g->Hp / g->wh) * (g->Wp / g->ww);
 }
 
-swin_status swin__block_bind(swin_block *blk, const swin_safetensors *st, const char *prefix,
-                             int64_t dim, int64_t heads, int64_t wh, int64_t ww, int64_t hidden,
-                             float eps) {
+/* A stored shift mask (the official release's attn_mask) must equal the one computed for the
+ * block at the configured size. */
+static swin_status check_mask(swin_weights *w, const char *prefix, const swin_geom *g) {
+    char name[256];
+    const swin_weight *t = swin__w_find(w, swin__name(name, sizeof name, prefix, ".attn_mask"));
+    if (!t) return SWIN_OK;
+    const int64_t N = g->wh * g->ww;
+    if (!g->sh && !g->sw)
+        return swin__error(SWIN_ERR_BUFFER_MISMATCH,
+                           "tensor \"%s\" is a shift mask but the block is not shifted at the "
+                           "configured size (a %lldx%lld grid, window %lldx%lld)",
+                           t->source, (long long)g->H, (long long)g->W, (long long)g->wh,
+                           (long long)g->ww);
+    if (!t->f32)
+        return swin__error(SWIN_ERR_DTYPE, "tensor \"%s\" has dtype %s; a float type expected",
+                           t->source, swin__dtype_name(t->dtype));
+    if (t->ndim != 3 || t->shape[0] != g->nW || t->shape[1] != N || t->shape[2] != N)
+        return swin__error(SWIN_ERR_BUFFER_MISMATCH,
+                           "tensor \"%s\" is not [%lld, %lld, %lld] as a %lldx%lld grid needs",
+                           t->source, (long long)g->nW, (long long)N, (long long)N, (long long)g->H,
+                           (long long)g->W);
+    const size_t n = (size_t)(g->nW * N * N);
+    float *mask = swin__aligned_alloc(n * sizeof(float));
+    if (!mask) return swin__oom();
+    swin__shift_mask(mask, g->Hp, g->Wp, g->wh, g->ww, g->sh, g->sw);
+    swin_status status = SWIN_OK;
+    for (size_t k = 0; k < n; k++)
+        if (mask[k] != t->f32[k]) {
+            status = swin__error(SWIN_ERR_BUFFER_MISMATCH,
+                                 "tensor \"%s\" element %zu is %g; %g expected", t->source, k,
+                                 (double)t->f32[k], (double)mask[k]);
+            break;
+        }
+    swin__aligned_free(mask);
+    if (status == SWIN_OK) swin__w_mark(w, t);
+    return status;
+}
+
+swin_status swin__block_bind(swin_block *blk, swin_weights *w, const char *prefix, int64_t dim,
+                             int64_t heads, int64_t hidden, bool qkv_bias, float eps,
+                             const swin_geom *cfg) {
     char name[256];
     memset(blk, 0, sizeof *blk);
     blk->dim = dim;
-    SWIN_TRY(swin__norm_bind(&blk->norm1, st, swin__name(name, sizeof name, prefix, ".norm1"), dim,
-                             eps));
-    SWIN_TRY(swin__attention_bind(&blk->attn, st, swin__name(name, sizeof name, prefix, ".attn"),
-                                  dim, heads, wh, ww, true));
-    SWIN_TRY(swin__norm_bind(&blk->norm2, st, swin__name(name, sizeof name, prefix, ".norm2"), dim,
-                             eps));
+    SWIN_TRY(
+        swin__norm_bind(&blk->norm1, w, swin__name(name, sizeof name, prefix, ".norm1"), dim, eps));
+    swin__name(name, sizeof name, prefix, ".attn");
+    SWIN_TRY(
+        swin__attention_bind(&blk->attn, w, name, dim, heads, cfg->wh, cfg->ww, qkv_bias, true));
+    SWIN_TRY(swin__attention_check_index(w, name, cfg->wh, cfg->ww));
+    SWIN_TRY(check_mask(w, prefix, cfg));
+    SWIN_TRY(
+        swin__norm_bind(&blk->norm2, w, swin__name(name, sizeof name, prefix, ".norm2"), dim, eps));
     char fc1[256], fc2[256];
     swin__name(fc1, sizeof fc1, prefix, ".mlp.fc1");
     swin__name(fc2, sizeof fc2, prefix, ".mlp.fc2");
-    return swin__mlp_bind(&blk->mlp, st, fc1, fc2, dim, hidden, SWIN_ACT_GELU);
+    return swin__mlp_bind(&blk->mlp, w, fc1, fc2, dim, hidden, SWIN_ACT_GELU);
 }
 
 static size_t max_size(size_t a, size_t b) {
@@ -51,12 +93,19 @@ static size_t max_size(size_t a, size_t b) {
 }
 
 size_t swin__block_scratch(const swin_block *blk, int64_t B, const swin_geom *g, int threads) {
-    const size_t C = (size_t)blk->dim, tokens = (size_t)(B * g->H * g->W);
-    const size_t padded = (size_t)(B * g->Hp * g->Wp);
     /* windows in, windows out, then the larger of attention and (normed x + Mlp hidden) */
-    return 2 * padded * C +
-           max_size(swin__attention_scratch(&blk->attn, B * g->nW, g->wh * g->ww, threads),
-                    tokens * (C + (size_t)blk->mlp.hidden));
+    const size_t C = (size_t)blk->dim;
+    size_t tokens, padded, mlp, win, bw;
+    if (B < 0 || !swin__mul_size((size_t)B, (size_t)(g->H * g->W), &tokens) ||
+        !swin__mul_size((size_t)B, (size_t)(g->Hp * g->Wp), &padded) ||
+        !swin__mul_size(tokens, C + (size_t)blk->mlp.hidden, &mlp) ||
+        !swin__mul_size(padded, 2 * C, &win) || !swin__mul_size((size_t)B, (size_t)g->nW, &bw) ||
+        bw > (size_t)INT64_MAX)
+        return SIZE_MAX;
+    const size_t attn = swin__attention_scratch(&blk->attn, (int64_t)bw, g->wh * g->ww, threads);
+    size_t n;
+    if (attn == SIZE_MAX || !swin__add_size(win, max_size(attn, mlp), &n)) return SIZE_MAX;
+    return n;
 }
 
 typedef struct window_job {
@@ -68,12 +117,21 @@ typedef struct window_job {
     const swin_norm *norm; /* gather: normalise each token on the way (NULL: copy) */
 } window_job;
 
-/* Source token of window token t of window w, or -1 for padding. */
+/* Source token of window token t of window w, or -1 for padding. timm rolls the H x W grid,
+ * then pads; transformers pads, then rolls the padded Hp x Wp grid. */
 static inline int64_t source(const swin_geom *g, int64_t b, int64_t w, int64_t t) {
     const int64_t nWw = g->Wp / g->ww;
     const int64_t y = (w / nWw) * g->wh + t / g->ww, xx = (w % nWw) * g->ww + t % g->ww;
-    if (y >= g->H || xx >= g->W) return -1;
-    const int64_t sy = (y + g->sh) % g->H, sx = (xx + g->sw) % g->W;
+    int64_t sy, sx;
+    if (g->pad_first) {
+        sy = (y + g->sh) % g->Hp;
+        sx = (xx + g->sw) % g->Wp;
+        if (sy >= g->H || sx >= g->W) return -1;
+    } else {
+        if (y >= g->H || xx >= g->W) return -1;
+        sy = (y + g->sh) % g->H;
+        sx = (xx + g->sw) % g->W;
+    }
     return (b * g->H + sy) * g->W + sx;
 }
 
@@ -129,8 +187,8 @@ typedef struct norm_rows_job {
 
 static void norm_rows(void *arg, int64_t r0, int64_t r1) {
     const norm_rows_job *j = arg;
-    swin__layernorm(j->out + r0 * j->C, j->in + r0 * j->C, j->norm->weight, j->norm->bias,
-                    r1 - r0, j->C, j->norm->eps, NULL);
+    swin__layernorm(j->out + r0 * j->C, j->in + r0 * j->C, j->norm->weight, j->norm->bias, r1 - r0,
+                    j->C, j->norm->eps, NULL);
 }
 
 /* ---- the halves of a block by groups ----
@@ -158,8 +216,8 @@ static void attn_group(void *arg, int64_t w0, int64_t w1, int tid) {
     gather_rows(&j->gather, r0, r1);
     swin__linear_rows(j->qkv, 3 * C, j->gather.win, a->qkv_w, a->qkv_b, C, 3 * C, r0, r1,
                       SWIN_EPI_BIAS);
-    swin__attention_windows(j->merged, j->qkv, a, j->N, j->bias, j->mask, j->nW, j->scores, w0,
-                            w1, tid);
+    swin__attention_windows(j->merged, j->qkv, a, j->N, j->bias, j->mask, j->nW, j->scores, w0, w1,
+                            tid);
     swin__linear_rows(j->scatter.win, C, j->merged, a->proj_w, a->proj_b, C, C, r0, r1,
                       SWIN_EPI_BIAS);
     scatter_rows(&j->scatter, r0, r1);
@@ -208,11 +266,11 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
         swin__parallel_for(pool, B_, per, attn_group, &j);
     } else {
         const swin_rows_hook gather = {gather_rows, &wj}, scatter = {scatter_rows, &sj};
-        swin__linear_fused(qkv, 3 * C, win_in, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C,
-                           SWIN_EPI_BIAS, &gather, NULL, pool);
+        swin__linear_fused(qkv, 3 * C, win_in, a->qkv_w, a->qkv_b, B_ * N, C, 3 * C, SWIN_EPI_BIAS,
+                           &gather, NULL, pool);
         swin__attention_core(merged, qkv, a, B_, N, bias, mask, g->nW, scores, pool);
-        swin__linear_fused(win_out, C, merged, a->proj_w, a->proj_b, B_ * N, C, C,
-                           SWIN_EPI_BIAS, NULL, &scatter, pool);
+        swin__linear_fused(win_out, C, merged, a->proj_w, a->proj_b, B_ * N, C, C, SWIN_EPI_BIAS,
+                           NULL, &scatter, pool);
     }
 
     /* x += Mlp(norm2(x)). With many rows, by groups of rows (mlp_group). Otherwise norm2 by

@@ -1,4 +1,5 @@
-/* ViT encoder blocks: timm's pre-norm Block and PyTorch's post-norm nn.TransformerEncoderLayer.
+/* ViT encoder blocks: timm's pre-norm Block and PyTorch's post-norm nn.TransformerEncoderLayer
+ * (the naming layer gives both timm's names).
  * Both attend over the whole sequence with the shared multi-head attention (window_attention.c)
  * as one "window" of N tokens, without relative position bias or mask.
  * Legend: B batch, N tokens per sequence, C channels, nH heads, F MLP hidden width. */
@@ -7,57 +8,21 @@
 
 #include "layers.h"
 
-/* The heads must split the channels (swin__attention_bind checks the same for timm blocks). */
-static swin_status check_heads(const char *prefix, int64_t dim, int64_t heads) {
-    if (heads < 1 || dim % heads != 0)
-        return swin__error(SWIN_ERR_CONFIG, "%s: %lld channels cannot be split into %lld heads",
-                           prefix, (long long)dim, (long long)heads);
-    return SWIN_OK;
-}
-
-swin_status swin__vit_block_bind(swin_vit_block *blk, const swin_safetensors *st,
-                                 const char *prefix, int64_t dim, int64_t heads, int64_t hidden,
-                                 float eps, swin_activation act) {
+swin_status swin__vit_block_bind(swin_vit_block *blk, swin_weights *w, const char *prefix,
+                                 int64_t dim, int64_t heads, int64_t hidden, float eps,
+                                 swin_activation act, bool qkv_bias, bool post_norm) {
     char name[256], fc1[256], fc2[256];
     memset(blk, 0, sizeof *blk);
-    SWIN_TRY(swin__norm_bind(&blk->norm1, st, swin__name(name, sizeof name, prefix, ".norm1"), dim,
-                             eps));
-    SWIN_TRY(swin__attention_bind(&blk->attn, st, swin__name(name, sizeof name, prefix, ".attn"),
-                                  dim, heads, 0, 0, false));
-    SWIN_TRY(swin__norm_bind(&blk->norm2, st, swin__name(name, sizeof name, prefix, ".norm2"), dim,
-                             eps));
+    blk->post_norm = post_norm;
+    SWIN_TRY(
+        swin__norm_bind(&blk->norm1, w, swin__name(name, sizeof name, prefix, ".norm1"), dim, eps));
+    SWIN_TRY(swin__attention_bind(&blk->attn, w, swin__name(name, sizeof name, prefix, ".attn"),
+                                  dim, heads, 0, 0, qkv_bias, false));
+    SWIN_TRY(
+        swin__norm_bind(&blk->norm2, w, swin__name(name, sizeof name, prefix, ".norm2"), dim, eps));
     swin__name(fc1, sizeof fc1, prefix, ".mlp.fc1");
     swin__name(fc2, sizeof fc2, prefix, ".mlp.fc2");
-    return swin__mlp_bind(&blk->mlp, st, fc1, fc2, dim, hidden, act);
-}
-
-swin_status swin__vit_postnorm_block_bind(swin_vit_block *blk, const swin_safetensors *st,
-                                          const char *prefix, int64_t dim, int64_t heads,
-                                          int64_t hidden, float eps, swin_activation act) {
-    char name[256], fc1[256], fc2[256];
-    memset(blk, 0, sizeof *blk);
-    blk->post_norm = true;
-    SWIN_TRY(check_heads(prefix, dim, heads));
-    swin_attention *a = &blk->attn;
-    a->dim = dim;
-    a->heads = heads;
-    const int64_t qkv[2] = {3 * dim, dim}, qkvb = 3 * dim, proj[2] = {dim, dim};
-    SWIN_TRY(swin__st_get_f32(
-        st, swin__name(name, sizeof name, prefix, ".self_attn.in_proj_weight"), 2, qkv, &a->qkv_w));
-    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".self_attn.in_proj_bias"),
-                              1, &qkvb, &a->qkv_b));
-    SWIN_TRY(swin__st_get_f32(st,
-                              swin__name(name, sizeof name, prefix, ".self_attn.out_proj.weight"),
-                              2, proj, &a->proj_w));
-    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".self_attn.out_proj.bias"),
-                              1, &dim, &a->proj_b));
-    SWIN_TRY(swin__norm_bind(&blk->norm1, st, swin__name(name, sizeof name, prefix, ".norm1"), dim,
-                             eps));
-    SWIN_TRY(swin__norm_bind(&blk->norm2, st, swin__name(name, sizeof name, prefix, ".norm2"), dim,
-                             eps));
-    swin__name(fc1, sizeof fc1, prefix, ".linear1");
-    swin__name(fc2, sizeof fc2, prefix, ".linear2");
-    return swin__mlp_bind(&blk->mlp, st, fc1, fc2, dim, hidden, act);
+    return swin__mlp_bind(&blk->mlp, w, fc1, fc2, dim, hidden, act);
 }
 
 /* normed x [B*N, C], branch output [B*N, C], then the larger of the attention's scratch (qkv,

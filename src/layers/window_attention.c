@@ -42,8 +42,9 @@ void swin__shift_mask(float *mask, int64_t Hp, int64_t Wp, int64_t wh, int64_t w
     }
 }
 
-swin_status swin__attention_bind(swin_attention *a, const swin_safetensors *st, const char *prefix,
-                                 int64_t dim, int64_t heads, int64_t wh, int64_t ww, bool table) {
+swin_status swin__attention_bind(swin_attention *a, swin_weights *w, const char *prefix,
+                                 int64_t dim, int64_t heads, int64_t wh, int64_t ww, bool qkv_bias,
+                                 bool table) {
     char name[256];
     memset(a, 0, sizeof *a);
     if (heads < 1 || dim % heads != 0)
@@ -54,20 +55,49 @@ swin_status swin__attention_bind(swin_attention *a, const swin_safetensors *st, 
     a->wh = wh;
     a->ww = ww;
     const int64_t qkv[2] = {3 * dim, dim}, qkvb = 3 * dim, proj[2] = {dim, dim};
-    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".qkv.weight"), 2, qkv,
-                              &a->qkv_w));
-    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".qkv.bias"), 1, &qkvb,
-                              &a->qkv_b));
-    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".proj.weight"), 2, proj,
-                              &a->proj_w));
-    SWIN_TRY(swin__st_get_f32(st, swin__name(name, sizeof name, prefix, ".proj.bias"), 1, &dim,
-                              &a->proj_b));
+    SWIN_TRY(
+        swin__w_get(w, swin__name(name, sizeof name, prefix, ".qkv.weight"), 2, qkv, &a->qkv_w));
+    if (qkv_bias)
+        SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".qkv.bias"), 1, &qkvb,
+                             &a->qkv_b));
+    SWIN_TRY(
+        swin__w_get(w, swin__name(name, sizeof name, prefix, ".proj.weight"), 2, proj, &a->proj_w));
+    SWIN_TRY(
+        swin__w_get(w, swin__name(name, sizeof name, prefix, ".proj.bias"), 1, &dim, &a->proj_b));
     if (table) {
         const int64_t t[2] = {(2 * wh - 1) * (2 * ww - 1), heads};
-        SWIN_TRY(swin__st_get_f32(
-            st, swin__name(name, sizeof name, prefix, ".relative_position_bias_table"), 2, t,
-            &a->rel_table));
+        SWIN_TRY(swin__w_get(w,
+                             swin__name(name, sizeof name, prefix, ".relative_position_bias_table"),
+                             2, t, &a->rel_table));
     }
+    return SWIN_OK;
+}
+
+swin_status swin__attention_check_index(swin_weights *w, const char *prefix, int64_t wh,
+                                        int64_t ww) {
+    char name[256];
+    const swin_weight *t =
+        swin__w_find(w, swin__name(name, sizeof name, prefix, ".relative_position_index"));
+    if (!t) return SWIN_OK;
+    const int64_t N = wh * ww;
+    if (t->dtype != SWIN_DT_I64)
+        return swin__error(SWIN_ERR_DTYPE, "tensor \"%s\" has dtype %s; I64 expected", t->source,
+                           swin__dtype_name(t->dtype));
+    if (t->ndim != 2 || t->shape[0] != N || t->shape[1] != N)
+        return swin__error(SWIN_ERR_BUFFER_MISMATCH,
+                           "tensor \"%s\" is not [%lld, %lld] as a %lldx%lld window needs",
+                           t->source, (long long)N, (long long)N, (long long)wh, (long long)ww);
+    for (int64_t k = 0; k < N * N; k++) {
+        int64_t v;
+        memcpy(&v, t->raw + 8 * k, sizeof v);
+        const int64_t i = k / N, j = k % N;
+        const int64_t want = (i / ww - j / ww + wh - 1) * (2 * ww - 1) + (i % ww - j % ww + ww - 1);
+        if (v != want)
+            return swin__error(SWIN_ERR_BUFFER_MISMATCH,
+                               "tensor \"%s\" element %lld is %lld; %lld expected", t->source,
+                               (long long)k, (long long)v, (long long)want);
+    }
+    swin__w_mark(w, t);
     return SWIN_OK;
 }
 
@@ -88,7 +118,13 @@ size_t swin__attention_scores_floats(int64_t N) {
 size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N, int threads) {
     /* qkv [B_, N, 3C], merged heads [B_, N, C], per thread the scores of one (sequence, head)
      * and their row factors */
-    return (size_t)(B_ * N * 4 * a->dim) + (size_t)threads * swin__attention_scores_floats(N);
+    const size_t per_thread = swin__attention_scores_floats(N);
+    size_t n, scores;
+    if (per_thread == SIZE_MAX || B_ < 0 || threads < 0 ||
+        !swin__mul_size((size_t)B_, (size_t)N, &n) || !swin__mul_size(n, 4 * (size_t)a->dim, &n) ||
+        !swin__mul_size(per_thread, (size_t)threads, &scores) || !swin__add_size(n, scores, &n))
+        return SIZE_MAX;
+    return n;
 }
 
 typedef struct attn_job {

@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int64_t nlabels = 0;
     swin_clear_error();
     swin_status s =
-        swin__hub_config_memory((const char *)data, size, "config.json", o, &labels, &nlabels);
+        swin__hub_config_memory((const char *)data, size, "config.json", o, &labels, &nlabels, NULL);
     if (s == SWIN_OK) {
         for (int i = 0; i < 3; i++) {
             swin_model *m = (swin_model *)0x1;
