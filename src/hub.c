@@ -354,31 +354,44 @@ swin_status swin__hub_config_memory(const char *text, size_t size, const char *n
 
 /* ---- transformers' preprocessor_config.json ---- */
 
-/* PIL's resampling filters by their enum value (PIL.Image.Resampling). */
+/* PIL's resampling filters by their enum value (PIL.Image.Resampling; 0, nearest, is not
+ * computed). */
 static const char *const resamples[] = {NULL, "lanczos", "bilinear", "bicubic", "box", "hamming"};
 
-/* The image processor classes libswin follows, and their defaults. */
+/* The image processor classes libswin follows, and their defaults (transformers'
+ * image_processing_{vit,deit,clip}.py). */
 static const struct {
     const char *name;
-    int64_t size;      /* resize: height = width = size (0: shortest edge, below) */
-    int64_t shortest;  /* resize: shortest edge */
-    int resample;      /* PIL enum */
-    bool crop;         /* do_center_crop */
-    int64_t crop_size; /* square crop */
-    float mean, std;   /* 0: ImageNet's; else the same for the three channels */
+    bool shortest;         /* a bare int size is a shortest edge (else a square) */
+    int64_t size;          /* default resize: a square, or the shortest edge */
+    bool crops;            /* the class has a center crop at all (ViT's has none) */
+    bool crop;             /* do_center_crop's default */
+    int64_t crop_size;     /* default square crop */
+    int resample;          /* PIL enum */
+    float mean[3], std[3]; /* defaults */
 } processors[] = {
-    {"ViTImageProcessor", 224, 0, 2, false, 0, 0.5f, 0.5f},
-    {"ViTFeatureExtractor", 224, 0, 2, false, 0, 0.5f, 0.5f},
-    {"DeiTImageProcessor", 256, 0, 3, true, 224, 0.0f, 0.0f},
-    {"DeiTFeatureExtractor", 256, 0, 3, true, 224, 0.0f, 0.0f},
+    {"ViTImageProcessor", false, 224, false, false, 0, 2, {0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}},
+    {"DeiTImageProcessor", false, 256, true, true, 224, 3, {0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}},
+    {"CLIPImageProcessor",
+     true,
+     224,
+     true,
+     true,
+     224,
+     3,
+     {0.48145466f, 0.4578275f, 0.40821073f},
+     {0.26862954f, 0.26130258f, 0.27577711f}},
 };
 
-/* A size field: {"height": h, "width": w}, {"shortest_edge": s} or a bare integer. */
-static swin_status read_size(const json_t *v, const char *what, const char *path, int64_t *h,
-                             int64_t *w, int64_t *shortest) {
+/* A size field: {"height": h, "width": w}, {"shortest_edge": s}, or a bare integer (a square,
+ * or a shortest edge when bare_shortest). */
+static swin_status read_size(const json_t *v, const char *what, const char *path,
+                             bool bare_shortest, int64_t *h, int64_t *w, int64_t *shortest) {
     *h = *w = *shortest = 0;
-    if (json_is_integer(v)) {
+    if (json_is_integer(v) && !bare_shortest) {
         *h = *w = json_integer_value(v);
+    } else if (json_is_integer(v)) {
+        *shortest = json_integer_value(v);
     } else if (json_is_object(v) && json_is_integer(json_object_get(v, "height")) &&
                json_is_integer(json_object_get(v, "width")) && json_object_size(v) == 2) {
         *h = json_integer_value(json_object_get(v, "height"));
@@ -405,20 +418,39 @@ static bool flag(const json_t *root, const char *key, bool fallback) {
     return json_is_boolean(v) ? json_is_true(v) : fallback;
 }
 
-static swin_status read_preprocessor(json_t *root, swin_options *o, const char *path) {
-    if (!json_is_object(root)) return swin__error(SWIN_ERR_FORMAT, "%s: not a JSON object", path);
+/* The class: image_processor_type, else feature_extractor_type with FeatureExtractor read as
+ * ImageProcessor, else the model type's. */
+static swin_status processor_class(const json_t *root, const char *model_type, const char *path,
+                                   size_t *k) {
+    char name[96];
     const json_t *cls = json_object_get(root, "image_processor_type");
-    if (!cls) cls = json_object_get(root, "feature_extractor_type");
-    const char *name = json_is_string(cls) ? json_string_value(cls) : "ViTImageProcessor";
-    size_t k = 0;
-    while (k < sizeof processors / sizeof processors[0] && strcmp(processors[k].name, name) != 0)
-        k++;
-    if (k == sizeof processors / sizeof processors[0])
-        return swin__error(SWIN_ERR_UNSUPPORTED,
-                           "%s: image processor %.64s is not one libswin follows (ViT, DeiT)", path,
-                           name);
-    const bool resize = flag(root, "do_resize", true),
-               crop = flag(root, "do_center_crop", processors[k].crop);
+    const json_t *fe = json_object_get(root, "feature_extractor_type");
+    if (json_is_string(cls)) {
+        snprintf(name, sizeof name, "%s", json_string_value(cls));
+    } else if (json_is_string(fe)) {
+        const char *v = json_string_value(fe), *at = strstr(v, "FeatureExtractor");
+        if (at && strcmp(at, "FeatureExtractor") == 0)
+            snprintf(name, sizeof name, "%.*sImageProcessor", (int)(at - v), v);
+        else
+            snprintf(name, sizeof name, "%s", v);
+    } else {
+        snprintf(name, sizeof name, "%s",
+                 strcmp(model_type, "deit") == 0 ? "DeiTImageProcessor" : "ViTImageProcessor");
+    }
+    for (*k = 0; *k < sizeof processors / sizeof processors[0]; (*k)++)
+        if (strcmp(processors[*k].name, name) == 0) return SWIN_OK;
+    return swin__error(SWIN_ERR_UNSUPPORTED,
+                       "%s: image processor %.64s is not one libswin follows (ViT, DeiT, CLIP)",
+                       path, name);
+}
+
+static swin_status read_preprocessor(json_t *root, swin_options *o, const char *path,
+                                     const char *model_type) {
+    if (!json_is_object(root)) return swin__error(SWIN_ERR_FORMAT, "%s: not a JSON object", path);
+    size_t k;
+    SWIN_TRY(processor_class(root, model_type, path, &k));
+    const bool resize = flag(root, "do_resize", true);
+    const bool crop = processors[k].crops && flag(root, "do_center_crop", processors[k].crop);
     const bool rescale = flag(root, "do_rescale", true),
                normalize = flag(root, "do_normalize", true);
     if (!resize)
@@ -426,18 +458,25 @@ static swin_status read_preprocessor(json_t *root, swin_options *o, const char *
                            "%s: do_resize false: the input size would follow "
                            "each image",
                            path);
-    int64_t h = processors[k].size, w = h, shortest = processors[k].shortest;
+    int64_t h = processors[k].shortest ? 0 : processors[k].size, w = h;
+    int64_t shortest = processors[k].shortest ? processors[k].size : 0;
     const json_t *v = json_object_get(root, "size");
-    if (v && !json_is_null(v)) SWIN_TRY(read_size(v, "size", path, &h, &w, &shortest));
+    if (v && !json_is_null(v))
+        SWIN_TRY(read_size(v, "size", path, processors[k].shortest, &h, &w, &shortest));
+    if (shortest && !processors[k].shortest)
+        return swin__error(SWIN_ERR_FORMAT,
+                           "%s: %s takes a size of height and width, not "
+                           "shortest_edge",
+                           path, processors[k].name);
     int resample = processors[k].resample;
     v = json_object_get(root, "resample");
     if (v && !json_is_null(v)) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 5 ||
             !resamples[json_integer_value(v)])
             return swin__error(SWIN_ERR_UNSUPPORTED,
-                               "%s: resample %s is not one of 1 (lanczos), 2 (bilinear), 3 "
+                               "%s: resample is not one of 1 (lanczos), 2 (bilinear), 3 "
                                "(bicubic), 4 (box), 5 (hamming)",
-                               path, json_is_integer(v) ? "value" : "type");
+                               path);
         resample = (int)json_integer_value(v);
     }
     char buf[256];
@@ -453,9 +492,9 @@ static swin_status read_preprocessor(json_t *root, swin_options *o, const char *
     int64_t side = shortest ? shortest : h;
     SWIN_TRY(set(o, "center_crop", crop ? "1" : "0", path, "do_center_crop"));
     if (crop) {
-        int64_t ch = processors[k].crop_size ? processors[k].crop_size : 224, cw = ch, cs;
+        int64_t ch = processors[k].crop_size, cw = ch, cs;
         v = json_object_get(root, "crop_size");
-        if (v && !json_is_null(v)) SWIN_TRY(read_size(v, "crop_size", path, &ch, &cw, &cs));
+        if (v && !json_is_null(v)) SWIN_TRY(read_size(v, "crop_size", path, false, &ch, &cw, &cs));
         if (!ch)
             return swin__error(SWIN_ERR_UNSUPPORTED, "%s: crop_size is not a height and width",
                                path);
@@ -480,13 +519,11 @@ static swin_status read_preprocessor(json_t *root, swin_options *o, const char *
     SWIN_TRY(set(o, "rescale_factor", buf, path, "rescale_factor"));
     static const char *const stats[] = {"image_mean", "image_std"};
     for (int i = 0; i < 2; i++) {
-        const float def = i ? processors[k].std : processors[k].mean;
+        const float *def = i ? processors[k].std : processors[k].mean;
         if (!normalize)
             snprintf(buf, sizeof buf, i ? "1,1,1" : "0,0,0");
-        else if (def > 0)
-            snprintf(buf, sizeof buf, "%g,%g,%g", def, def, def);
         else
-            snprintf(buf, sizeof buf, i ? "0.229,0.224,0.225" : "0.485,0.456,0.406");
+            snprintf(buf, sizeof buf, "%.9g,%.9g,%.9g", def[0], def[1], def[2]);
         v = json_object_get(root, stats[i]);
         if (normalize && v && !json_is_null(v) &&
             (!json_is_array(v) || json_array_size(v) != 3 || !to_text(v, buf, sizeof buf)))
@@ -505,7 +542,7 @@ swin_status swin__hub_preprocessor(const char *path, swin_options *o, const char
                                                                     : "ViTImageProcessor");
     if (!root) return path ? s : swin__oom();
     if (!path) path = "preprocessor_config.json (absent: defaults)";
-    s = read_preprocessor(root, o, path);
+    s = read_preprocessor(root, o, path, model_type);
     json_decref(root);
     return s;
 }

@@ -98,8 +98,9 @@ static swin_status resolve_preprocessing(swin_model *m, const swin_options *opts
         SWIN_TRY(swin__config_set(m, "crop_pct", "%g", p->crop_pct));
         SWIN_TRY(swin__config_set(m, "crop_mode", "%s", p->crop_mode));
     }
-    SWIN_TRY(swin__config_set(m, "mean", "%g,%g,%g", p->mean[0], p->mean[1], p->mean[2]));
-    SWIN_TRY(swin__config_set(m, "std", "%g,%g,%g", p->std[0], p->std[1], p->std[2]));
+    /* %.9g: the float values exactly */
+    SWIN_TRY(swin__config_set(m, "mean", "%.9g,%.9g,%.9g", p->mean[0], p->mean[1], p->mean[2]));
+    SWIN_TRY(swin__config_set(m, "std", "%.9g,%.9g,%.9g", p->std[0], p->std[1], p->std[2]));
     return SWIN_OK;
 }
 

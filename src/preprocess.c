@@ -1,4 +1,5 @@
-/* timm's evaluation transform, computed the way PIL + torchvision compute it:
+/* The evaluation transforms, computed the way PIL + torchvision (timm) or PIL + numpy
+ * (transformers' image processors) compute them. timm's:
  *   Resize(floor(size / crop_pct)) of the shorter side (PIL resampling: separable convolution,
  *   horizontal pass then vertical, fixed-point coefficients, 8-bit rounding after each pass,
  *   filter support widened by the downscale factor = antialiasing), CenterCrop(size),
@@ -217,30 +218,59 @@ swin_status swin__preprocess(float *out, const uint8_t *pixels, int64_t stride, 
                            "runs, but libswin cannot preprocess images for it",
                            p->crop_mode);
     const int64_t S = p->input_size;
-    if (S < 1 || !(p->crop_pct > 0.0))
-        return swin__error(SWIN_ERR_CONFIG, "input_size %lld and crop_pct %g must be positive",
-                           (long long)S, p->crop_pct);
-    /* torchvision Resize(int): the shorter side becomes scale, the longer keeps the ratio */
-    const double scaled = floor((double)S / p->crop_pct);
-    if (!(scaled >= 1.0 && scaled <= (double)(1 << 30))) /* before the cast: a tiny crop_pct */
-        return swin__error(SWIN_ERR_CONFIG, "input_size %lld / crop_pct %g is out of range",
-                           (long long)S, p->crop_pct);
-    const int64_t scale = (int64_t)scaled;
-    int64_t ow = w, oh = h;
-    if (w <= h && w != scale) {
-        ow = scale;
-        oh = (int64_t)((double)scale * (double)h / (double)w);
-    } else if (h < w && h != scale) {
-        oh = scale;
-        ow = (int64_t)((double)scale * (double)w / (double)h);
+    int64_t ow = w, oh = h, top, left;
+    if (p->transformers) {
+        /* transformers' image processors: resize to the exact size, or the shorter side to
+         * shortest_edge with the longer (n * long) // short; then an optional center crop at
+         * floor((size - S) / 2) (floor division, negative too), zeros outside the image */
+        if (p->resize_h) {
+            ow = p->resize_w;
+            oh = p->resize_h;
+        } else if (p->shortest_edge) {
+            const int64_t n = p->shortest_edge;
+            if (w <= h) {
+                ow = n;
+                oh = n * h / w;
+            } else {
+                oh = n;
+                ow = n * w / h;
+            }
+        }
+        if (ow < 1 || oh < 1 || (uint64_t)ow * (uint64_t)oh > ((uint64_t)1 << 30))
+            return swin__error(SWIN_ERR_CONFIG, "resize of %lldx%lld to %lldx%lld is out of range",
+                               (long long)w, (long long)h, (long long)ow, (long long)oh);
+        if (!p->center_crop && (ow != S || oh != S))
+            return swin__error(SWIN_ERR_CONFIG,
+                               "the image processor makes %lldx%lld, not the %lldx%lld input",
+                               (long long)ow, (long long)oh, (long long)S, (long long)S);
+        top = oh - S >= 0 ? (oh - S) / 2 : -((S - oh + 1) / 2);
+        left = ow - S >= 0 ? (ow - S) / 2 : -((S - ow + 1) / 2);
+    } else {
+        if (S < 1 || !(p->crop_pct > 0.0))
+            return swin__error(SWIN_ERR_CONFIG, "input_size %lld and crop_pct %g must be positive",
+                               (long long)S, p->crop_pct);
+        /* torchvision Resize(int): the shorter side becomes scale, the longer keeps the ratio */
+        const double scaled = floor((double)S / p->crop_pct);
+        if (!(scaled >= 1.0 && scaled <= (double)(1 << 30))) /* before the cast: tiny crop_pct */
+            return swin__error(SWIN_ERR_CONFIG, "input_size %lld / crop_pct %g is out of range",
+                               (long long)S, p->crop_pct);
+        const int64_t scale = (int64_t)scaled;
+        if (w <= h && w != scale) {
+            ow = scale;
+            oh = (int64_t)((double)scale * (double)h / (double)w);
+        } else if (h < w && h != scale) {
+            oh = scale;
+            ow = (int64_t)((double)scale * (double)w / (double)h);
+        }
+        if (ow < 1 || oh < 1 || (uint64_t)ow * (uint64_t)oh > ((uint64_t)1 << 30))
+            return swin__error(SWIN_ERR_CONFIG, "resize of %lldx%lld to %lldx%lld is out of range",
+                               (long long)w, (long long)h, (long long)ow, (long long)oh);
+        /* CenterCrop: offsets rounded half to even as Python's round(); zero padding when the
+         * image is smaller than the crop, as torchvision pads. */
+        top = oh >= S ? (int64_t)nearbyint((double)(oh - S) / 2.0) : -((S - oh) / 2);
+        left = ow >= S ? (int64_t)nearbyint((double)(ow - S) / 2.0) : -((S - ow) / 2);
     }
-    if (ow < 1 || oh < 1 || (uint64_t)ow * (uint64_t)oh > ((uint64_t)1 << 30))
-        return swin__error(SWIN_ERR_CONFIG, "resize of %lldx%lld to %lldx%lld is out of range",
-                           (long long)w, (long long)h, (long long)ow, (long long)oh);
-    /* CenterCrop: offsets rounded half to even as Python's round(); zero padding when the
-     * image is smaller than the crop, as torchvision pads. Only the kept window is resized. */
-    const int64_t top = oh >= S ? (int64_t)nearbyint((double)(oh - S) / 2.0) : -((S - oh) / 2);
-    const int64_t left = ow >= S ? (int64_t)nearbyint((double)(ow - S) / 2.0) : -((S - ow) / 2);
+    /* Only the window the crop keeps is resized. */
     const int64_t x0 = left > 0 ? left : 0, x1 = left + S < ow ? left + S : ow;
     const int64_t y0 = top > 0 ? top : 0, y1 = top + S < oh ? top + S : oh;
     const int64_t nx = x1 - x0, ny = y1 - y0;
@@ -259,7 +289,10 @@ swin_status swin__preprocess(float *out, const uint8_t *pixels, int64_t stride, 
                 const uint8_t v = (sy >= y0 && sy < y1 && sx >= x0 && sx < x1)
                                       ? rs[((sy - y0) * nx + (sx - x0)) * 3 + c]
                                       : 0;
-                const float t = (float)v / 255.0f;
+                /* torchvision's ToTensor divides by 255 in float; transformers rescales in
+                 * double and rounds to float */
+                const float t =
+                    p->transformers ? (float)((double)v * p->rescale_factor) : (float)v / 255.0f;
                 out[(c * S + y) * S + x] = (t - mean) / std;
             }
     }

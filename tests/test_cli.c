@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,9 +158,10 @@ static void test_preprocess(void **state) {
     (void)state;
     char args[1024], out[300];
     snprintf(out, sizeof out, "%s/x.npy", tmpdir);
-    snprintf(args, sizeof args,
-             "preprocess --model '%s/swin_micro.safetensors' --set input_size=64 '%s' --output '%s'",
-             SWIN_EXAMPLES_DIR, swin_test_fixture("images/chelsea_400x266.jpg"), out);
+    snprintf(
+        args, sizeof args,
+        "preprocess --model '%s/swin_micro.safetensors' --set input_size=64 '%s' --output '%s'",
+        SWIN_EXAMPLES_DIR, swin_test_fixture("images/chelsea_400x266.jpg"), out);
     assert_int_equal(run(args, NULL), 0);
     swin_tensor *x;
     assert_int_equal(swin_tensor_load_npy(&x, out), SWIN_OK);
@@ -193,10 +195,110 @@ static void test_classify(void **state) {
     assert_int_equal(run(args, out), 1); /* one image could not be read */
     const char *text = slurp(out);
     int lines = 0;
-    for (const char *p = text; (p = strstr(p, "{\"path\": ")); p++) lines++;
+    for (const char *p = text; (p = strstr(p, "{\"path\": ")); p++)
+        lines++;
     assert_int_equal(lines, 3);
     assert_non_null(strstr(text, "\"top\": [{\"index\": "));
     assert_non_null(strstr(slurp(errfile), "missing.png"));
+}
+
+/* transformers folders through the program: classify prints id2label's names, preprocess
+ * writes the image processor's tensor, run emits the pooler. */
+static void test_transformers(void **state) {
+    (void)state;
+    char args[2048], out[300], dir[300], cmd[1024];
+    /* a folder with vit_cls's weights and the 40x40 ViT image processor */
+    snprintf(dir, sizeof dir, "%s/vit40", tmpdir);
+    /* (model.safetensors and config.json are linked from vit_cls) */
+    char src1[512], src2[512];
+    snprintf(src1, sizeof src1, "%s/model.safetensors", swin_test_fixture("transformers/vit_cls"));
+    snprintf(src2, sizeof src2, "%s/config.json", swin_test_fixture("transformers/vit_cls"));
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s' && ln -sf '%s' '%s' '%s/' && ln -sf '%s' '%s/preprocessor_config.json'",
+             dir, src1, src2, dir,
+             swin_test_fixture("transformers/preprocessor/vit_40_bilinear.json"), dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(out, sizeof out, "%s/x.npy", tmpdir);
+    snprintf(args, sizeof args, "preprocess --model '%s' '%s' --output '%s'", dir,
+             swin_test_fixture("images/camera_240x180_gray.jpg"), out);
+    assert_int_equal(run(args, NULL), 0);
+    swin_tensor *x;
+    assert_int_equal(swin_tensor_load_npy(&x, out), SWIN_OK);
+    swin_safetensors st = {0};
+    swin_test_open(&st, "transformers/preprocess.expected.safetensors");
+    const swin_st_tensor *want = swin__st_find(&st, "camera_240x180_gray.vit_40_bilinear");
+    assert_non_null(want);
+    assert_int_equal((size_t)swin_tensor_numel(x), want->numel);
+    double worst = 0.0;
+    for (size_t e = 0; e < want->numel; e++) {
+        const double d = fabs((double)swin_tensor_data(x)[e] - (double)want->f32[e]);
+        worst = d > worst ? d : worst;
+    }
+    printf("[cli] swin preprocess on a transformers folder: max |diff| %.3e\n", worst);
+    assert_true(worst <= 2e-6);
+    swin__st_close(&st);
+    swin_tensor_free(x);
+    /* classify: the names of config.json's id2label */
+    snprintf(out, sizeof out, "%s/classify.txt", tmpdir);
+    char model[512]; /* swin_test_fixture's buffer is reused by each call */
+    snprintf(model, sizeof model, "%s", swin_test_fixture("transformers/vit_cls"));
+    snprintf(args, sizeof args, "classify --model '%s' --top 5 '%s'", model,
+             swin_test_fixture("images/coffee_150x100.png"));
+    assert_int_equal(run(args, out), 0);
+    const char *text = slurp(out);
+    static const char *const names[] = {"tabby cat", "golden retriever", "espresso",
+                                        "space shuttle", "cowboy hat"};
+    for (int i = 0; i < 5; i++)
+        if (!strstr(text, names[i])) fail_msg("classify output lacks \"%s\":\n%s", names[i], text);
+    /* run --emit pooler on ViTModel */
+    const int64_t shape[4] = {2, 3, 48, 48};
+    swin_tensor *in;
+    assert_int_equal(swin_tensor_create(&in, 4, shape), SWIN_OK);
+    swin_test_input(swin_tensor_data(in), (size_t)swin_tensor_numel(in), 22);
+    char inpath[300];
+    snprintf(inpath, sizeof inpath, "%s/vit_model_in.npy", tmpdir);
+    assert_int_equal(swin_tensor_save_npy(in, inpath), SWIN_OK);
+    swin_tensor_free(in);
+    snprintf(out, sizeof out, "%s/pooler.npy", tmpdir);
+    snprintf(args, sizeof args, "run --model '%s' --input '%s' --output '%s' --emit pooler",
+             swin_test_fixture("transformers/vit_model"), inpath, out);
+    assert_int_equal(run(args, NULL), 0);
+    swin_tensor *got;
+    assert_int_equal(swin_tensor_load_npy(&got, out), SWIN_OK);
+    swin_test_open(&st, "transformers/vit_model.expected.safetensors");
+    size_t n;
+    const float *ref = swin_test_get(&st, "pooler", &n);
+    assert_int_equal((size_t)swin_tensor_numel(got), n);
+    SWIN_CHECK("swin run --emit pooler", swin_tensor_data(got), ref, n);
+    swin__st_close(&st);
+    swin_tensor_free(got);
+    /* a model without a pooler */
+    const int64_t shape32[4] = {1, 3, 32, 32};
+    assert_int_equal(swin_tensor_create(&in, 4, shape32), SWIN_OK);
+    assert_int_equal(swin_tensor_save_npy(in, inpath), SWIN_OK);
+    swin_tensor_free(in);
+    snprintf(args, sizeof args, "run --model '%s' --input '%s' --output '%s' --emit pooler",
+             swin_test_fixture("transformers/vit_cls"), inpath, out);
+    expect_error(args, 1, "pooler");
+}
+
+/* info --list-archs: timm's names, supported or the missing feature named. */
+static void test_list_archs(void **state) {
+    (void)state;
+    char out[300];
+    snprintf(out, sizeof out, "%s/archs.txt", tmpdir);
+    assert_int_equal(run("info --list-archs", out), 0);
+    const char *text = slurp(out);
+    assert_non_null(strstr(text, "swin_tiny_patch4_window7_224"));
+    const char *line = strstr(text, "vit_small_patch14_dinov2 ");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "not yet: layer scale"));
+    assert_true(strstr(line, "not yet") < strchr(line, '\n'));
+    line = strstr(text, "vit_base_patch16_224 ");
+    assert_non_null(line);
+    assert_true(strstr(line, "supported") < strchr(line, '\n'));
+    assert_int_equal(run("info --list-archs --json", out), 0);
+    assert_non_null(strstr(slurp(out), "{\"arch\": \"deit_base_distilled_patch16_224\", "));
 }
 
 int main(void) {
@@ -206,6 +308,8 @@ int main(void) {
         cmocka_unit_test(test_run_logits_and_features),
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_transformers),
+        cmocka_unit_test(test_list_archs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -34,7 +34,8 @@ swin_status swin__patch_embed_bind(swin_patch_embed *pe, swin_weights *w, const 
                                    bool norm, float eps);
 /* Floats of scratch for a [B, Cin, H, W] input; SIZE_MAX when the count overflows. */
 size_t swin__patch_embed_scratch(const swin_patch_embed *pe, int64_t B, int64_t H, int64_t W);
-/* out [B, H/p, W/p, D] (channels-last tokens) <- in [B, Cin, H, W] (NCHW). */
+/* out [B, ceil(H/p), ceil(W/p), D] (channels-last tokens) <- in [B, Cin, H, W] (NCHW), zero-
+ * padded right and bottom to a multiple of p. */
 void swin__patch_embed_forward(float *out, const float *in, const swin_patch_embed *pe, int64_t B,
                                int64_t H, int64_t W, float *scratch, swin_pool *pool);
 

@@ -1,6 +1,8 @@
 /* PatchEmbed: a p x p convolution with stride p, computed as im2col . W^T through the GEMM seam,
- * then an optional LayerNorm. Legend: B batch, Cin input channels, H x W pixels, p patch,
- * Ho x Wo = H/p x W/p token grid, D embedding channels, K = Cin*p*p. */
+ * then an optional LayerNorm. An input that is not a multiple of the patch is zero-padded
+ * right and bottom (transformers' Swin does; the families that do not refuse such sizes).
+ * Legend: B batch, Cin input channels, H x W pixels, p patch, Ho x Wo = ceil(H/p) x ceil(W/p)
+ * token grid, D embedding channels, K = Cin*p*p. */
 #include <string.h>
 
 #include "layers.h"
@@ -27,10 +29,10 @@ swin_status swin__patch_embed_bind(swin_patch_embed *pe, swin_weights *w, const 
 
 size_t swin__patch_embed_scratch(const swin_patch_embed *pe, int64_t B, int64_t H, int64_t W) {
     const int64_t p = pe->patch;
-    size_t n; /* the im2col matrix [B * H/p * W/p, Cin * p * p] */
-    if (B < 0 || H < 0 || W < 0 || !swin__mul_size((size_t)B, (size_t)(H / p), &n) ||
-        !swin__mul_size(n, (size_t)(W / p), &n) || !swin__mul_size(n, (size_t)pe->in_chans, &n) ||
-        !swin__mul_size(n, (size_t)(p * p), &n))
+    size_t n; /* the im2col matrix [B * Ho * Wo, Cin * p * p] */
+    if (B < 0 || H < 0 || W < 0 || !swin__mul_size((size_t)B, (size_t)((H + p - 1) / p), &n) ||
+        !swin__mul_size(n, (size_t)((W + p - 1) / p), &n) ||
+        !swin__mul_size(n, (size_t)pe->in_chans, &n) || !swin__mul_size(n, (size_t)(p * p), &n))
         return SIZE_MAX;
     return n;
 }
@@ -49,11 +51,19 @@ static void im2col_rows(void *arg, int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
         const int64_t b = r / (j->Ho * j->Wo), oy = r / j->Wo % j->Ho, ox = r % j->Wo;
         float *col = j->col + r * K;
+        const int64_t x0 = ox * p, nx = x0 + p <= j->W ? p : j->W - x0; /* pixels inside */
         for (int64_t c = 0; c < Cin; c++)
-            for (int64_t ky = 0; ky < p; ky++)
-                memcpy(col + (c * p + ky) * p,
-                       j->in + ((b * Cin + c) * j->H + oy * p + ky) * j->W + ox * p,
-                       (size_t)p * sizeof(float));
+            for (int64_t ky = 0; ky < p; ky++) {
+                float *dst = col + (c * p + ky) * p;
+                const int64_t y = oy * p + ky;
+                if (y >= j->H) {
+                    memset(dst, 0, (size_t)p * sizeof(float));
+                    continue;
+                }
+                memcpy(dst, j->in + ((b * Cin + c) * j->H + y) * j->W + x0,
+                       (size_t)nx * sizeof(float));
+                if (nx < p) memset(dst + nx, 0, (size_t)(p - nx) * sizeof(float));
+            }
     }
 }
 
@@ -61,7 +71,7 @@ static void im2col_rows(void *arg, int64_t r0, int64_t r1) {
 void swin__patch_embed_forward(float *out, const float *in, const swin_patch_embed *pe, int64_t B,
                                int64_t H, int64_t W, float *scratch, swin_pool *pool) {
     const int64_t p = pe->patch, D = pe->embed_dim;
-    const int64_t Ho = H / p, Wo = W / p, K = pe->in_chans * p * p;
+    const int64_t Ho = (H + p - 1) / p, Wo = (W + p - 1) / p, K = pe->in_chans * p * p;
     const int64_t rows = B * Ho * Wo;
     im2col_job j = {scratch, in, pe, H, W, Ho, Wo};
     const swin_rows_hook im2col = {im2col_rows, &j};

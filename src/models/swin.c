@@ -78,9 +78,10 @@ typedef struct stage {
 typedef struct impl {
     int64_t img_size, patch, in_chans, embed_dim, num_classes;
     double mlp_ratio;
-    double eps;
+    double eps;       /* the blocks' and the final norm's */
+    double eps_embed; /* the patch embedding's and PatchMerging's norms (1e-5 in transformers) */
     bool qkv_bias, patch_norm;
-    bool hf; /* transformers windowing */
+    bool hf; /* transformers: windows from the input size, pad before the shift, padded patches */
     int S;
     swin_patch_embed pe;
     stage st[SWIN_MAX_STAGES];
@@ -291,7 +292,10 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         I->img_size > (1 << 20))
         return swin__error(SWIN_ERR_CONFIG, "architecture sizes are implausibly large");
     I->S = nd;
-    const int64_t res = I->img_size / I->patch;
+    I->eps_embed = I->hf ? 1e-5 : I->eps;
+    /* the grid of each stage at img_size: timm configures floor(img / patch) >> s; in
+     * transformers each merge pads an odd grid, so the stages run at ceil halvings */
+    int64_t res = I->img_size / I->patch;
     for (int s = 0; s < nd; s++) {
         stage *g = &I->st[s];
         g->window = windows[nw == 1 ? 0 : s];
@@ -307,14 +311,15 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
             return swin__error(SWIN_ERR_CONFIG,
                                "stage %d: %lld channels do not split into %lld heads", s,
                                (long long)g->dim, (long long)g->heads);
-        g->H = g->W = res >> s;
+        if (s > 0) res = I->hf ? (res + 1) / 2 : res / 2;
+        g->H = g->W = res;
         if (g->H < 1)
             return swin__error(SWIN_ERR_CONFIG, "img_size %lld leaves stage %d without tokens",
                                (long long)I->img_size, s);
         if (I->hf) {
             /* the table is made for the configured window; the runtime clamps (block_geom) */
             g->wh = g->ww = g->window;
-            g->sh = g->sw = 0;
+            g->sh = g->sw = g->window / 2;
         } else {
             swin__stage_window(g->H, g->W, g->window, &g->wh, &g->ww, &g->sh, &g->sw);
         }
@@ -333,11 +338,16 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
                 "num_heads %lld for stage %d (from %s) disagrees with tensor \"%s\", "
                 "which has %lld heads",
                 (long long)g->heads, s, heads_origin, tables[s]->source, (long long)heads_i[s]);
-        if (s < ns && depths_i[s] != g->depth)
+        if (s < ns && depths_i[s] != g->depth) {
+            char last[160], file[512];
+            snprintf(last, sizeof last, "layers.%d.blocks.%lld.norm1.weight", s,
+                     (long long)depths_i[s] - 1);
             return swin__error(SWIN_ERR_SHAPE,
                                "depths gives stage %d %lld blocks (from %s) but the file has %lld "
-                               "(layers.%d.blocks.*)",
-                               s, (long long)g->depth, depths_origin, (long long)depths_i[s], s);
+                               "(the last is \"%s\")",
+                               s, (long long)g->depth, depths_origin, (long long)depths_i[s],
+                               swin__w_source(w, last, file, sizeof file));
+        }
     }
     if (ns > nd)
         return swin__error(SWIN_ERR_SHAPE,
@@ -428,25 +438,27 @@ static swin_status bind(swin_model *m, const swin_source *src) {
     SWIN_TRY(resolve(m, src, I));
     const float eps = (float)I->eps;
     SWIN_TRY(swin__patch_embed_bind(&I->pe, w, "patch_embed", I->in_chans, I->embed_dim, I->patch,
-                                    true, I->patch_norm, eps));
+                                    true, I->patch_norm, (float)I->eps_embed));
     char prefix[128];
     for (int s = 0; s < I->S; s++) {
         stage *g = &I->st[s];
         if (s > 0) {
             snprintf(prefix, sizeof prefix, "layers.%d.downsample", s);
-            SWIN_TRY(swin__patch_merging_bind(&g->merge, w, prefix, g->dim / 2, eps));
+            SWIN_TRY(
+                swin__patch_merging_bind(&g->merge, w, prefix, g->dim / 2, (float)I->eps_embed));
         }
         g->blocks = swin__calloc((size_t)g->depth, sizeof *g->blocks);
         if (!g->blocks) return swin__oom();
         for (int b = 0; b < g->depth; b++) {
             snprintf(prefix, sizeof prefix, "layers.%d.blocks.%d", s, b);
+            /* the geometry the file's buffers (if any) were made for: timm's configured one;
+             * transformers' relative position index is always for the configured window */
             swin_geom cfg;
-            if (!block_geom(I, g, g->H, g->W, b % 2 == 1, &cfg))
-                return swin__error(SWIN_ERR_CONFIG,
-                                   "stage %d is %lldx%lld at img_size %lld, smaller than its "
-                                   "window %lld: transformers cannot run it",
-                                   s, (long long)g->H, (long long)g->W, (long long)I->img_size,
-                                   (long long)g->window);
+            if (I->hf)
+                swin__geom(&cfg, g->H, g->W, g->wh, g->ww, b % 2 ? g->sh : 0, b % 2 ? g->sw : 0,
+                           true);
+            else
+                block_geom(I, g, g->H, g->W, b % 2 == 1, &cfg);
             SWIN_TRY(swin__block_bind(&g->blocks[b], w, prefix, g->dim, g->heads, g->hidden,
                                       I->qkv_bias, eps, &cfg));
         }
@@ -586,14 +598,15 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H,
 
 static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
     const impl *I = ctx->model->impl;
-    if (H % I->patch != 0 || W % I->patch != 0)
+    /* transformers pads the image to the patch; timm requires a multiple */
+    if (!I->hf && (H % I->patch != 0 || W % I->patch != 0))
         return swin__error(SWIN_ERR_INPUT_SIZE,
                            "input %lldx%lld is not a multiple of the patch size %lld", (long long)H,
                            (long long)W, (long long)I->patch);
     plan *P = swin__calloc(1, sizeof *P);
     if (!P) return swin__oom();
     ctx->plan = P;
-    int64_t h = H / I->patch, w = W / I->patch;
+    int64_t h = (H + I->patch - 1) / I->patch, w = (W + I->patch - 1) / I->patch;
     for (int s = 0; s < I->S; s++) {
         const stage *g = &I->st[s];
         plan_stage *ps = &P->st[s];

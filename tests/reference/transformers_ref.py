@@ -1,0 +1,1237 @@
+"""Independent PyTorch references of Hugging Face transformers' ViT, DeiT and Swin (and of their
+image processors), written from transformers' algorithm, not copied from it (transformers is
+not a dependency). State-dict names are exactly transformers' names, persistent buffers
+included, so a dict of these modules is what `save_pretrained` writes to model.safetensors.
+
+    /usr/bin/python3 tests/reference/transformers_ref.py            # self-checks
+    /usr/bin/python3 tests/reference/gen_transformers_fixtures.py   # tests/fixtures/transformers/
+
+Semantics are transformers' eval mode (read from the 4.4x-4.5x sources): no dropout,
+no drop path, no head_mask, no bool_masked_pos, no interpolate_pos_encoding, plain softmax
+attention (eager and sdpa compute the same thing). Every forward returns a dict:
+
+    logits             [B, num_labels]    *ForImageClassification only
+    features           [B, D]             the vector the classifier reads: ViT / DeiT the final
+                                          layernorm's token 0; Swin the mean over tokens of the
+                                          final layernorm's output (the AdaptiveAvgPool1d pooler)
+    pooler             [B, P]             ViTModel / DeiTModel with add_pooling_layer only
+    last_hidden_state  [B, T, D]          after the final layernorm (ViT / DeiT: prefix tokens
+                                          included; Swin: the last stage's tokens)
+    stage{s}           [B, H_s, W_s, C_s] Swin: stage s's blocks' output before its downsample;
+                                          ViT / DeiT: stage0 only, the last layer's patch tokens
+                                          before the final layernorm, prefix tokens dropped
+
+ViT (transformers.models.vit.modeling_vit), compared with timm's VisionTransformer
+(tests/reference/vit_ref.py):
+  - LayerNorm eps is config.layer_norm_eps (default 1e-12) in every layernorm_before,
+    layernorm_after and the final layernorm; timm uses 1e-6.
+  - hidden_act "gelu" is ACT2FN["gelu"] = GELUActivation = torch.nn.functional.gelu, the exact
+    erf form ("gelu_new" / "gelu_pytorch_tanh" would be the tanh form; not supported here).
+  - query, key, value are separate Linear layers (bias only when config.qkv_bias); timm's fused
+    qkv weight is their row concatenation [q; k; v]. Scores are (q k^T) / sqrt(head_size)
+    (ViTSelfAttention / eager_attention_forward); timm scales q first: the same number.
+  - ViTEmbeddings: [cls] + patches, + position_embeddings [1, N + 1, D]. The input must be
+    config.image_size (ViTPatchEmbeddings raises otherwise, without interpolate_pos_encoding).
+  - ViTForImageClassification builds ViTModel(add_pooling_layer=False) and its classifier reads
+    the final layernorm's token 0, as timm's global_pool "token". ViTModel's pooler (ViTPooler)
+    is tanh(dense(LN(x)[:, 0])), dense [pooler_output_size, D] (pooler_output_size, pooler_act
+    appeared in ViTConfig around 4.48, with I-JEPA; defaults hidden_size and "tanh").
+DeiT (transformers.models.deit.modeling_deit): ViT's layers, but DeiTEmbeddings always holds a
+  cls_token AND a distillation_token, tokens [cls, dist, patches], position_embeddings
+  [1, N + 2, D], for every DeiT class (also the non-distilled DeiTForImageClassification).
+  DeiTForImageClassification's classifier reads token 0 (the class token) only; token 1 takes
+  part in attention but is never read. (DeiTForImageClassificationWithTeacher, not modelled,
+  averages cls_classifier(token 0) and distillation_classifier(token 1), as timm's distilled
+  DeiT does at eval.) timm's plain DeiT has one prefix token, so no timm model equals this one.
+Swin (transformers.models.swin.modeling_swin), compared with timm >= 0.9 (swin_ref.py):
+  1. Window and shift come from the RUNTIME resolution of the stage (SwinLayer.forward calls
+     SwinLayer.set_shift_and_window_size(input_dimensions) with the actual (H, W)): block b of a
+     stage starts with window = config.window_size and shift = 0 if b % 2 == 0 else
+     config.window_size // 2; if min(H, W) <= window then shift = 0 and window = min(H, W).
+     timm (_calc_window_shift) decides per dimension from the CONFIGURED resolution
+     floor(img / patch / 2**s). The configured image_size plays no part at all in transformers
+     (SwinLayer.input_resolution and SwinPatchMerging.input_resolution are stored, never read).
+  2. The relative position table and index always have config.window_size's size
+     (SwinSelfAttention.__init__ gets config.window_size: (2w-1)^2 rows, index [w^2, w^2]). So
+     when min(H, W) < config.window_size at runtime transformers FAILS (the bias is viewed as
+     [w^2, w^2, nH] and added to [.., N, N] scores with N = min(H, W)^2): only a stage whose
+     runtime size equals the window can be clamped, and then it just loses its shift. timm
+     shrinks the window and the table when it builds the model. This module raises ValueError
+     where transformers would raise.
+  3. Padding happens BEFORE the cyclic shift: SwinLayer.forward applies layernorm_before, then
+     SwinLayer.maybe_pad (zeros at the bottom / right up to multiples of the window), then
+     torch.roll(-shift) of the PADDED map, windows, attention, window_reverse, roll(+shift) of
+     the padded map, and only then crops to (H, W). timm rolls the unpadded map, then pads.
+     The padded zero tokens are keys and values like any other token (only the shift mask
+     applies). The two orders agree when H and W are multiples of the window.
+  4. The shift mask (SwinLayer.get_attn_mask(height_pad, width_pad)) is built on the padded
+     size: labels 0 / 1 / 2 on rows [0, Hp - w), [Hp - w, Hp - s), [Hp - s, Hp) (columns
+     likewise, 9 regions), -100 where the labels of query and key differ.
+  5. LayerNorm eps: embeddings.norm (SwinEmbeddings) and every downsample.norm
+     (SwinPatchMerging, built with nn.LayerNorm's default) use 1e-5 whatever the config says;
+     layernorm_before, layernorm_after and the final layernorm use config.layer_norm_eps.
+  6. SwinPatchEmbeddings.maybe_pad zero-pads the image at the right / bottom to a multiple of
+     patch_size; timm requires a multiple.
+  7. Patch merging is the END of stage s (encoder.layers.{s}.downsample, s < n - 1), timm's is
+     the start of stage s + 1 (layers.{s+1}.downsample): the same computation: zero-pad an odd
+     H or W at the bottom / right, concatenate x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2],
+     x[1::2, 1::2] along channels, LayerNorm(4C, eps 1e-5), reduction (no bias). Runtime size
+     after merging is ceil(H / 2).
+  8. The shifted-window state is sticky: set_shift_and_window_size overwrites the layer's
+     shift_size and window_size, so after one forward at a size that clamps a stage, later
+     forwards at larger sizes keep the clamped (unshifted) values. This module computes what a
+     freshly loaded model computes on its first forward at the given size.
+  9. use_absolute_embeddings=True cannot run in transformers (position_embeddings has
+     num_patches + 1 rows, added to num_patches tokens); this module refuses it.
+  Otherwise as timm: separate query / key / value, scores (q k^T) / sqrt(head_size) + bias
+  (table[index], index[i][j] = (dy + w - 1) * (2w - 1) + (dx + w - 1) for query i, key j,
+  dy = row_i - row_j), exact-erf GELU MLP of int(mlp_ratio * C) units, final layernorm, mean.
+
+Image processors (slow, PIL path): see hf_preprocess() and its docstring.
+"""
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+TRANSFORMERS_VERSION = "4.46.0"
+MASK_VALUE = -100.0
+TORCH_LN_DEFAULT_EPS = 1e-5  # nn.LayerNorm's default, used by Swin's embeddings.norm and downsample.norm
+
+
+def activation(name):
+    """transformers' ACT2FN for the names supported here."""
+    if name == "gelu":
+        return lambda x: F.gelu(x)  # GELUActivation: exact erf
+    if name == "tanh":
+        return torch.tanh
+    raise ValueError(f"hidden_act {name!r} is not supported by this reference")
+
+
+# =============================================================================================
+# Configurations
+
+
+@dataclass
+class ViTConfig:
+    """ViTConfig / DeiTConfig fields (model_type "vit" or "deit")."""
+    model_type: str = "vit"
+    hidden_size: int = 16
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 2
+    intermediate_size: int = 40
+    hidden_act: str = "gelu"
+    layer_norm_eps: float = 1e-12
+    image_size: int = 32
+    patch_size: int = 8
+    num_channels: int = 3
+    qkv_bias: bool = True
+    encoder_stride: int = 16
+    hidden_dropout_prob: float = 0.0
+    attention_probs_dropout_prob: float = 0.0
+    initializer_range: float = 0.02
+    id2label: dict = None             # {int: str}; None = the PretrainedConfig default (not written)
+    pooler_output_size: int = None    # ViTConfig >= 4.48 only; None = hidden_size
+    pooler_act: str = "tanh"          # ViTConfig >= 4.48 only
+
+    @property
+    def num_prefix(self):
+        return 2 if self.model_type == "deit" else 1
+
+    def grid(self):
+        return self.image_size // self.patch_size
+
+    @property
+    def num_labels(self):
+        return len(self.id2label) if self.id2label else 2
+
+
+@dataclass
+class SwinConfig:
+    """SwinConfig fields."""
+    image_size: int = 224
+    patch_size: int = 4
+    num_channels: int = 3
+    embed_dim: int = 96
+    depths: tuple = (2, 2, 6, 2)
+    num_heads: tuple = (3, 6, 12, 24)
+    window_size: int = 7
+    mlp_ratio: float = 4.0
+    qkv_bias: bool = True
+    hidden_dropout_prob: float = 0.0
+    attention_probs_dropout_prob: float = 0.0
+    drop_path_rate: float = 0.1
+    hidden_act: str = "gelu"
+    use_absolute_embeddings: bool = False
+    initializer_range: float = 0.02
+    layer_norm_eps: float = 1e-5
+    encoder_stride: int = 32
+    path_norm: bool = True            # legacy key of the hub's Swin configs; transformers ignores it
+    id2label: dict = None
+    model_type: str = field(default="swin", init=False)
+
+    def dim(self, s):
+        return int(self.embed_dim * 2 ** s)
+
+    @property
+    def hidden_size(self):
+        return self.dim(len(self.depths) - 1)
+
+    @property
+    def num_labels(self):
+        return len(self.id2label) if self.id2label else 2
+
+    def runtime_resolutions(self, img):
+        """Stage (H, W) for a square img x img input: ceil(img / patch), then ceil(/2) per merge."""
+        r = -(-img // self.patch_size)
+        out = []
+        for _ in self.depths:
+            out.append(r)
+            r = (r + 1) // 2
+        return out
+
+    def window_shift(self, b, H, W):
+        """(window, shift) of block b at runtime size (H, W), as SwinLayer.set_shift_and_window_size
+        leaves them on a freshly loaded model."""
+        w = self.window_size
+        s = 0 if b % 2 == 0 else self.window_size // 2
+        if min(H, W) <= w:
+            s = 0
+            w = min(H, W)
+        return w, s
+
+
+# =============================================================================================
+# ViT and DeiT
+
+
+class ViTPatchEmbeddings(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.image_size = cfg.image_size
+        self.projection = nn.Conv2d(cfg.num_channels, cfg.hidden_size, cfg.patch_size, cfg.patch_size)
+
+    def forward(self, x):
+        if tuple(x.shape[-2:]) != (self.image_size, self.image_size):
+            raise ValueError(f"input {tuple(x.shape[-2:])} is not config.image_size "
+                             f"{self.image_size} (transformers refuses it too)")
+        return self.projection(x).flatten(2).transpose(1, 2)  # row-major over the patch grid
+
+
+class ViTEmbeddings(nn.Module):
+    """ViTEmbeddings (1 prefix token) or DeiTEmbeddings (cls + distillation token)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        D = cfg.hidden_size
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, D))
+        if cfg.model_type == "deit":
+            self.distillation_token = nn.Parameter(torch.zeros(1, 1, D))
+        self.patch_embeddings = ViTPatchEmbeddings(cfg)
+        self.position_embeddings = nn.Parameter(torch.zeros(1, cfg.grid() ** 2 + cfg.num_prefix, D))
+
+    def forward(self, x):
+        t = self.patch_embeddings(x)
+        B = t.shape[0]
+        prefix = [self.cls_token.expand(B, -1, -1)]
+        if hasattr(self, "distillation_token"):
+            prefix.append(self.distillation_token.expand(B, -1, -1))
+        return torch.cat(prefix + [t], dim=1) + self.position_embeddings
+
+
+class ViTSelfAttention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        D = cfg.hidden_size
+        if D % cfg.num_attention_heads:
+            raise ValueError("hidden_size is not a multiple of num_attention_heads")
+        self.num_heads = cfg.num_attention_heads
+        self.head_size = D // cfg.num_attention_heads
+        self.query = nn.Linear(D, D, bias=cfg.qkv_bias)
+        self.key = nn.Linear(D, D, bias=cfg.qkv_bias)
+        self.value = nn.Linear(D, D, bias=cfg.qkv_bias)
+
+    def forward(self, x):
+        B, N, D = x.shape
+
+        def heads(t):
+            return t.reshape(B, N, self.num_heads, self.head_size).transpose(1, 2)
+
+        q, k, v = heads(self.query(x)), heads(self.key(x)), heads(self.value(x))
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(self.head_size)
+        return (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, N, D)
+
+
+class _Dense(nn.Module):
+    """ViTSelfOutput / ViTIntermediate / ViTOutput / SwinSelfOutput / ...: one `dense` Linear."""
+
+    def __init__(self, n_in, n_out, act=None):
+        super().__init__()
+        self.dense = nn.Linear(n_in, n_out)
+        self._act = activation(act) if act else None
+
+    def forward(self, x):
+        y = self.dense(x)
+        return self._act(y) if self._act else y
+
+
+class ViTAttention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.attention = ViTSelfAttention(cfg)
+        self.output = _Dense(cfg.hidden_size, cfg.hidden_size)
+
+    def forward(self, x):
+        return self.output(self.attention(x))
+
+
+class ViTLayer(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        D = cfg.hidden_size
+        self.attention = ViTAttention(cfg)
+        self.intermediate = _Dense(D, cfg.intermediate_size, cfg.hidden_act)
+        self.output = _Dense(cfg.intermediate_size, D)
+        self.layernorm_before = nn.LayerNorm(D, eps=cfg.layer_norm_eps)
+        self.layernorm_after = nn.LayerNorm(D, eps=cfg.layer_norm_eps)
+
+    def forward(self, x):
+        x = x + self.attention(self.layernorm_before(x))
+        return x + self.output(self.intermediate(self.layernorm_after(x)))
+
+
+class ViTEncoder(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.layer = nn.ModuleList([ViTLayer(cfg) for _ in range(cfg.num_hidden_layers)])
+
+
+class ViTPooler(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.dense = nn.Linear(cfg.hidden_size, cfg.pooler_output_size or cfg.hidden_size)
+        self._act = activation(cfg.pooler_act)
+
+    def forward(self, lhs):
+        return self._act(self.dense(lhs[:, 0]))
+
+
+class ViTModel(nn.Module):
+    """ViTModel (cfg.model_type "vit") or DeiTModel ("deit"); no prefix on the names."""
+
+    def __init__(self, cfg, add_pooling_layer=True):
+        super().__init__()
+        self.cfg = cfg
+        self.embeddings = ViTEmbeddings(cfg)
+        self.encoder = ViTEncoder(cfg)
+        self.layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+        self.pooler = ViTPooler(cfg) if add_pooling_layer else None
+
+    def forward(self, x):
+        B, _, H, W = x.shape
+        p = self.cfg.patch_size
+        t = self.embeddings(x)
+        for layer in self.encoder.layer:
+            t = layer(t)
+        out = {"stage0": t[:, self.cfg.num_prefix:].reshape(B, H // p, W // p, -1)}
+        lhs = self.layernorm(t)
+        out["last_hidden_state"] = lhs
+        out["features"] = lhs[:, 0]
+        if self.pooler is not None:
+            out["pooler"] = self.pooler(lhs)
+        return out
+
+
+class ViTForImageClassification(nn.Module):
+    """ViTForImageClassification / DeiTForImageClassification: base model under `vit.` /
+    `deit.` (no pooler), `classifier` on the final layernorm's token 0."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.add_module(cfg.model_type, ViTModel(cfg, add_pooling_layer=False))
+        self.classifier = nn.Linear(cfg.hidden_size, cfg.num_labels)
+
+    def forward(self, x):
+        out = getattr(self, self.cfg.model_type)(x)
+        out["logits"] = self.classifier(out["last_hidden_state"][:, 0])
+        return out
+
+
+def DeiTModel(cfg, add_pooling_layer=True):
+    assert cfg.model_type == "deit"
+    return ViTModel(cfg, add_pooling_layer)
+
+
+def DeiTForImageClassification(cfg):
+    assert cfg.model_type == "deit"
+    return ViTForImageClassification(cfg)
+
+
+# =============================================================================================
+# Swin
+
+
+def window_partition(x, w):
+    """(B, H, W, C) -> (B * nW, w * w, C), windows row-major per image."""
+    B, H, W, C = x.shape
+    x = x.reshape(B, H // w, w, W // w, w, C).permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(-1, w * w, C)
+
+
+def window_reverse(win, w, H, W):
+    C = win.shape[-1]
+    x = win.reshape(-1, H // w, W // w, w, w, C).permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(-1, H, W, C)
+
+
+def relative_position_index(w):
+    """int64 [w^2, w^2]: the persistent buffer SwinSelfAttention registers."""
+    ys, xs = torch.meshgrid(torch.arange(w), torch.arange(w), indexing="ij")
+    ys, xs = ys.reshape(-1), xs.reshape(-1)
+    dy = ys[:, None] - ys[None, :] + (w - 1)
+    dx = xs[:, None] - xs[None, :] + (w - 1)
+    return dy * (2 * w - 1) + dx
+
+
+def shift_mask(Hp, Wp, w, s, dtype):
+    """[nW, w^2, w^2] additive mask of the padded Hp x Wp map (SwinLayer.get_attn_mask)."""
+    def labels(n):
+        v = torch.arange(n)
+        return torch.where(v < n - w, 0, torch.where(v < n - s, 1, 2))
+
+    lab = (labels(Hp)[:, None] * 3 + labels(Wp)[None, :]).to(dtype)
+    m = window_partition(lab[None, :, :, None], w).squeeze(-1)  # nW, N
+    diff = m[:, None, :] - m[:, :, None]
+    return torch.where(diff != 0, torch.full_like(diff, MASK_VALUE), torch.zeros_like(diff))
+
+
+class SwinPatchEmbeddings(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.patch_size = cfg.patch_size
+        self.projection = nn.Conv2d(cfg.num_channels, cfg.embed_dim, cfg.patch_size, cfg.patch_size)
+
+    def forward(self, x):
+        p = self.patch_size
+        H, W = x.shape[-2:]
+        x = F.pad(x, (0, (-W) % p, 0, (-H) % p))  # SwinPatchEmbeddings.maybe_pad
+        y = self.projection(x)
+        return y.flatten(2).transpose(1, 2), (y.shape[2], y.shape[3])
+
+
+class SwinEmbeddings(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        if cfg.use_absolute_embeddings:
+            raise ValueError("use_absolute_embeddings: transformers' Swin cannot run it "
+                             "(position_embeddings has num_patches + 1 rows)")
+        self.patch_embeddings = SwinPatchEmbeddings(cfg)
+        self.norm = nn.LayerNorm(cfg.embed_dim, eps=TORCH_LN_DEFAULT_EPS)  # not the config eps
+
+    def forward(self, x):
+        t, dims = self.patch_embeddings(x)
+        return self.norm(t), dims
+
+
+class SwinSelfAttention(nn.Module):
+    def __init__(self, cfg, dim, num_heads):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim {dim} is not a multiple of num_heads {num_heads}")
+        w = cfg.window_size  # always the configured window
+        self.window_size = w
+        self.num_heads = num_heads
+        self.head_size = dim // num_heads
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * w - 1) ** 2, num_heads))
+        self.register_buffer("relative_position_index", relative_position_index(w))  # persistent
+        self.query = nn.Linear(dim, dim, bias=cfg.qkv_bias)
+        self.key = nn.Linear(dim, dim, bias=cfg.qkv_bias)
+        self.value = nn.Linear(dim, dim, bias=cfg.qkv_bias)
+
+    def forward(self, x, mask=None):
+        Bw, N, C = x.shape
+        n_tab = self.window_size ** 2
+        if N != n_tab:
+            raise ValueError(f"window of {N} tokens with a {n_tab}-token bias: transformers fails "
+                             "here (runtime stage smaller than config.window_size)")
+        nH, d = self.num_heads, self.head_size
+
+        def heads(t):
+            return t.reshape(Bw, N, nH, d).transpose(1, 2)
+
+        q, k, v = heads(self.query(x)), heads(self.key(x)), heads(self.value(x))
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(d)
+        bias = self.relative_position_bias_table[self.relative_position_index.reshape(-1)]
+        scores = scores + bias.reshape(N, N, nH).permute(2, 0, 1)[None]
+        if mask is not None:
+            nW = mask.shape[0]
+            scores = (scores.reshape(Bw // nW, nW, nH, N, N) + mask[None, :, None]).reshape(Bw, nH, N, N)
+        return (scores.softmax(-1) @ v).transpose(1, 2).reshape(Bw, N, C)
+
+
+class SwinAttention(nn.Module):
+    def __init__(self, cfg, dim, num_heads):
+        super().__init__()
+        self.add_module("self", SwinSelfAttention(cfg, dim, num_heads))
+        self.output = _Dense(dim, dim)
+
+    def forward(self, x, mask=None):
+        return self.output(getattr(self, "self")(x, mask))
+
+
+class SwinLayer(nn.Module):
+    def __init__(self, cfg, dim, num_heads, block_index):
+        super().__init__()
+        self.cfg = cfg
+        self.block_index = block_index
+        hidden = int(cfg.mlp_ratio * dim)
+        self.layernorm_before = nn.LayerNorm(dim, eps=cfg.layer_norm_eps)
+        self.attention = SwinAttention(cfg, dim, num_heads)
+        self.layernorm_after = nn.LayerNorm(dim, eps=cfg.layer_norm_eps)
+        self.intermediate = _Dense(dim, hidden, cfg.hidden_act)
+        self.output = _Dense(hidden, dim)
+
+    def forward(self, x, H, W):
+        B, L, C = x.shape
+        w, s = self.cfg.window_shift(self.block_index, H, W)
+        shortcut = x
+        h = self.layernorm_before(x).reshape(B, H, W, C)
+        ph, pw = (w - H % w) % w, (w - W % w) % w
+        h = F.pad(h, (0, 0, 0, pw, 0, ph))                 # pad first ...
+        Hp, Wp = H + ph, W + pw
+        if s:
+            h = torch.roll(h, shifts=(-s, -s), dims=(1, 2))  # ... then shift the padded map
+        mask = shift_mask(Hp, Wp, w, s, h.dtype) if s else None
+        a = self.attention(window_partition(h, w), mask)
+        a = window_reverse(a, w, Hp, Wp)
+        if s:
+            a = torch.roll(a, shifts=(s, s), dims=(1, 2))
+        a = a[:, :H, :W].reshape(B, H * W, C)
+        x = shortcut + a
+        return x + self.output(self.intermediate(self.layernorm_after(x)))
+
+
+class SwinPatchMerging(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(4 * dim, eps=TORCH_LN_DEFAULT_EPS)  # not the config eps
+
+    def forward(self, x, H, W):
+        B, L, C = x.shape
+        x = F.pad(x.reshape(B, H, W, C), (0, 0, 0, W % 2, 0, H % 2))
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+        return self.reduction(self.norm(x.reshape(B, -1, 4 * C)))
+
+
+class SwinStage(nn.Module):
+    def __init__(self, cfg, s):
+        super().__init__()
+        dim = cfg.dim(s)
+        self.blocks = nn.ModuleList([SwinLayer(cfg, dim, cfg.num_heads[s], b) for b in range(cfg.depths[s])])
+        self.downsample = SwinPatchMerging(dim) if s < len(cfg.depths) - 1 else None
+
+
+class SwinEncoder(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.layers = nn.ModuleList([SwinStage(cfg, s) for s in range(len(cfg.depths))])
+
+
+class SwinModel(nn.Module):
+    """SwinModel (no prefix); its pooler (AdaptiveAvgPool1d) has no weights."""
+
+    def __init__(self, cfg, add_pooling_layer=True):
+        super().__init__()
+        self.cfg = cfg
+        self.embeddings = SwinEmbeddings(cfg)
+        self.encoder = SwinEncoder(cfg)
+        self.layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+
+    def forward(self, x):
+        t, (H, W) = self.embeddings(x)
+        B = t.shape[0]
+        out = {}
+        for s, stage in enumerate(self.encoder.layers):
+            for blk in stage.blocks:
+                t = blk(t, H, W)
+            out[f"stage{s}"] = t.reshape(B, H, W, -1)
+            if stage.downsample is not None:
+                t = stage.downsample(t, H, W)
+                H, W = (H + 1) // 2, (W + 1) // 2
+        lhs = self.layernorm(t)
+        out["last_hidden_state"] = lhs
+        out["features"] = lhs.mean(dim=1)
+        return out
+
+
+class SwinForImageClassification(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.swin = SwinModel(cfg)
+        self.classifier = nn.Linear(cfg.hidden_size, cfg.num_labels)
+
+    def forward(self, x):
+        out = self.swin(x)
+        out["logits"] = self.classifier(out["features"])
+        return out
+
+
+# =============================================================================================
+# Weights and config.json
+
+
+def randomize_(model, seed_or_gen):
+    """Every parameter random, in float32, from a fixed generator (named_parameters order):
+    LayerNorm gains 1 + 0.1 N and biases 0.1 N; cls_token, distillation_token,
+    position_embeddings and relative_position_bias_table 0.5 N; other biases 0.1 N; weights
+    N / sqrt(fan_in). Buffers (relative_position_index) are left alone."""
+    g = seed_or_gen
+    if not isinstance(g, torch.Generator):
+        g = torch.Generator().manual_seed(int(seed_or_gen))
+    norms = {n for n, m in model.named_modules() if isinstance(m, nn.LayerNorm)}
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            r = torch.randn(p.shape, generator=g, dtype=torch.float32)
+            owner, leaf = name.rsplit(".", 1) if "." in name else ("", name)
+            if owner in norms:
+                v = 1 + 0.1 * r if leaf == "weight" else 0.1 * r
+            elif leaf in ("cls_token", "distillation_token", "position_embeddings",
+                          "relative_position_bias_table"):
+                v = 0.5 * r
+            elif leaf == "bias":
+                v = 0.1 * r
+            else:
+                v = r / math.sqrt(p[0].numel())
+            p.copy_(v)
+
+
+def hub_order(sd):
+    """(name, tensor) in the order the safetensors library writes them (save_pretrained): by
+    dtype, widest alignment first (I64 before F32), then by name."""
+    return sorted(sd.items(), key=lambda kv: (0 if kv[1].dtype == torch.int64 else 1, kv[0]))
+
+
+SAFETENSORS_METADATA = {"format": "pt"}  # what transformers' save_pretrained writes
+
+
+def _labels(cfg):
+    if not cfg.id2label:
+        return {}
+    id2label = {int(k): v for k, v in cfg.id2label.items()}
+    return {"id2label": id2label, "label2id": {v: k for k, v in id2label.items()}}
+
+
+def config_dict(cfg, architecture, version=TRANSFORMERS_VERSION, name_or_path=None,
+                problem_type=None):
+    """What PretrainedConfig.save_pretrained writes (to_diff_dict): every field of the config
+    class (they are not in PretrainedConfig's defaults), and of PretrainedConfig's own keys only
+    those that differ from its defaults: architectures, id2label / label2id (classifiers),
+    torch_dtype "float32" (set by the model's save_pretrained), plus model_type and
+    transformers_version (always)."""
+    d = {}
+    if name_or_path:
+        d["_name_or_path"] = name_or_path
+    d["architectures"] = [architecture]
+    common = dict(attention_probs_dropout_prob=cfg.attention_probs_dropout_prob,
+                  encoder_stride=cfg.encoder_stride, hidden_act=cfg.hidden_act,
+                  hidden_dropout_prob=cfg.hidden_dropout_prob, image_size=cfg.image_size,
+                  initializer_range=cfg.initializer_range, layer_norm_eps=cfg.layer_norm_eps,
+                  num_channels=cfg.num_channels, patch_size=cfg.patch_size, qkv_bias=cfg.qkv_bias)
+    d.update(common)
+    if cfg.model_type in ("vit", "deit"):
+        d.update(hidden_size=cfg.hidden_size, intermediate_size=cfg.intermediate_size,
+                 num_attention_heads=cfg.num_attention_heads,
+                 num_hidden_layers=cfg.num_hidden_layers)
+        if cfg.model_type == "vit" and tuple(int(x) for x in version.split(".")[:2]) >= (4, 48):
+            d.update(pooler_act=cfg.pooler_act,
+                     pooler_output_size=cfg.pooler_output_size or cfg.hidden_size)
+    elif cfg.model_type == "swin":
+        n = len(cfg.depths)
+        d.update(depths=list(cfg.depths), drop_path_rate=cfg.drop_path_rate,
+                 embed_dim=cfg.embed_dim, hidden_size=cfg.hidden_size,
+                 mlp_ratio=float(cfg.mlp_ratio), num_heads=list(cfg.num_heads), num_layers=n,
+                 out_features=[f"stage{n}"], out_indices=[n],
+                 stage_names=["stem"] + [f"stage{i}" for i in range(1, n + 1)],
+                 use_absolute_embeddings=cfg.use_absolute_embeddings,
+                 window_size=cfg.window_size)
+        if cfg.path_norm is not None:
+            d["path_norm"] = cfg.path_norm
+    else:
+        raise ValueError(cfg.model_type)
+    d.update(_labels(cfg))
+    if problem_type:
+        d["problem_type"] = problem_type
+    d["model_type"] = cfg.model_type
+    d["torch_dtype"] = "float32"
+    d["transformers_version"] = version
+    return d
+
+
+def config_json(cfg, architecture, **kw):
+    """config.json text: json.dumps(indent=2, sort_keys=True) + newline, as to_json_string."""
+    return json.dumps(config_dict(cfg, architecture, **kw), indent=2, sort_keys=True) + "\n"
+
+
+def config_from_dict(d):
+    """config.json dict -> (config, architecture): what a loader must read from it."""
+    mt = d["model_type"]
+    id2label = {int(k): v for k, v in d["id2label"].items()} if "id2label" in d else None
+    if mt in ("vit", "deit"):
+        cfg = ViTConfig(model_type=mt, hidden_size=d["hidden_size"],
+                        num_hidden_layers=d["num_hidden_layers"],
+                        num_attention_heads=d["num_attention_heads"],
+                        intermediate_size=d["intermediate_size"], hidden_act=d["hidden_act"],
+                        layer_norm_eps=d["layer_norm_eps"], image_size=d["image_size"],
+                        patch_size=d["patch_size"], num_channels=d["num_channels"],
+                        qkv_bias=d["qkv_bias"], encoder_stride=d["encoder_stride"],
+                        id2label=id2label, pooler_output_size=d.get("pooler_output_size"),
+                        pooler_act=d.get("pooler_act", "tanh"))
+    elif mt == "swin":
+        cfg = SwinConfig(image_size=d["image_size"], patch_size=d["patch_size"],
+                         num_channels=d["num_channels"], embed_dim=d["embed_dim"],
+                         depths=tuple(d["depths"]), num_heads=tuple(d["num_heads"]),
+                         window_size=d["window_size"], mlp_ratio=d["mlp_ratio"],
+                         qkv_bias=d["qkv_bias"], hidden_act=d["hidden_act"],
+                         use_absolute_embeddings=d["use_absolute_embeddings"],
+                         layer_norm_eps=d["layer_norm_eps"], encoder_stride=d["encoder_stride"],
+                         path_norm=d.get("path_norm"), id2label=id2label)
+        assert d["hidden_size"] == cfg.hidden_size and d["num_layers"] == len(cfg.depths)
+    else:
+        raise ValueError(mt)
+    return cfg, d["architectures"][0]
+
+
+ARCHITECTURES = {
+    "ViTModel": ViTModel, "ViTForImageClassification": ViTForImageClassification,
+    "DeiTModel": DeiTModel, "DeiTForImageClassification": DeiTForImageClassification,
+    "SwinModel": SwinModel, "SwinForImageClassification": SwinForImageClassification,
+}
+
+
+def build(cfg, architecture):
+    return ARCHITECTURES[architecture](cfg)
+
+
+# =============================================================================================
+# Image processors (the slow, PIL-based path of transformers' image processors)
+
+IMAGENET_STANDARD_MEAN = [0.5, 0.5, 0.5]           # ViTImageProcessor / DeiTImageProcessor default
+IMAGENET_STANDARD_STD = [0.5, 0.5, 0.5]
+IMAGENET_DEFAULT_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_DEFAULT_STD = [0.229, 0.224, 0.225]
+OPENAI_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+OPENAI_CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+# class -> (default size, default resample, has center crop, default crop, default mean, std,
+#           how a bare int `size` is read)
+PROCESSOR_DEFAULTS = {
+    "ViTImageProcessor": ({"height": 224, "width": 224}, 2, False, None,
+                          IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD, "square"),
+    "DeiTImageProcessor": ({"height": 256, "width": 256}, 3, True, {"height": 224, "width": 224},
+                           IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD, "square"),
+    "CLIPImageProcessor": ({"shortest_edge": 224}, 3, True, {"height": 224, "width": 224},
+                           OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, "shortest_edge"),
+}
+# AutoImageProcessor's choice when preprocessor_config.json names no class
+MODEL_TYPE_PROCESSOR = {"vit": "ViTImageProcessor", "deit": "DeiTImageProcessor",
+                        "swin": "ViTImageProcessor"}
+
+
+def processor_class(pp, model_type=None):
+    """image_processor_type, else feature_extractor_type with FeatureExtractor -> ImageProcessor,
+    else the model type's default."""
+    name = pp.get("image_processor_type")
+    if name is None and pp.get("feature_extractor_type"):
+        name = pp["feature_extractor_type"].replace("FeatureExtractor", "ImageProcessor")
+    if name is None:
+        name = MODEL_TYPE_PROCESSOR[model_type]
+    if name not in PROCESSOR_DEFAULTS:
+        raise ValueError(f"image processor {name!r} not modelled (the *Fast ones use torchvision)")
+    return name
+
+
+def size_dict(size, default_to_square):
+    """get_size_dict: an int is {height: n, width: n} (default_to_square) or {shortest_edge: n};
+    a list / tuple is (height, width); a dict must have exactly one of the allowed key sets."""
+    if isinstance(size, bool):
+        raise ValueError(size)
+    if isinstance(size, int):
+        return {"height": size, "width": size} if default_to_square else {"shortest_edge": size}
+    if isinstance(size, (list, tuple)):
+        return {"height": size[0], "width": size[1]}
+    if isinstance(size, dict) and set(size) in ({"height", "width"}, {"shortest_edge"},
+                                                {"shortest_edge", "longest_edge"},
+                                                {"longest_edge"}):
+        return dict(size)
+    raise ValueError(f"bad size {size!r}")
+
+
+def resolve_processor(pp, model_type=None):
+    """The effective settings of a preprocessor_config.json dict (defaults filled in)."""
+    cls = processor_class(pp, model_type)
+    dsize, dres, has_crop, dcrop, dmean, dstd, int_size = PROCESSOR_DEFAULTS[cls]
+    size = size_dict(pp.get("size", dsize), default_to_square=(int_size == "square"))
+    if cls != "CLIPImageProcessor" and set(size) != {"height", "width"}:
+        raise ValueError(f"{cls}.resize needs height and width, got {size}")
+    if set(size) - {"height", "width", "shortest_edge"}:
+        raise ValueError(f"longest_edge not modelled: {size}")
+    mean = pp.get("image_mean", dmean)
+    std = pp.get("image_std", dstd)
+    return {
+        "class": cls,
+        "do_resize": pp.get("do_resize", True),
+        "size": size,
+        "resample": int(pp.get("resample", dres)),
+        # ViTImageProcessor has no center crop: do_center_crop / crop_size keys are ignored
+        "do_center_crop": bool(pp.get("do_center_crop", True)) if has_crop else False,
+        "crop_size": size_dict(pp.get("crop_size", dcrop), True) if has_crop else None,
+        "do_rescale": pp.get("do_rescale", True),
+        "rescale_factor": pp.get("rescale_factor", 1 / 255),
+        "do_normalize": pp.get("do_normalize", True),
+        "image_mean": list(mean) if isinstance(mean, (list, tuple)) else [mean] * 3,
+        "image_std": list(std) if isinstance(std, (list, tuple)) else [std] * 3,
+    }
+
+
+def resize_output_size(h, w, size):
+    """(height, width) the resize produces. {height, width}: exactly that (no aspect kept).
+    {shortest_edge: n}: get_resize_output_image_size(default_to_square=False): the short side
+    becomes n, the long side int(n * long / short) (truncated; = (n * long) // short), and a
+    square stays n x n."""
+    if "height" in size:
+        return size["height"], size["width"]
+    n = size["shortest_edge"]
+    short, long = (w, h) if w <= h else (h, w)
+    new_long = int(n * long / short)
+    return (new_long, n) if w <= h else (n, new_long)
+
+
+def center_crop(a, ch, cw):
+    """transformers.image_transforms.center_crop on an HWC array, written as a coordinate rule:
+    top = (H - ch) // 2, left = (W - cw) // 2 (Python floor division, also when negative);
+    out[y, x] = a[y + top, x + left] where that is inside the image, else 0 (the zero padding
+    of a crop larger than the image, on the uint8 image, before rescale / normalize)."""
+    H, W = a.shape[:2]
+    top, left = (H - ch) // 2, (W - cw) // 2
+    out = np.zeros((ch, cw) + a.shape[2:], a.dtype)
+    y0, y1 = max(0, -top), min(ch, H - top)
+    x0, x1 = max(0, -left), min(cw, W - left)
+    out[y0:y1, x0:x1] = a[y0 + top:y1 + top, x0 + left:x1 + left]
+    return out
+
+
+def hf_preprocess(img, pp, model_type=None):
+    """What ViTImageProcessor / DeiTImageProcessor / CLIPImageProcessor.preprocess return for
+    one PIL RGB image (Image.open(path).convert("RGB")), as (float32 [3, H, W], uint8 [3, H, W]
+    after resize and crop).
+
+      a = np.array(img)                                  # uint8 H x W x 3
+      resize: PIL img.resize((width, height), resample)  # uint8 in, uint8 out (PIL rounds and
+                                                         # clamps); skipped by PIL if same size
+      center crop (DeiT, CLIP): center_crop() above, on the uint8 array
+      rescale:   x = float32(float64(a) * rescale_factor)          # rescale_factor a double
+      normalize: x = (x - float32(mean[c])) / float32(std[c])      # float32 arithmetic
+      channels first.
+    """
+    from PIL import Image
+
+    r = resolve_processor(pp, model_type)
+    assert img.mode == "RGB"
+    if r["do_resize"]:
+        h, w = resize_output_size(img.height, img.width, r["size"])
+        if (w, h) != img.size:
+            img = img.resize((w, h), resample=Image.Resampling(r["resample"]))
+    a = np.array(img, dtype=np.uint8)
+    if r["do_center_crop"]:
+        a = center_crop(a, r["crop_size"]["height"], r["crop_size"]["width"])
+    u8 = a
+    x = a
+    if r["do_rescale"]:
+        x = (x.astype(np.float64) * r["rescale_factor"]).astype(np.float32)
+    if r["do_normalize"]:
+        if not np.issubdtype(x.dtype, np.floating):
+            x = x.astype(np.float32)
+        x = (x - np.array(r["image_mean"], dtype=x.dtype)) / np.array(r["image_std"], dtype=x.dtype)
+    if x.dtype != np.float32:
+        raise ValueError("neither rescale nor normalize: transformers would return uint8 / float64")
+    return np.ascontiguousarray(x.transpose(2, 0, 1)), np.ascontiguousarray(u8.transpose(2, 0, 1))
+
+
+# =============================================================================================
+# Self-checks
+
+
+def _vit_to_timm(sd, cfg, prefix):
+    """transformers ViT names -> vit_ref.VisionTransformer (timm) names."""
+    p = prefix
+    D = cfg.hidden_size
+    out = {"cls_token": sd[p + "embeddings.cls_token"],
+           "pos_embed": sd[p + "embeddings.position_embeddings"],
+           "patch_embed.proj.weight": sd[p + "embeddings.patch_embeddings.projection.weight"],
+           "patch_embed.proj.bias": sd[p + "embeddings.patch_embeddings.projection.bias"]}
+    for i in range(cfg.num_hidden_layers):
+        a, b = f"{p}encoder.layer.{i}.", f"blocks.{i}."
+        qkv = [sd[a + f"attention.attention.{n}.weight"] for n in ("query", "key", "value")]
+        out[b + "attn.qkv.weight"] = torch.cat(qkv, 0)
+        if cfg.qkv_bias:
+            out[b + "attn.qkv.bias"] = torch.cat(
+                [sd[a + f"attention.attention.{n}.bias"] for n in ("query", "key", "value")], 0)
+        else:
+            out[b + "attn.qkv.bias"] = torch.zeros(3 * D, dtype=qkv[0].dtype)
+        for src, dst in (("layernorm_before", "norm1"), ("layernorm_after", "norm2"),
+                         ("attention.output.dense", "attn.proj"), ("intermediate.dense", "mlp.fc1"),
+                         ("output.dense", "mlp.fc2")):
+            out[b + dst + ".weight"] = sd[a + src + ".weight"]
+            out[b + dst + ".bias"] = sd[a + src + ".bias"]
+    out["norm.weight"] = sd[p + "layernorm.weight"]
+    out["norm.bias"] = sd[p + "layernorm.bias"]
+    if "classifier.weight" in sd:
+        out["head.weight"] = sd["classifier.weight"]
+        out["head.bias"] = sd["classifier.bias"]
+    return out
+
+
+def _swin_to_timm(sd, cfg, prefix):
+    """transformers Swin names -> swin_ref.SwinTransformer (timm) names; checks and drops the
+    relative_position_index buffers."""
+    import re
+
+    p = prefix
+    out = {}
+    ren = {"layernorm_before": "norm1", "layernorm_after": "norm2",
+           "attention.self.relative_position_bias_table": "attn.relative_position_bias_table",
+           "attention.output.dense": "attn.proj", "intermediate.dense": "mlp.fc1",
+           "output.dense": "mlp.fc2"}
+    qkv = {}
+    for k, v in sd.items():
+        if not k.startswith(p):
+            continue
+        k = k[len(p):]
+        if k.startswith("embeddings.patch_embeddings.projection."):
+            out["patch_embed.proj." + k.rsplit(".", 1)[1]] = v
+        elif k.startswith("embeddings.norm."):
+            out["patch_embed.norm." + k.rsplit(".", 1)[1]] = v
+        elif k.startswith("layernorm."):
+            out["norm." + k.rsplit(".", 1)[1]] = v
+        elif (m := re.match(r"encoder\.layers\.(\d+)\.downsample\.(.*)", k)):
+            out[f"layers.{int(m.group(1)) + 1}.downsample.{m.group(2)}"] = v
+        elif (m := re.match(r"encoder\.layers\.(\d+)\.blocks\.(\d+)\.(.*)", k)):
+            s, b, rest = int(m.group(1)), int(m.group(2)), m.group(3)
+            pre = f"layers.{s}.blocks.{b}."
+            if rest == "attention.self.relative_position_index":
+                assert torch.equal(v, relative_position_index(cfg.window_size)), k
+                continue
+            if (q := re.match(r"attention\.self\.(query|key|value)\.(weight|bias)", rest)):
+                qkv[(pre, q.group(2), q.group(1))] = v
+                continue
+            if rest in ren:
+                out[pre + ren[rest]] = v
+                continue
+            base, leaf = rest.rsplit(".", 1)
+            out[pre + ren[base] + "." + leaf] = v
+        else:
+            raise KeyError(k)
+    for (pre, leaf, _), _v in list(qkv.items()):
+        if (pre, leaf, "query") in qkv:
+            out[pre + "attn.qkv." + leaf] = torch.cat([qkv[(pre, leaf, n)] for n in ("query", "key", "value")], 0)
+    for k in [k for k in out if k.endswith("attn.qkv.weight")]:
+        b = k[:-len("weight")] + "bias"
+        if b not in out:
+            out[b] = torch.zeros(out[k].shape[0], dtype=out[k].dtype)
+    if "classifier.weight" in sd:
+        out["head.fc.weight"] = sd["classifier.weight"]
+        out["head.fc.bias"] = sd["classifier.bias"]
+    return out
+
+
+def _timm_swin_cfg(cfg):
+    import swin_ref
+
+    return swin_ref.SwinConfig(img_size=cfg.image_size, patch_size=cfg.patch_size,
+                               in_chans=cfg.num_channels, embed_dim=cfg.embed_dim,
+                               depths=tuple(cfg.depths), num_heads=tuple(cfg.num_heads),
+                               window_size=cfg.window_size, mlp_ratio=cfg.mlp_ratio,
+                               num_classes=cfg.num_labels, norm_eps=cfg.layer_norm_eps)
+
+
+def timm_swin_outputs(model, cfg, x):
+    """Run the same weights through swin_ref (timm semantics); (logits, features, stages)."""
+    import swin_ref
+
+    tcfg = _timm_swin_cfg(cfg)
+    m = swin_ref.SwinTransformer(tcfg).to(x.dtype)
+    m.load_state_dict(_swin_to_timm(model.state_dict(), cfg, "swin."), strict=True)
+    with torch.no_grad():
+        return m.eval()(x)
+
+
+def brute_swin_layer(layer, x, H, W):
+    """SwinLayer by explicit loops over windows, heads and token pairs, in transformers' order
+    (layernorm, zero-pad to window multiples, roll the PADDED map, mask regions on the padded
+    map); the bias comes from (dy, dx) directly. Shares no window helper with SwinLayer."""
+    cfg = layer.cfg
+    w, s = cfg.window_shift(layer.block_index, H, W)
+    sa = getattr(layer.attention, "self")
+    B, L, C = x.shape
+    nH, d = sa.num_heads, sa.head_size
+    Hp, Wp = -(-H // w) * w, -(-W // w) * w
+    y = layer.layernorm_before(x).reshape(B, H, W, C)
+    padded = torch.zeros(B, Hp, Wp, C, dtype=x.dtype)
+    padded[:, :H, :W] = y
+    rolled = torch.zeros_like(padded)  # rolled[i, j] = padded[(i + s) % Hp, (j + s) % Wp]
+    for i in range(Hp):
+        for j in range(Wp):
+            rolled[:, i, j] = padded[:, (i + s) % Hp, (j + s) % Wp]
+
+    def region(v, n):
+        return 0 if v < n - w else (1 if v < n - s else 2)
+
+    table = sa.relative_position_bias_table
+    out = torch.zeros_like(rolled)
+    for b in range(B):
+        for wi in range(Hp // w):
+            for wj in range(Wp // w):
+                pos = [(wi * w + r, wj * w + c) for r in range(w) for c in range(w)]
+                tok = torch.stack([rolled[b, p, q] for p, q in pos])
+                qm, km, vm = sa.query(tok), sa.key(tok), sa.value(tok)
+                heads = []
+                for h in range(nH):
+                    sl = slice(h * d, (h + 1) * d)
+                    logits = torch.zeros(len(pos), len(pos), dtype=x.dtype)
+                    for n1, (p1, q1) in enumerate(pos):
+                        for n2, (p2, q2) in enumerate(pos):
+                            dy, dx = p1 - p2, q1 - q2
+                            val = (qm[n1, sl] @ km[n2, sl]) / math.sqrt(d)
+                            val = val + table[(dy + w - 1) * (2 * w - 1) + (dx + w - 1), h]
+                            if s and (region(p1, Hp), region(q1, Wp)) != (region(p2, Hp), region(q2, Wp)):
+                                val = val + MASK_VALUE
+                            logits[n1, n2] = val
+                    heads.append(torch.softmax(logits, -1) @ vm[:, sl])
+                o = layer.attention.output(torch.cat(heads, -1))
+                for n1, (p, q) in enumerate(pos):
+                    out[b, p, q] = o[n1]
+    att = torch.zeros_like(out)  # undo the roll on the padded map, then crop
+    for i in range(Hp):
+        for j in range(Wp):
+            att[:, (i + s) % Hp, (j + s) % Wp] = out[:, i, j]
+    h = x + att[:, :H, :W].reshape(B, H * W, C)
+    return h + layer.output(layer.intermediate(layer.layernorm_after(h)))
+
+
+def _self_check():
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import swin_ref
+    import vit_ref
+
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(77)
+    dd = torch.float64
+
+    def rand_x(B, C, S):
+        return torch.rand(B, C, S, S, generator=g, dtype=dd) * 4 - 2
+
+    # ---- ViT against timm semantics (vit_ref.VisionTransformer), qkv_bias both ways --------
+    for qkv_bias, eps, D, nh in ((True, 1e-12, 12, 3), (False, 1e-3, 15, 3)):
+        cfg = ViTConfig(hidden_size=D, num_hidden_layers=2, num_attention_heads=nh,
+                        intermediate_size=20, image_size=24, patch_size=8, qkv_bias=qkv_bias,
+                        layer_norm_eps=eps, id2label={i: f"c{i}" for i in range(4)})
+        m = ViTForImageClassification(cfg).double().eval()
+        randomize_(m, 1)
+        tm = vit_ref.VisionTransformer(vit_ref.ViTConfig(
+            img_size=24, patch_size=8, embed_dim=D, depth=2, num_heads=nh, mlp_hidden_dim=20,
+            num_classes=4, norm_eps=eps)).double().eval()
+        tm.load_state_dict(_vit_to_timm(m.state_dict(), cfg, "vit."), strict=True)
+        x = rand_x(2, 3, 24)
+        with torch.no_grad():
+            o = m(x)
+            lg, ft, st = tm(x)
+        err = max((o["logits"] - lg).abs().max().item(), (o["features"] - ft).abs().max().item(),
+                  (o["stage0"] - st).abs().max().item())
+        assert err < 1e-12, err
+        print(f"ViTForImageClassification (D {D}, heads {nh}, qkv_bias={qkv_bias}, eps={eps}) vs timm-style "
+              f"VisionTransformer: max |diff| {err:.2e}")
+    # ViTModel's pooler and the bare names
+    cfg = ViTConfig(hidden_size=12, num_attention_heads=2, image_size=16, patch_size=8)
+    vm = ViTModel(cfg).double().eval()
+    randomize_(vm, 2)
+    assert not any(k.startswith("vit.") for k in vm.state_dict())
+    x = rand_x(2, 3, 16)
+    with torch.no_grad():
+        o = vm(x)
+        want = torch.tanh(o["last_hidden_state"][:, 0] @ vm.pooler.dense.weight.T + vm.pooler.dense.bias)
+    assert torch.allclose(o["pooler"], want, atol=1e-14, rtol=0)
+
+    # ---- DeiT: timm's blocks (vit_ref) with the two prefix tokens handled by hand ----------
+    cfg = ViTConfig(model_type="deit", hidden_size=12, num_hidden_layers=2, num_attention_heads=4,
+                    intermediate_size=28, image_size=24, patch_size=8, layer_norm_eps=1e-6,
+                    id2label={i: f"c{i}" for i in range(3)})
+    dm = DeiTForImageClassification(cfg).double().eval()
+    randomize_(dm, 3)
+    sd = dm.state_dict()
+    assert sd["deit.embeddings.position_embeddings"].shape == (1, 9 + 2, 12)
+    tsd = _vit_to_timm(sd, cfg, "deit.")
+    tsd["pos_embed"] = tsd["pos_embed"][:, :1 + 9]  # placeholder rows; the embedding is done by hand
+    tm = vit_ref.VisionTransformer(vit_ref.ViTConfig(
+        img_size=24, patch_size=8, embed_dim=12, depth=2, num_heads=4, mlp_hidden_dim=28,
+        num_classes=3, norm_eps=1e-6)).double().eval()
+    tm.load_state_dict(tsd, strict=True)
+    x = rand_x(2, 3, 24)
+    with torch.no_grad():
+        o = dm(x)
+        pt = tm.patch_embed(x)
+        tok = torch.cat([sd["deit.embeddings.cls_token"].expand(2, -1, -1),
+                         sd["deit.embeddings.distillation_token"].expand(2, -1, -1), pt], 1)
+        tok = tm.blocks(tok + sd["deit.embeddings.position_embeddings"])
+        lhs = tm.norm(tok)
+        want = tm.head(lhs[:, 0])
+        dist = tm.head(lhs[:, 1])
+    err = max((o["logits"] - want).abs().max().item(), (o["last_hidden_state"] - lhs).abs().max().item(),
+              (o["stage0"] - tok[:, 2:].reshape(2, 3, 3, 12)).abs().max().item())
+    assert err < 1e-12, err
+    d_tok1 = (o["logits"] - dist).abs().max().item()
+    assert d_tok1 > 1e-3
+    print(f"DeiTForImageClassification vs timm blocks with [cls, dist] prefix: max |diff| "
+          f"{err:.2e}; reading token 1 instead would differ by {d_tok1:.2f}")
+
+    # ---- Swin: no padding anywhere -> equal to timm semantics ------------------------------
+    for img, win, depths, heads, ratio in ((224, 7, (2, 2, 2, 2), (1, 2, 2, 4), 2.0),
+                                           (128, 4, (2, 3, 2, 2), (2, 2, 4, 4), 3.0),
+                                           (96, 6, (1, 2, 2), (1, 1, 2), 2.5)):
+        cfg = SwinConfig(image_size=img, patch_size=4, embed_dim=4, depths=depths, num_heads=heads,
+                         window_size=win, mlp_ratio=ratio, id2label={i: f"c{i}" for i in range(5)})
+        m = SwinForImageClassification(cfg).double().eval()
+        randomize_(m, 4)
+        x = rand_x(2, 3, img)
+        with torch.no_grad():
+            o = m(x)
+        lg, ft, st = timm_swin_outputs(m, cfg, x)
+        err = max((o["logits"] - lg).abs().max().item(), (o["features"] - ft).abs().max().item(),
+                  max((o[f"stage{s}"] - st[s]).abs().max().item() for s in range(len(depths))))
+        assert err < 1e-12, err
+        print(f"Swin img {img} w{win} depths {depths} (resolutions "
+              f"{cfg.runtime_resolutions(img)}, no padding) vs timm semantics: max |diff| {err:.2e}")
+
+    # ---- Swin: padded sizes: transformers' and timm's orders give different results --------
+    cfg = SwinConfig(image_size=256, patch_size=4, embed_dim=4, depths=(2, 2, 2, 2),
+                     num_heads=(1, 2, 2, 4), window_size=7, mlp_ratio=2.0,
+                     id2label={i: f"c{i}" for i in range(5)})
+    m = SwinForImageClassification(cfg).double().eval()
+    randomize_(m, 5)
+    x = rand_x(1, 3, 256)
+    with torch.no_grad():
+        o = m(x)
+    lg, ft, st = timm_swin_outputs(m, cfg, x)
+    diffs = [(o[f"stage{s}"] - st[s]).abs().max().item() for s in range(4)]
+    dl = (o["logits"] - lg).abs().max().item()
+    assert dl > 1e-3 and all(d > 1e-3 for d in diffs)
+    print(f"Swin img 256 w7 (64, 32, 16, 8: every stage padded): transformers vs timm order "
+          f"DIFFER: logits {dl:.3f}, stages " + ", ".join(f"{d:.3f}" for d in diffs))
+
+    # ---- Swin layer, shifted and padded, against a per-window loop -------------------------
+    for (H, win, b) in ((8, 7, 1), (10, 4, 1), (10, 4, 0), (9, 4, 1)):
+        cfg = SwinConfig(window_size=win, embed_dim=8, layer_norm_eps=1e-5)
+        layer = SwinLayer(cfg, 8, 2, b).double().eval()
+        randomize_(layer, 6)
+        x = torch.randn(2, H * H, 8, generator=g, dtype=dd)
+        with torch.no_grad():
+            err = (layer(x, H, H) - brute_swin_layer(layer, x, H, H)).abs().max().item()
+        assert err < 1e-12, err
+        w, s = cfg.window_shift(b, H, H)
+        print(f"SwinLayer {H}x{H} window {w} shift {s} (padded to {-(-H // w) * w}) vs "
+              f"per-window loop: max |diff| {err:.2e}")
+    # ... and the same padded, shifted layer in timm's order is different
+    cfg = SwinConfig(window_size=7, embed_dim=8)
+    layer = SwinLayer(cfg, 8, 2, 1).double().eval()
+    randomize_(layer, 6)
+    tblk = swin_ref.SwinBlock(8, 2, (7, 7), (3, 3), 32, 1e-5).double().eval()
+    tsd = {"norm1.weight": layer.layernorm_before.weight, "norm1.bias": layer.layernorm_before.bias,
+           "norm2.weight": layer.layernorm_after.weight, "norm2.bias": layer.layernorm_after.bias,
+           "attn.relative_position_bias_table": getattr(layer.attention, "self").relative_position_bias_table,
+           "attn.qkv.weight": torch.cat([getattr(getattr(layer.attention, "self"), n).weight for n in ("query", "key", "value")]),
+           "attn.qkv.bias": torch.cat([getattr(getattr(layer.attention, "self"), n).bias for n in ("query", "key", "value")]),
+           "attn.proj.weight": layer.attention.output.dense.weight, "attn.proj.bias": layer.attention.output.dense.bias,
+           "mlp.fc1.weight": layer.intermediate.dense.weight, "mlp.fc1.bias": layer.intermediate.dense.bias,
+           "mlp.fc2.weight": layer.output.dense.weight, "mlp.fc2.bias": layer.output.dense.bias}
+    tblk.load_state_dict(tsd, strict=True)
+    x = torch.randn(2, 64, 8, generator=g, dtype=dd)
+    with torch.no_grad():
+        d = (layer(x, 8, 8) - tblk(x.reshape(2, 8, 8, 8)).reshape(2, 64, 8)).abs().max().item()
+    assert d > 1e-3
+    print(f"SwinLayer 8x8 window 7 shift 3: pad-then-roll (transformers) vs roll-then-pad "
+          f"(timm): max |diff| {d:.3f}")
+
+    # ---- PatchMerging with odd sizes equals timm's ------------------------------------------
+    pm = SwinPatchMerging(6).double()
+    randomize_(pm, 7)
+    tpm = swin_ref.PatchMerging(6, 1e-5).double()
+    tpm.load_state_dict(pm.state_dict(), strict=True)
+    x = torch.randn(2, 7, 5, 6, generator=g, dtype=dd)
+    err = (pm(x.reshape(2, 35, 6), 7, 5).reshape(2, 4, 3, 12) - tpm(x)).abs().max().item()
+    assert err < 1e-13, err
+
+    # ---- Where transformers' Swin cannot run: runtime stage smaller than the window --------
+    cfg = SwinConfig(image_size=96, patch_size=4, embed_dim=4, depths=(2, 2, 2, 2),
+                     num_heads=(1, 1, 2, 2), window_size=7, id2label={0: "a", 1: "b"})
+    m = SwinForImageClassification(cfg).double().eval()
+    try:
+        m(rand_x(1, 3, 96))
+        raise AssertionError("expected a failure")
+    except ValueError as e:
+        print(f"Swin img 96 w7 (stages {cfg.runtime_resolutions(96)}): refused like transformers: {e}")
+    # window / shift rule on runtime sizes, not configured ones
+    cfg = SwinConfig(window_size=5)
+    assert [cfg.window_shift(1, r, r) for r in (18, 9, 5)] == [(5, 2), (5, 2), (5, 0)]
+
+    # ---- Preprocessing: the pieces against independent paths -------------------------------
+    from PIL import Image
+    import torchvision.transforms.functional as TF
+
+    for (h, w) in ((266, 400), (240, 160), (100, 150), (180, 240), (64, 64), (33, 97)):
+        for n in (61, 64, 72, 224, 256):
+            img = Image.new("RGB", (w, h))
+            tv = TF.resize(img, n).size  # torchvision's Resize(int): (w, h)
+            assert resize_output_size(h, w, {"shortest_edge": n}) == (tv[1], tv[0]), (h, w, n)
+            assert resize_output_size(h, w, {"shortest_edge": n}) == (
+                (n * h // w, n) if w <= h else (n, n * w // h))
+    rng = np.random.default_rng(0)
+    for (H, W, ch, cw) in ((10, 10, 4, 4), (9, 12, 4, 7), (5, 6, 8, 8), (5, 12, 8, 7), (7, 3, 4, 6)):
+        a = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+        got = center_crop(a, ch, cw)
+        # transformers' arithmetic transcribed: pad to max, then slice
+        top, left = (H - ch) // 2, (W - cw) // 2
+        if top >= 0 and left >= 0 and top + ch <= H and left + cw <= W:
+            want = a[top:top + ch, left:left + cw]
+        else:
+            nh, nw = max(ch, H), max(cw, W)
+            big = np.zeros((nh, nw, 3), np.uint8)
+            tp, lp = math.ceil((nh - H) / 2), math.ceil((nw - W) / 2)
+            big[tp:tp + H, lp:lp + W] = a
+            t, l = top + tp, left + lp
+            want = big[max(0, t):min(nh, t + ch), max(0, l):min(nw, l + cw)]
+        assert np.array_equal(got, want), (H, W, ch, cw)
+    u8 = rng.integers(0, 256, (3, 5, 7), dtype=np.uint8)
+    mean, std = IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+    img = Image.fromarray(u8.transpose(1, 2, 0), "RGB")
+    f32, back = hf_preprocess(img, {"do_resize": False, "image_mean": mean, "image_std": std,
+                                    "image_processor_type": "ViTImageProcessor"})
+    assert np.array_equal(back, u8)
+    t = (torch.from_numpy(u8).double() * (1 / 255)).float()
+    t = (t - torch.tensor(mean, dtype=torch.float32)[:, None, None]) / torch.tensor(std, dtype=torch.float32)[:, None, None]
+    assert np.array_equal(f32, t.numpy())
+    print("preprocessing: shortest_edge sizes = torchvision's, center crop = transformers' "
+          "pad-and-slice, normalization = torch float32")
+    print("transformers_ref self-check OK")
+
+
+if __name__ == "__main__":
+    _self_check()
