@@ -28,14 +28,18 @@ typedef struct swin_patch_embed {
     const float *proj_b; /* [D], or NULL for a convolution without bias */
     swin_norm norm;      /* weight NULL: no norm */
     int64_t in_chans, embed_dim, patch;
+    bool pad; /* a size p does not divide: zero-pad it (transformers' Swin), else leave the
+               * remainder out as a stride-p convolution does (timm) */
 } swin_patch_embed;
 swin_status swin__patch_embed_bind(swin_patch_embed *pe, swin_weights *w, const char *prefix,
                                    int64_t in_chans, int64_t embed_dim, int64_t patch, bool bias,
                                    bool norm, float eps);
+/* The token grid of an H x W input. */
+void swin__patch_grid(const swin_patch_embed *pe, int64_t H, int64_t W, int64_t *Ho, int64_t *Wo);
 /* Floats of scratch for a [B, Cin, H, W] input; SIZE_MAX when the count overflows. */
 size_t swin__patch_embed_scratch(const swin_patch_embed *pe, int64_t B, int64_t H, int64_t W);
-/* out [B, ceil(H/p), ceil(W/p), D] (channels-last tokens) <- in [B, Cin, H, W] (NCHW), zero-
- * padded right and bottom to a multiple of p. */
+/* out [B, Ho, Wo, D] (channels-last tokens) <- in [B, Cin, H, W] (NCHW); Ho x Wo is
+ * ceil(H/p) x ceil(W/p) with pe->pad (zero-padded right and bottom), else H/p x W/p. */
 void swin__patch_embed_forward(float *out, const float *in, const swin_patch_embed *pe, int64_t B,
                                int64_t H, int64_t W, float *scratch, swin_pool *pool);
 

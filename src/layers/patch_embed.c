@@ -1,8 +1,8 @@
 /* PatchEmbed: a p x p convolution with stride p, computed as im2col . W^T through the GEMM seam,
  * then an optional LayerNorm. An input that is not a multiple of the patch is zero-padded
- * right and bottom (transformers' Swin does; the families that do not refuse such sizes).
- * Legend: B batch, Cin input channels, H x W pixels, p patch, Ho x Wo = ceil(H/p) x ceil(W/p)
- * token grid, D embedding channels, K = Cin*p*p. */
+ * right and bottom (transformers' Swin), or its last pixels are left out (a stride-p
+ * convolution, timm's ViT). Legend: B batch, Cin input channels, H x W pixels, p patch,
+ * Ho x Wo token grid (ceil or floor of H/p x W/p), D embedding channels, K = Cin*p*p. */
 #include <string.h>
 
 #include "layers.h"
@@ -27,12 +27,20 @@ swin_status swin__patch_embed_bind(swin_patch_embed *pe, swin_weights *w, const 
     return SWIN_OK;
 }
 
+void swin__patch_grid(const swin_patch_embed *pe, int64_t H, int64_t W, int64_t *Ho, int64_t *Wo) {
+    const int64_t p = pe->patch, r = pe->pad ? p - 1 : 0;
+    *Ho = (H + r) / p;
+    *Wo = (W + r) / p;
+}
+
 size_t swin__patch_embed_scratch(const swin_patch_embed *pe, int64_t B, int64_t H, int64_t W) {
     const int64_t p = pe->patch;
+    int64_t Ho, Wo;
+    swin__patch_grid(pe, H, W, &Ho, &Wo);
     size_t n; /* the im2col matrix [B * Ho * Wo, Cin * p * p] */
-    if (B < 0 || H < 0 || W < 0 || !swin__mul_size((size_t)B, (size_t)((H + p - 1) / p), &n) ||
-        !swin__mul_size(n, (size_t)((W + p - 1) / p), &n) ||
-        !swin__mul_size(n, (size_t)pe->in_chans, &n) || !swin__mul_size(n, (size_t)(p * p), &n))
+    if (B < 0 || H < 0 || W < 0 || !swin__mul_size((size_t)B, (size_t)Ho, &n) ||
+        !swin__mul_size(n, (size_t)Wo, &n) || !swin__mul_size(n, (size_t)pe->in_chans, &n) ||
+        !swin__mul_size(n, (size_t)(p * p), &n))
         return SIZE_MAX;
     return n;
 }
@@ -71,7 +79,9 @@ static void im2col_rows(void *arg, int64_t r0, int64_t r1) {
 void swin__patch_embed_forward(float *out, const float *in, const swin_patch_embed *pe, int64_t B,
                                int64_t H, int64_t W, float *scratch, swin_pool *pool) {
     const int64_t p = pe->patch, D = pe->embed_dim;
-    const int64_t Ho = (H + p - 1) / p, Wo = (W + p - 1) / p, K = pe->in_chans * p * p;
+    const int64_t K = pe->in_chans * p * p;
+    int64_t Ho, Wo;
+    swin__patch_grid(pe, H, W, &Ho, &Wo);
     const int64_t rows = B * Ho * Wo;
     im2col_job j = {scratch, in, pe, H, W, Ho, Wo};
     const swin_rows_hook im2col = {im2col_rows, &j};

@@ -29,24 +29,22 @@ static const swin_key keys[] = {
     {"norm_eps", SWIN_K_REAL, "LayerNorm epsilon", NULL, NULL},
     {"qkv_bias", SWIN_K_BOOL, "whether qkv has a bias", NULL, NULL},
     {"patch_norm", SWIN_K_BOOL, "LayerNorm after the patch embedding", "1|true|True",
-     "a patch embedding without its norm (patch_norm false)"},
+     "a patch embedding without its norm"},
     {"windowing", SWIN_K_STR,
      "timm: windows from the configured size, pad after the shift; transformers: from the "
      "input size, pad before the shift",
      "timm|transformers", "another windowing"},
     {"activation", SWIN_K_STR, "MLP activation", "gelu", "an MLP activation other than exact GELU"},
     {"ape", SWIN_K_BOOL, "absolute position embedding", "0|false|False",
-     "an absolute position embedding (ape)"},
+     "an absolute position embedding"},
     /* timm's other SwinTransformer arguments */
-    {"global_pool", SWIN_K_STR, "timm's pooling", "avg",
-     "no pooling before the head (global_pool '')"},
+    {"global_pool", SWIN_K_STR, "timm's pooling", "avg", "no pooling before the head"},
     {"head_dim", SWIN_K_STR, "timm's attention head width", "none",
-     "a head width other than channels / heads (head_dim)"},
+     "a head width other than channels / heads"},
     {"always_partition", SWIN_K_BOOL, "timm: windows not clamped to small stages", "0|false|False",
-     "windows not clamped to the stage size (always_partition)"},
+     "windows not clamped to the stage size"},
     {"strict_img_size", SWIN_K_BOOL, "timm: only the configured input size", NULL, NULL},
-    {"embed_layer", SWIN_K_STR, "timm's patch embedding", "PatchEmbed",
-     "another patch embedding (embed_layer)"},
+    {"embed_layer", SWIN_K_STR, "timm's patch embedding", "PatchEmbed", "another patch embedding"},
     {"norm_layer", SWIN_K_STR, "timm's norm: LayerNorm, optionally with eps", NULL, NULL},
     {NULL, 0, NULL, NULL, NULL},
 };
@@ -439,6 +437,7 @@ static swin_status bind(swin_model *m, const swin_source *src) {
     const float eps = (float)I->eps;
     SWIN_TRY(swin__patch_embed_bind(&I->pe, w, "patch_embed", I->in_chans, I->embed_dim, I->patch,
                                     true, I->patch_norm, (float)I->eps_embed));
+    I->pe.pad = I->hf;
     char prefix[128];
     for (int s = 0; s < I->S; s++) {
         stage *g = &I->st[s];

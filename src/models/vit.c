@@ -37,7 +37,7 @@ static const char *const vit_model_types[] = {"vit", "deit", NULL};
 static const swin_key vit_keys[] = {
     COMMON_KEYS,
     {"global_pool", SWIN_K_STR, "what the head reads: token (class token) or avg (patch mean)",
-     "token|avg", "another pooling"},
+     "token|avg", "attention pooling or another pooling than token and avg"},
     {"activation", SWIN_K_STR, "MLP activation: gelu (exact erf) or relu", "gelu|relu",
      "an MLP activation other than exact GELU or ReLU"},
     {"dist_token", SWIN_K_BOOL, "a distillation token after the class token (DeiT)", NULL, NULL},
@@ -45,22 +45,21 @@ static const swin_key vit_keys[] = {
     {"init_values", SWIN_K_STR, "timm: layer scale", "none", "layer scale"},
     {"reg_tokens", SWIN_K_STR, "timm: register tokens", "0", "register tokens"},
     {"no_embed_class", SWIN_K_BOOL, "timm: position table without the prefix tokens",
-     "0|false|False", "a position table without the prefix tokens (no_embed_class)"},
+     "0|false|False", "a position table without the prefix tokens"},
     {"pre_norm", SWIN_K_BOOL, "timm: a norm before the blocks", "0|false|False",
-     "a norm before the blocks (norm_pre)"},
+     "a norm before the blocks"},
     {"final_norm", SWIN_K_BOOL, "timm: the final norm", "1|true|True", "no final norm"},
     {"fc_norm", SWIN_K_STR, "timm: norm after pooling (none: with avg pooling)", NULL, NULL},
     {"qk_norm", SWIN_K_BOOL, "timm: qk-norm", "0|false|False", "qk-norm"},
     {"proj_bias", SWIN_K_BOOL, "timm: bias of the projections", "1|true|True",
      "projections without bias"},
     {"dynamic_img_size", SWIN_K_BOOL, "timm: any input size", "0|false|False",
-     "position table resampling (dynamic_img_size)"},
+     "position table resampling"},
     {"dynamic_img_pad", SWIN_K_BOOL, "timm: pad inputs to the patch", "0|false|False",
-     "input padding to the patch size (dynamic_img_pad)"},
+     "input padding to the patch size"},
     {"pos_embed", SWIN_K_STR, "timm: position embedding kind", "learn",
      "a position embedding other than a learned table"},
-    {"embed_layer", SWIN_K_STR, "timm: patch embedding", "PatchEmbed",
-     "another patch embedding (embed_layer)"},
+    {"embed_layer", SWIN_K_STR, "timm: patch embedding", "PatchEmbed", "another patch embedding"},
     {"embed_norm_layer", SWIN_K_STR, "timm: norm in the patch embedding", "none",
      "a norm in the patch embedding"},
     {"norm_layer", SWIN_K_STR, "timm: LayerNorm, optionally with eps", NULL, NULL},
@@ -70,11 +69,11 @@ static const swin_key vit_keys[] = {
     {"mlp_layer", SWIN_K_STR, "timm: MLP", "Mlp", "another MLP"},
     {"attn_layer", SWIN_K_STR, "timm: attention", "Attention", "another attention"},
     {"scale_attn_norm", SWIN_K_BOOL, "timm: a norm inside attention", "0|false|False",
-     "a norm inside attention (scale_attn_norm)"},
+     "a norm inside attention"},
     {"scale_mlp_norm", SWIN_K_BOOL, "timm: a norm inside the MLP", "0|false|False",
-     "a norm inside the MLP (scale_mlp_norm)"},
+     "a norm inside the MLP"},
     {"pool_include_prefix", SWIN_K_BOOL, "timm: prefix tokens in the average", "0|false|False",
-     "prefix tokens in the average (pool_include_prefix)"},
+     "prefix tokens in the average"},
     {"pooler", SWIN_K_BOOL, "transformers: ViTModel's pooler (dense + tanh on the class token)",
      NULL, NULL},
     {NULL, 0, NULL, NULL, NULL},
@@ -349,8 +348,10 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         I->img_size = g * I->patch;
         origin = "the position table";
     }
-    if (I->img_size > (1 << 20) || I->img_size % I->patch != 0)
-        return swin__error(SWIN_ERR_CONFIG, "img_size %lld is not a multiple of patch_size %lld",
+    /* the patch embedding is a stride-p convolution: a size the patch does not divide leaves
+     * its last pixels out, as timm's (SigLIP's 384 with patch 14: 27 patches) */
+    if (I->img_size > (1 << 20) || I->img_size < I->patch)
+        return swin__error(SWIN_ERR_CONFIG, "img_size %lld is not at least patch_size %lld",
                            (long long)I->img_size, (long long)I->patch);
     const int64_t grid = I->img_size / I->patch, need = P + grid * grid;
     if (post ? need > I->pos_rows : need != I->pos_rows)
@@ -539,7 +540,9 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H,
 static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
     const impl *I = ctx->model->impl;
     const int64_t p = I->patch, D = I->dim;
-    if (H % p != 0 || W % p != 0)
+    /* timm's patch embedding (a stride-p convolution) leaves out the pixels past the last
+     * whole patch of img_size (SigLIP's 384 with patch 14); any other size must be a multiple */
+    if ((H % p != 0 || W % p != 0) && (H != I->img_size || W != I->img_size))
         return swin__error(SWIN_ERR_INPUT_SIZE,
                            "input %lldx%lld is not a multiple of the patch size %lld", (long long)H,
                            (long long)W, (long long)p);
