@@ -27,22 +27,16 @@ __all__ = [
     "Status",
     "SwinError",
     "get_num_threads",
+    "architectures",
     "library_version",
     "load_image",
+    "option_keys",
     "set_num_threads",
 ]
 __version__ = "0.1.0"
 
 # swin_output
-OUTPUT_LOGITS, OUTPUT_FEATURES, OUTPUT_STAGE = 0, 1, 2
-
-# Keys swin_model_get knows (swin.h: the options' keys, the preprocessing keys, family, naming).
-MODEL_KEYS = (
-    "family", "naming", "arch", "img_size", "patch_size", "in_chans", "embed_dim", "depths",
-    "num_heads", "window_size", "mlp_ratio", "num_classes", "norm_eps", "depth", "class_token",
-    "global_pool", "mlp_hidden_dim", "activation", "input_size", "interpolation", "crop_pct",
-    "mean", "std",
-)
+OUTPUT_LOGITS, OUTPUT_FEATURES, OUTPUT_STAGE, OUTPUT_POOLER = 0, 1, 2, 3
 
 
 class Status(int):
@@ -91,6 +85,31 @@ def set_num_threads(n):
 
 def get_num_threads():
     return _lib.swin_get_num_threads()
+
+
+def option_keys():
+    """The option keys libswin knows: {key: (family, description)}."""
+    out = {}
+    key, fam, desc = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_char_p()
+    for i in range(_lib.swin_option_count()):
+        _check(_lib.swin_option_info(i, ctypes.byref(key), ctypes.byref(fam), ctypes.byref(desc)))
+        out[key.value.decode()] = (fam.value.decode(), desc.value.decode())
+    return out
+
+
+def architectures():
+    """timm's architecture names libswin knows: a list of dicts {arch, family, pretrained,
+    supported, missing} (missing: what libswin lacks to run it, or None)."""
+    out = []
+    name, fam, missing = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_char_p()
+    pre = ctypes.c_int()
+    for i in range(_lib.swin_arch_count()):
+        _check(_lib.swin_arch_info(i, ctypes.byref(name), ctypes.byref(fam), ctypes.byref(pre),
+                                   ctypes.byref(missing)))
+        m = None if missing.value is None else missing.value.decode()
+        out.append({"arch": name.value.decode(), "family": fam.value.decode(),
+                    "pretrained": bool(pre.value), "supported": m is None, "missing": m})
+    return out
 
 
 def _shape(ints):
@@ -260,8 +279,15 @@ class Model:
 
     @property
     def info(self):
-        """Every resolved value swin_model_get knows, as a dict of strings."""
-        return {k: v for k, v in ((k, self.get(k)) for k in MODEL_KEYS) if v is not None}
+        """The model's resolved configuration (family, arch, naming, architecture values,
+        preprocessing), as an ordered dict of strings."""
+        out = {}
+        key, value = ctypes.c_char_p(), ctypes.c_char_p()
+        for i in range(_lib.swin_model_config_count(self.handle)):
+            _check(_lib.swin_model_config_item(self.handle, i, ctypes.byref(key),
+                                               ctypes.byref(value)))
+            out[key.value.decode()] = value.value.decode()
+        return out
 
     @property
     def num_classes(self):
@@ -323,7 +349,8 @@ class Model:
 
     def run(self, x, output="logits", stage=0):
         """Runs x ([B, C, H, W] float32) in a fresh context; returns a copy of one output:
-        "logits" [B, classes], "features" [B, C], or "stage" (stage map `stage`, [B, H, W, C])."""
+        "logits" [B, classes], "features" [B, C], "stage" (stage map `stage`, [B, H, W, C]) or
+        "pooler" [B, D] (transformers' ViTModel pooler, where the file has one)."""
         with self.context() as ctx:
             ctx.run(x)
             return ctx.output(output, stage)
@@ -425,10 +452,12 @@ class Context:
         return self
 
     def output(self, kind="logits", index=0):
-        kinds = {"logits": OUTPUT_LOGITS, "features": OUTPUT_FEATURES, "stage": OUTPUT_STAGE}
+        kinds = {"logits": OUTPUT_LOGITS, "features": OUTPUT_FEATURES, "stage": OUTPUT_STAGE,
+                 "pooler": OUTPUT_POOLER}
         if kind not in kinds:
             raise SwinError(Status.ERR_INVALID_ARGUMENT,
-                            "output kind must be logits, features or stage, not %r" % (kind,))
+                            "output kind must be logits, features, stage or pooler, not %r"
+                            % (kind,))
         t = ctypes.c_void_p()
         _check(_lib.swin_context_output(self.handle, kinds[kind], int(index), ctypes.byref(t)))
         return _copy_out(t)

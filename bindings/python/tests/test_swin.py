@@ -242,7 +242,65 @@ class TestClassify(unittest.TestCase):
         np.testing.assert_array_equal(self.model.preprocess(pixels), batch)
 
 
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests",
+                        "fixtures")
+
+
+def input_hash(shape, seed):
+    """The fixtures' input (tests/fixtures/README.md), in NumPy: uint32 arithmetic mod 2^32."""
+    i = np.arange(int(np.prod(shape)), dtype=np.uint64)
+    h = (i + np.uint64(seed) * np.uint64(0x9E3779B9)) & np.uint64(0xFFFFFFFF)
+    for shift, mul in ((16, 0x7FEB352D), (15, 0x846CA68B)):
+        h ^= h >> np.uint64(shift)
+        h = (h * np.uint64(mul)) & np.uint64(0xFFFFFFFF)
+    h ^= h >> np.uint64(16)
+    return ((h >> np.uint64(8)).astype(np.float64) * 2.0 ** -22 - 2.0).astype(np.float32).reshape(shape)
+
+
+def read_f32(path):
+    """The F32 tensors of a safetensors file, as NumPy arrays."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, e in header.items():
+        if name != "__metadata__" and e["dtype"] == "F32":
+            a, b = e["data_offsets"]
+            out[name] = np.frombuffer(data[8 + n + a:8 + n + b], "<f4").reshape(e["shape"])
+    return out
+
+
+class TestTransformers(unittest.TestCase):
+    """A transformers ViTModel folder: features and the pooler, against the independent
+    reference's outputs (tests/fixtures/transformers)."""
+
+    def test_vit_model_pooler(self):
+        folder = os.path.join(FIXTURES, "transformers", "vit_model")
+        exp = read_f32(folder + ".expected.safetensors")
+        x = input_hash((2, 3, 48, 48), 22)
+        with swin.Model(folder) as m:
+            self.assertEqual(m.info["naming"], "transformers")
+            self.assertEqual(m.info["pooler"], "1")
+            self.assertEqual(m.num_classes, 0)
+            with m.context() as ctx:
+                ctx.run(x)
+                assert_close(self, ctx.output("pooler"), exp["pooler"])
+                assert_close(self, ctx.features(), exp["features"])
+
+
 class TestLibrary(unittest.TestCase):
+    def test_listings(self):
+        keys = swin.option_keys()
+        for k in ("arch", "embed_dim", "depths", "window_size", "init_values", "mean"):
+            self.assertIn(k, keys)
+        archs = {a["arch"]: a for a in swin.architectures()}
+        self.assertTrue(archs["swin_tiny_patch4_window7_224"]["supported"])
+        self.assertEqual(archs["vit_base_patch16_224"]["family"], "vit")
+        dino = archs["vit_small_patch14_dinov2"]
+        self.assertFalse(dino["supported"])
+        self.assertIn("layer scale", dino["missing"])
+
     def test_version_and_threads(self):
         self.assertRegex(swin.library_version(), r"^\d+\.\d+\.\d+$")
         n = swin.get_num_threads()
