@@ -546,3 +546,13 @@ swin_status swin__hub_preprocessor(const char *path, swin_options *o, const char
     json_decref(root);
     return s;
 }
+
+swin_status swin__hub_preprocessor_memory(const char *text, size_t size, const char *name,
+                                          swin_options *o, const char *model_type) {
+    swin_status s = SWIN_OK;
+    json_t *root = parse(NULL, text, size, name, &s);
+    if (!root) return s;
+    s = read_preprocessor(root, o, name, model_type);
+    json_decref(root);
+    return s;
+}

@@ -184,6 +184,9 @@ swin_status swin__hub_config_memory(const char *text, size_t size, const char *n
 /* Reads a transformers preprocessor_config.json into preprocessing options, or (path NULL)
  * sets the defaults of model_type's image processor (hub.c). */
 swin_status swin__hub_preprocessor(const char *path, swin_options *opts, const char *model_type);
+/* The same from the text of a preprocessor_config.json in memory (fuzzing). */
+swin_status swin__hub_preprocessor_memory(const char *text, size_t size, const char *name,
+                                          swin_options *opts, const char *model_type);
 extern const char *const swin__imagenet_labels[1000];
 /* Appends key = formatted value to the model's resolved config (replacing an earlier value of
  * the key); SWIN_ERR_OUT_OF_MEMORY, or SWIN_ERR_INTERNAL past SWIN_MAX_KV entries. */

@@ -1,8 +1,9 @@
-/* config.json of a hub folder: parsed from memory into options and class names, then applied
- * to the tiny Swin, ViT and post-norm ViT of corpus/ (architecture, model_args, pretrained_cfg,
- * label_names against the tensors), and the eval transform it sets run on a small image. The
- * same text is also loaded as a real hub folder (config.json beside model.safetensors in a
- * temporary directory), the path swin_model_load_file takes. */
+/* config.json of a hub folder (timm's or transformers'): parsed from memory into options and
+ * class names, then applied to the tiny Swin, ViT and post-norm ViT of corpus/ (architecture,
+ * model_args, pretrained_cfg, label_names, transformers' fields against the tensors), and the
+ * eval transform it sets run on a small image. The same text is also read as a transformers
+ * preprocessor_config.json, and loaded as a real hub folder (config.json beside
+ * model.safetensors in a temporary directory), the path swin_model_load_file takes. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char **labels = NULL;
     int64_t nlabels = 0;
     swin_clear_error();
-    swin_status s =
-        swin__hub_config_memory((const char *)data, size, "config.json", o, &labels, &nlabels, NULL);
+    swin_status s = swin__hub_config_memory((const char *)data, size, "config.json", o, &labels,
+                                            &nlabels, NULL);
     if (s == SWIN_OK) {
         for (int i = 0; i < 3; i++) {
             swin_model *m = (swin_model *)0x1;
@@ -87,6 +88,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int64_t i = 0; i < nlabels; i++)
         swin__free(labels[i]);
     swin__free(labels);
+    swin_options_free(o);
+
+    /* the same text as a transformers preprocessor_config.json, applied to the tiny ViT */
+    FUZZ_CHECK(swin_options_create(&o) == SWIN_OK);
+    swin_clear_error();
+    s = swin__hub_preprocessor_memory((const char *)data, size, "preprocessor_config.json", o,
+                                      size % 2 ? "deit" : "vit");
+    if (s == SWIN_OK) {
+        swin_model *m = (swin_model *)0x1;
+        swin_clear_error();
+        s = swin_model_load_memory(&m, bytes[1], sizes[1], o);
+        if (s == SWIN_OK) {
+            use(m);
+            swin_model_free(m);
+        } else {
+            FUZZ_CHECK_FAILURE(s);
+            FUZZ_CHECK(m == NULL);
+        }
+    } else {
+        FUZZ_CHECK_FAILURE(s);
+    }
     swin_options_free(o);
 
     /* the folder path: config.json read from the file by jansson, labels checked */

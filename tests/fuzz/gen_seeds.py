@@ -163,6 +163,69 @@ def vit(seed, cls=True, dtype="F32"):
     return safetensors(w.items, md, dtype)
 
 
+def to_transformers(data, prefix, head="classifier"):
+    """The same tiny model under Hugging Face transformers' names: qkv split into query, key,
+    value; Swin's PatchMerging at the end of the previous stage; relative_position_index
+    buffers; the base model under prefix."""
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    meta = header.pop("__metadata__", None)
+    items = []
+    for name, e in header.items():
+        a, b = e["data_offsets"]
+        raw = body[a:b]
+        if e["dtype"] != "F32":
+            continue  # the F32 seeds only
+        vals = list(struct.unpack("<%df" % (len(raw) // 4), raw))
+        items.append((name, e["shape"], vals))
+    out = []
+    for name, shape, vals in items:
+        parts = name.split(".")
+        if name.startswith("head"):
+            out.append((head + "." + parts[-1], shape, vals, None))
+            continue
+        if name == "cls_token":
+            new = "embeddings.cls_token"
+        elif name == "pos_embed":
+            new = "embeddings.position_embeddings"
+        elif name.startswith("patch_embed.proj."):
+            new = "embeddings.patch_embeddings.projection." + parts[-1]
+        elif name.startswith("patch_embed.norm."):
+            new = "embeddings.norm." + parts[-1]
+        elif name.startswith("norm."):
+            new = "layernorm." + parts[-1]
+        elif name.startswith("layers.") and parts[2] == "downsample":
+            new = "encoder.layers.%d.downsample.%s" % (int(parts[1]) - 1, ".".join(parts[3:]))
+        else:
+            if name.startswith("blocks."):
+                base, rest = "encoder.layer.%s." % parts[1], parts[2:]
+                attn = "attention.attention."
+            else:
+                base, rest = "encoder.layers.%s.blocks.%s." % (parts[1], parts[3]), parts[4:]
+                attn = "attention.self."
+            sub_ = ".".join(rest)
+            names = {"norm1": "layernorm_before", "norm2": "layernorm_after",
+                     "attn.proj": "attention.output.dense", "mlp.fc1": "intermediate.dense",
+                     "mlp.fc2": "output.dense"}
+            if sub_.startswith("attn.qkv."):
+                third = len(vals) // 3
+                for k, part in enumerate(("query", "key", "value")):
+                    out.append((prefix + base + attn + part + "." + rest[-1],
+                                [shape[0] // 3] + shape[1:], vals[k * third:(k + 1) * third],
+                                None))
+                continue
+            if sub_ == "attn.relative_position_bias_table":
+                new = base + attn + "relative_position_bias_table"
+                wh = int(round((shape[0] ** 0.5 + 1) / 2))
+                out.append((prefix + base + attn + "relative_position_index",
+                            [wh * wh, wh * wh], rel_index(wh, wh), "I64"))
+            else:
+                new = base + names[".".join(rest[:-1])] + "." + rest[-1]
+        out.append((prefix + new, shape, vals, None))
+    return safetensors(out, meta)
+
+
 def vit_postnorm(seed, dtype="F32"):
     """img 8, patch 4, D 8, depth 2, heads 2, hidden 16, ReLU, class token, pos_embed 6 rows."""
     w = Weights(seed)
@@ -268,6 +331,11 @@ def main():
     write("model_vit", "vit_token.safetensors", models["vit_token.safetensors"])
     write("model_vit", "vit_avg_bf16.safetensors", models["vit_avg_bf16.safetensors"])
     write("model_vit_postnorm", "vit_postnorm.safetensors", models["vit_postnorm.safetensors"])
+    # the same models under transformers' names (the naming layer's renames and q/k/v stacking)
+    write("model_swin", "swin_transformers.safetensors",
+          to_transformers(models["swin_timm.safetensors"], "swin."))
+    write("model_vit", "vit_transformers.safetensors",
+          to_transformers(models["vit_token.safetensors"], "vit."))
     write("model_vit_postnorm", "vit_postnorm_f16.safetensors", vit_postnorm(7, dtype="F16"))
     # a few framing cases for the raw parser (the full bad corpus is tests/fixtures/bad)
     write("safetensors", "empty_header.safetensors", struct.pack("<Q", 2) + b"{}")
@@ -299,6 +367,25 @@ def main():
                          "pretrained_cfg": {"input_size": [3, 224, 224], "crop_pct": 0.9,
                                             "interpolation": "hamming"}},
         "minimal.json": {},
+        "transformers_vit.json": {
+            "architectures": ["ViTForImageClassification"], "model_type": "vit",
+            "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
+            "intermediate_size": 16, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
+            "image_size": 8, "patch_size": 4, "num_channels": 3, "qkv_bias": True,
+            "id2label": {"0": "a", "1": "b", "2": "c"}, "label2id": {"a": 0, "b": 1, "c": 2}},
+        "transformers_swin.json": {
+            "architectures": ["SwinModel"], "model_type": "swin", "embed_dim": 4,
+            "depths": [2, 1], "num_heads": [1, 2], "window_size": 4, "mlp_ratio": 2.0,
+            "qkv_bias": True, "hidden_act": "gelu", "layer_norm_eps": 1e-5, "image_size": 16,
+            "patch_size": 2, "num_channels": 3, "use_absolute_embeddings": False,
+            "path_norm": True},
+        "preprocessor_vit.json": {"image_processor_type": "ViTImageProcessor",
+                                  "size": {"height": 8, "width": 8}, "resample": 2,
+                                  "do_rescale": True, "rescale_factor": 1 / 255,
+                                  "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]},
+        "preprocessor_clip.json": {"image_processor_type": "CLIPImageProcessor",
+                                   "size": {"shortest_edge": 9}, "crop_size": 8,
+                                   "do_center_crop": True, "resample": 3},
     }
     for name, cfg in configs.items():
         write("config", name, json.dumps(cfg, indent=1).encode())
