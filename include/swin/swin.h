@@ -72,7 +72,7 @@ typedef enum swin_status {
     SWIN_ERR_SHAPE = 8,
     /** A tensor the architecture needs is not in the file. */
     SWIN_ERR_MISSING_TENSOR = 9,
-    /** Architecture settings that are invalid, inconsistent, or an unknown preset or key. */
+    /** Architecture settings that are invalid, inconsistent, or an unknown arch or key. */
     SWIN_ERR_CONFIG = 10,
     /** An input whose size the model cannot run (not divisible by the patch, window mismatch). */
     SWIN_ERR_INPUT_SIZE = 11,
@@ -82,7 +82,8 @@ typedef enum swin_status {
     SWIN_ERR_FORMAT = 13,
     /** An internal invariant failed: a bug in libswin. */
     SWIN_ERR_INTERNAL = 14,
-    /** A valid input that libswin does not handle (for instance a CMYK JPEG). */
+    /** A valid input that libswin does not handle (for instance a CMYK JPEG, or a known model
+     *  architecture, layout or setting whose computation libswin lacks; the message names it). */
     SWIN_ERR_UNSUPPORTED = 15
 } swin_status;
 
@@ -246,18 +247,24 @@ SWIN_API void swin_options_free(swin_options *opts);
  * ------------------------------------------------------------------------------------------- */
 
 /**
- * Loads a .safetensors file (Swin: timm or official Microsoft naming; ViT: timm naming, or the
- * post-norm ViT's PyTorch module names), or a Hugging Face hub folder holding model.safetensors
- * and config.json (timm's layout: architecture, num_classes, global_pool, model_args,
- * pretrained_cfg, label_names; the caller's opts override it). The file is memory-mapped;
- * aligned F32 tensors are used in place, F16 and BF16 are converted to float32 at load.
- * The model is owned by the caller (free with swin_model_free).
+ * Loads a .safetensors file, or a Hugging Face folder holding model.safetensors and
+ * config.json as timm saves it (architecture, num_classes, global_pool, model_args,
+ * pretrained_cfg, label_names) or as transformers saves it (model_type, architectures, the
+ * config's fields, id2label; and preprocessor_config.json); the caller's opts override it.
+ * Tensor names may follow timm, the official Swin release, transformers or the post-norm ViT's
+ * PyTorch modules (docs/weights.md: the layout is recognised, swin_model_get "naming"). The
+ * file is memory-mapped; aligned F32 tensors are used in place, F16 and BF16 are converted to
+ * float32 at load, separate q/k/v tensors are stacked into one matrix. Every tensor of the file
+ * must be used by the architecture. The model is owned by the caller (free with
+ * swin_model_free).
  * @param out  receives the model; NULL on failure.
  * @param path the file or folder.
  * @param opts explicit settings, or NULL. The model does not keep opts.
  * @return SWIN_OK or: SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_TRUNCATED,
  * SWIN_ERR_HEADER, SWIN_ERR_OFFSETS, SWIN_ERR_DTYPE, SWIN_ERR_SHAPE, SWIN_ERR_MISSING_TENSOR,
- * SWIN_ERR_CONFIG, SWIN_ERR_BUFFER_MISMATCH, SWIN_ERR_OUT_OF_MEMORY.
+ * SWIN_ERR_CONFIG, SWIN_ERR_BUFFER_MISMATCH, SWIN_ERR_FORMAT (a malformed config.json),
+ * SWIN_ERR_UNSUPPORTED (an architecture, layout or setting libswin does not compute yet, named
+ * in the message), SWIN_ERR_OUT_OF_MEMORY.
  * Thread-safe (different calls may load concurrently).
  */
 SWIN_API swin_status swin_model_load_file(swin_model **out, const char *path,
@@ -552,7 +559,7 @@ SWIN_API swin_status swin_context_run(swin_context *ctx, const swin_tensor *inpu
  * @param index the stage for SWIN_OUTPUT_STAGE (0..num_stages-1); ignored otherwise.
  * @param out   receives the view.
  * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, no run yet, bad kind or index, logits of a
- * model without head).
+ * model without head, the pooler of a model without one).
  */
 SWIN_API swin_status swin_context_output(swin_context *ctx, swin_output kind, int index,
                                          const swin_tensor **out);
@@ -600,15 +607,17 @@ SWIN_API swin_status swin_image_wrap_rgb8(swin_image **out, const uint8_t *pixel
                                           int64_t height, int64_t stride);
 
 /**
- * Writes an image into one slot of a batch with timm's evaluation transform as PIL +
- * torchvision compute it: resize the shorter side to floor(S / crop_pct) with the model's
- * interpolation (PIL's antialiased resampling), center crop S x S, scale to [0, 1], normalise
- * with the model's mean and std. Thread-safe for different batches.
+ * Writes an image into one slot of a batch with the model's evaluation transform: timm's, as
+ * PIL + torchvision compute it (resize the shorter side to floor(S / crop_pct) with the model's
+ * interpolation, PIL's antialiased resampling; center crop S x S; scale to [0, 1]; normalise
+ * with the model's mean and std), or for a transformers folder its image processor's, as
+ * transformers computes it (docs/preprocessing.md). Thread-safe for different batches.
  * @param image the image.
  * @param model the model whose preprocessing settings apply.
  * @param batch [B, 3, S, S] with S = swin_model_input_size(model).
  * @param index the slot, 0..B-1; the other slots are left alone.
  * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, batch shape, index), SWIN_ERR_CONFIG,
+ * SWIN_ERR_UNSUPPORTED (timm's crop_mode squash or border, not computed yet),
  * SWIN_ERR_OUT_OF_MEMORY.
  */
 SWIN_API swin_status swin_image_preprocess(const swin_image *image, const swin_model *model,
