@@ -230,3 +230,69 @@ const char *swin__src_value(const swin_source *s, const char *key, const char **
     if (origin) *origin = o;
     return v;
 }
+
+swin_status swin__src_int(const swin_source *src, const char *key, int64_t min, bool have,
+                          int64_t inferred, const swin_weight *t, const char *what, int64_t *out) {
+    const char *origin;
+    const char *v = swin__src_value(src, key, &origin);
+    if (!v) {
+        if (!have)
+            return swin__error(SWIN_ERR_CONFIG,
+                               "%s: not given and cannot be inferred from the tensors", key);
+        *out = inferred;
+        return SWIN_OK;
+    }
+    int64_t list[2];
+    int n;
+    /* timm writes sizes as (h, w) sometimes: a square pair is one value */
+    if (!swin__parse_int_list(v, list, 2, &n) || (n == 2 && list[0] != list[1]))
+        return swin__error(SWIN_ERR_CONFIG, "%s: \"%.64s\" (%s) is not one integer", key, v,
+                           origin);
+    *out = list[0];
+    if (*out < min)
+        return swin__error(SWIN_ERR_CONFIG, "%s: \"%.64s\" (%s) is not an integer >= %lld", key, v,
+                           origin, (long long)min);
+    if (*out > (1 << 24))
+        return swin__error(SWIN_ERR_CONFIG, "%s: %lld (%s) is implausibly large", key,
+                           (long long)*out, origin);
+    /* num_classes 0: the head the file has is left unused on purpose */
+    if (!have || !t || (*out == 0 && strcmp(key, "num_classes") == 0)) return SWIN_OK;
+    if (*out != inferred)
+        return swin__error(SWIN_ERR_SHAPE,
+                           "%s %lld (from %s) disagrees with tensor \"%s\", which has %s %lld", key,
+                           (long long)*out, origin, t->source, what, (long long)inferred);
+    return SWIN_OK;
+}
+
+swin_status swin__src_bool(const swin_source *src, const char *key, bool fallback, bool *out) {
+    const char *origin;
+    const char *v = swin__src_value(src, key, &origin);
+    *out = fallback;
+    if (v && !swin__parse_bool(v, out))
+        return swin__error(SWIN_ERR_CONFIG, "%s: \"%.64s\" (%s) is not true or false", key, v,
+                           origin);
+    return SWIN_OK;
+}
+
+swin_status swin__src_real(const swin_source *src, const char *key, double fallback, double *out) {
+    const char *origin;
+    const char *v = swin__src_value(src, key, &origin);
+    *out = fallback;
+    if (v && !swin__parse_double(v, out))
+        return swin__error(SWIN_ERR_CONFIG, "%s: \"%.64s\" (%s) is not a positive number", key, v,
+                           origin);
+    return SWIN_OK;
+}
+
+swin_status swin__norm_layer_eps(const char *v, double *eps) {
+    if (strcmp(v, "none") == 0 || strcmp(v, "LayerNorm") == 0 || strcmp(v, "layernorm") == 0)
+        return SWIN_OK;
+    double e;
+    char tail;
+    if (sscanf(v, "LayerNorm(eps=%lf%c", &e, &tail) == 2 && tail == ')' && e > 0) {
+        *eps = e;
+        return SWIN_OK;
+    }
+    return swin__error(SWIN_ERR_UNSUPPORTED, "norm_layer %.64s is not supported yet (LayerNorm is)",
+                       v);
+}

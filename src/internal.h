@@ -141,11 +141,6 @@ void swin__st_close(swin_safetensors *st);
 const swin_st_tensor *swin__st_find(const swin_safetensors *st, const char *name);
 const char *swin__st_meta(const swin_safetensors *st, const char *key);
 
-/* Looks up a float tensor by name and checks its shape (ndim dims; -1 matches any size).
- * Missing -> SWIN_ERR_MISSING_TENSOR, wrong dtype -> SWIN_ERR_DTYPE, shape -> SWIN_ERR_SHAPE. */
-swin_status swin__st_get_f32(const swin_safetensors *st, const char *name, int ndim,
-                             const int64_t *shape, const float **out);
-
 /* A context's worker threads (pool.c). Every function that runs in parallel takes the pool it
  * runs on; NULL runs it serially on the calling thread. */
 typedef struct swin_pool swin_pool;

@@ -95,6 +95,18 @@ typedef struct swin_source {
 } swin_source;
 /* The value of key, or NULL; *origin (may be NULL) says where it came from. */
 const char *swin__src_value(const swin_source *s, const char *key, const char **origin);
+/* An integer key (a square "h,w" pair is one value), >= min and plausible; without a value,
+ * inferred from the tensors when have, else an error. When both exist they must agree: the
+ * message names the value, its origin, and tensor t, which has `what` `inferred` (num_classes 0
+ * is a choice: a head the file has is left unused). */
+swin_status swin__src_int(const swin_source *src, const char *key, int64_t min, bool have,
+                          int64_t inferred, const swin_weight *t, const char *what, int64_t *out);
+/* A flag (true, false, 1, 0) or a positive real; fallback when no source has it. */
+swin_status swin__src_bool(const swin_source *src, const char *key, bool fallback, bool *out);
+swin_status swin__src_real(const swin_source *src, const char *key, double fallback, double *out);
+/* timm's norm_layer: none or LayerNorm (*eps, the family's default, unchanged) or
+ * LayerNorm(eps=X); anything else is SWIN_ERR_UNSUPPORTED. */
+swin_status swin__norm_layer_eps(const char *value, double *eps);
 
 struct swin_family {
     const char *name; /* "swin", "vit", "vit_postnorm" */

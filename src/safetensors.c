@@ -366,30 +366,3 @@ const char *swin__st_meta(const swin_safetensors *st, const char *key) {
         if (strcmp(st->meta[i].key, key) == 0) return st->meta[i].value;
     return NULL;
 }
-
-swin_status swin__st_get_f32(const swin_safetensors *st, const char *name, int ndim,
-                             const int64_t *shape, const float **out) {
-    const swin_st_tensor *t = swin__st_find(st, name);
-    if (!t) return swin__error(SWIN_ERR_MISSING_TENSOR, "tensor \"%s\" is missing", name);
-    if (!t->f32)
-        return swin__error(SWIN_ERR_DTYPE, "tensor \"%s\" has dtype %s; F32, F16 or BF16 expected",
-                           name, swin__dtype_name(t->dtype));
-    bool ok = t->ndim == ndim;
-    for (int i = 0; ok && i < ndim; i++)
-        ok = shape[i] < 0 || shape[i] == t->shape[i];
-    if (!ok) {
-        char want[128] = "", got[128] = "";
-        size_t a = 0, b = 0;
-        for (int i = 0; i < ndim && a < sizeof want; i++)
-            a += shape[i] < 0 ? (size_t)snprintf(want + a, sizeof want - a, i ? ", *" : "*")
-                              : (size_t)snprintf(want + a, sizeof want - a, i ? ", %lld" : "%lld",
-                                                 (long long)shape[i]);
-        for (int i = 0; i < t->ndim && b < sizeof got; i++)
-            b += (size_t)snprintf(got + b, sizeof got - b, i ? ", %lld" : "%lld",
-                                  (long long)t->shape[i]);
-        return swin__error(SWIN_ERR_SHAPE, "tensor \"%s\" has shape [%s]; [%s] expected", name, got,
-                           want);
-    }
-    *out = t->f32;
-    return SWIN_OK;
-}

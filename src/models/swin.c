@@ -121,43 +121,6 @@ static void list_str(char *buf, size_t cap, const int64_t *v, int n) {
         k += (size_t)snprintf(buf + k, cap - k, i ? ",%lld" : "%lld", (long long)v[i]);
 }
 
-/* An integer key: *out from src (checked >= min), else the tensors' value; both: they must
- * agree (t and what say which tensor, for the message). */
-static swin_status get_int(const swin_source *src, const char *key, int64_t min, bool have,
-                           int64_t inferred, const swin_weight *t, const char *what, int64_t *out) {
-    const char *origin;
-    const char *v = swin__src_value(src, key, &origin);
-    if (v) {
-        int64_t list[2];
-        int n;
-        /* timm writes sizes as (h, w) sometimes: accept a square pair */
-        if (swin__parse_int_list(v, list, 2, &n) && (n == 1 || list[0] == list[1])) {
-            *out = list[0];
-        } else {
-            return swin__error(SWIN_ERR_CONFIG, "%s: \"%.64s\" (%s) is not one integer", key, v,
-                               origin);
-        }
-        if (*out < min)
-            return swin__error(SWIN_ERR_CONFIG, "%s: %lld (%s) is below %lld", key, (long long)*out,
-                               origin, (long long)min);
-        if (*out > (1 << 24))
-            return swin__error(SWIN_ERR_CONFIG, "%s: %lld (%s) is implausibly large", key,
-                               (long long)*out, origin);
-        /* num_classes 0: the head the file has is left unused on purpose */
-        if (have && t && *out == 0 && strcmp(key, "num_classes") == 0) return SWIN_OK;
-        if (have && *out != inferred)
-            return swin__error(SWIN_ERR_SHAPE,
-                               "%s %lld (from %s) disagrees with tensor \"%s\", which has %s %lld",
-                               key, (long long)*out, origin, t->source, what, (long long)inferred);
-        return SWIN_OK;
-    }
-    if (!have)
-        return swin__error(SWIN_ERR_CONFIG, "%s: not given and cannot be inferred from the tensors",
-                           key);
-    *out = inferred;
-    return SWIN_OK;
-}
-
 static swin_status get_list(const swin_source *src, const char *key, int have,
                             const int64_t *inferred, int64_t *out, int *n, const char **origin) {
     const char *v = swin__src_value(src, key, origin);
@@ -175,42 +138,6 @@ static swin_status get_list(const swin_source *src, const char *key, int have,
     *n = have;
     *origin = "the tensors";
     return SWIN_OK;
-}
-
-static swin_status get_real(const swin_source *src, const char *key, double fallback, double *out) {
-    const char *origin;
-    const char *v = swin__src_value(src, key, &origin);
-    if (!v) {
-        *out = fallback;
-        return SWIN_OK;
-    }
-    if (!swin__parse_double(v, out))
-        return swin__error(SWIN_ERR_CONFIG, "%s: \"%.64s\" (%s) is not a positive number", key, v,
-                           origin);
-    return SWIN_OK;
-}
-
-static swin_status get_bool(const swin_source *src, const char *key, bool fallback, bool *out) {
-    const char *origin;
-    const char *v = swin__src_value(src, key, &origin);
-    *out = fallback;
-    if (v && !swin__parse_bool(v, out))
-        return swin__error(SWIN_ERR_CONFIG, "%s: \"%.64s\" (%s) is not true or false", key, v,
-                           origin);
-    return SWIN_OK;
-}
-
-/* timm's norm_layer: LayerNorm (eps 1e-5) or LayerNorm(eps=X). */
-static swin_status norm_layer_eps(const char *v, double *eps) {
-    if (strcmp(v, "LayerNorm") == 0 || strcmp(v, "layernorm") == 0) return SWIN_OK;
-    double e;
-    char tail;
-    if (sscanf(v, "LayerNorm(eps=%lf%c", &e, &tail) == 2 && tail == ')' && e > 0) {
-        *eps = e;
-        return SWIN_OK;
-    }
-    return swin__error(SWIN_ERR_UNSUPPORTED, "norm_layer %.64s is not supported yet (LayerNorm is)",
-                       v);
 }
 
 static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
@@ -246,12 +173,12 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     const swin_weight *head = swin__w_find(w, "head.weight");
     const swin_weight *fc1 = swin__w_find(w, "layers.0.blocks.0.mlp.fc1.weight");
 
-    SWIN_TRY(get_int(src, "embed_dim", 1, have_pe, have_pe ? pe->shape[0] : 0, pe, "channels",
-                     &I->embed_dim));
-    SWIN_TRY(get_int(src, "in_chans", 1, have_pe, have_pe ? pe->shape[1] : 0, pe, "input channels",
-                     &I->in_chans));
-    SWIN_TRY(get_int(src, "patch_size", 1, have_pe, have_pe ? pe->shape[2] : 0, pe,
-                     "a patch side of", &I->patch));
+    SWIN_TRY(swin__src_int(src, "embed_dim", 1, have_pe, have_pe ? pe->shape[0] : 0, pe, "channels",
+                           &I->embed_dim));
+    SWIN_TRY(swin__src_int(src, "in_chans", 1, have_pe, have_pe ? pe->shape[1] : 0, pe,
+                           "input channels", &I->in_chans));
+    SWIN_TRY(swin__src_int(src, "patch_size", 1, have_pe, have_pe ? pe->shape[2] : 0, pe,
+                           "a patch side of", &I->patch));
     int64_t windows[SWIN_MAX_STAGES], depths[SWIN_MAX_STAGES], heads[SWIN_MAX_STAGES];
     int nw, nd, nhh;
     const char *window_origin, *depths_origin, *heads_origin;
@@ -267,20 +194,21 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
                            "per stage",
                            nw, window_origin, nd);
     if (swin__src_value(src, "img_size", NULL))
-        SWIN_TRY(get_int(src, "img_size", 1, false, 0, NULL, NULL, &I->img_size));
+        SWIN_TRY(swin__src_int(src, "img_size", 1, false, 0, NULL, NULL, &I->img_size));
     else
         I->img_size = windows[0] == 12 ? 384 : 224; /* timm's presets */
     const bool have_fc1 = fc1 && fc1->ndim == 2 && I->embed_dim > 0;
-    SWIN_TRY(get_real(src, "mlp_ratio",
-                      have_fc1 ? (double)fc1->shape[0] / (double)I->embed_dim : 4.0,
-                      &I->mlp_ratio));
+    SWIN_TRY(swin__src_real(src, "mlp_ratio",
+                            have_fc1 ? (double)fc1->shape[0] / (double)I->embed_dim : 4.0,
+                            &I->mlp_ratio));
     I->eps = 1e-5;
-    if ((v = swin__src_value(src, "norm_layer", NULL))) SWIN_TRY(norm_layer_eps(v, &I->eps));
-    SWIN_TRY(get_real(src, "norm_eps", I->eps, &I->eps));
-    SWIN_TRY(get_bool(src, "qkv_bias", true, &I->qkv_bias));
-    SWIN_TRY(get_bool(src, "patch_norm", true, &I->patch_norm));
-    SWIN_TRY(get_int(src, "num_classes", 0, head && head->ndim == 2,
-                     head && head->ndim == 2 ? head->shape[0] : 0, head, "rows", &I->num_classes));
+    if ((v = swin__src_value(src, "norm_layer", NULL))) SWIN_TRY(swin__norm_layer_eps(v, &I->eps));
+    SWIN_TRY(swin__src_real(src, "norm_eps", I->eps, &I->eps));
+    SWIN_TRY(swin__src_bool(src, "qkv_bias", true, &I->qkv_bias));
+    SWIN_TRY(swin__src_bool(src, "patch_norm", true, &I->patch_norm));
+    SWIN_TRY(swin__src_int(src, "num_classes", 0, head && head->ndim == 2,
+                           head && head->ndim == 2 ? head->shape[0] : 0, head, "rows",
+                           &I->num_classes));
 
     /* Consistency. */
     if (I->img_size % I->patch != 0)

@@ -134,63 +134,6 @@ static bool has_block(const swin_weights *w, int64_t b) {
     return swin__w_findf(w, "blocks.%lld.norm1.weight", (long long)b) != NULL;
 }
 
-static swin_status get_int(const swin_source *src, const char *key, int64_t min, bool have,
-                           int64_t inferred, const swin_weight *t, const char *what, int64_t *out) {
-    const char *origin;
-    const char *v = swin__src_value(src, key, &origin);
-    if (v) {
-        int64_t list[2];
-        int n;
-        if (!swin__parse_int_list(v, list, 2, &n) || (n == 2 && list[0] != list[1]))
-            return swin__error(SWIN_ERR_CONFIG, "%s: \"%.64s\" (%s) is not one integer", key, v,
-                               origin);
-        *out = list[0];
-        if (*out < min)
-            return swin__error(SWIN_ERR_CONFIG, "%s: \"%.64s\" (%s) is not an integer >= %lld", key,
-                               v, origin, (long long)min);
-        if (*out > (1 << 24))
-            return swin__error(SWIN_ERR_CONFIG, "%s: %lld (%s) is implausibly large", key,
-                               (long long)*out, origin);
-        /* num_classes 0: the head the file has is left unused on purpose */
-        if (have && t && *out == 0 && strcmp(key, "num_classes") == 0) return SWIN_OK;
-        if (have && t && *out != inferred)
-            return swin__error(SWIN_ERR_SHAPE,
-                               "%s %lld (from %s) disagrees with tensor \"%s\", which has %s %lld",
-                               key, (long long)*out, origin, t->source, what, (long long)inferred);
-        return SWIN_OK;
-    }
-    if (!have)
-        return swin__error(SWIN_ERR_CONFIG, "%s: not given and cannot be inferred from the tensors",
-                           key);
-    *out = inferred;
-    return SWIN_OK;
-}
-
-static swin_status get_bool(const swin_source *src, const char *key, bool fallback, bool *out) {
-    const char *origin;
-    const char *v = swin__src_value(src, key, &origin);
-    *out = fallback;
-    if (v && !swin__parse_bool(v, out))
-        return swin__error(SWIN_ERR_CONFIG, "%s: \"%.64s\" (%s) is not true or false", key, v,
-                           origin);
-    return SWIN_OK;
-}
-
-/* timm's norm_layer: none (the ViT default: timm's LayerNorm, eps 1e-6), LayerNorm (timm's
- * class, the name the generated table gives it: eps 1e-6) or LayerNorm(eps=X). */
-static swin_status norm_layer_eps(const char *v, double *eps) {
-    if (strcmp(v, "none") == 0 || strcmp(v, "LayerNorm") == 0 || strcmp(v, "layernorm") == 0)
-        return SWIN_OK;
-    double e;
-    char tail;
-    if (sscanf(v, "LayerNorm(eps=%lf%c", &e, &tail) == 2 && tail == ')' && e > 0) {
-        *eps = e;
-        return SWIN_OK;
-    }
-    return swin__error(SWIN_ERR_UNSUPPORTED, "norm_layer %.64s is not supported yet (LayerNorm is)",
-                       v);
-}
-
 static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     swin_weights *w = &m->w;
     const bool post = I->post;
@@ -204,22 +147,22 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     const swin_weight *fc1 = swin__w_find(w, "blocks.0.mlp.fc1.weight");
     const swin_weight *head = swin__w_find(w, "head.weight");
 
-    SWIN_TRY(
-        get_int(src, "embed_dim", 1, have_pe, have_pe ? pe->shape[0] : 0, pe, "channels", &I->dim));
-    SWIN_TRY(get_int(src, "in_chans", 1, have_pe, have_pe ? pe->shape[1] : 0, pe, "input channels",
-                     &I->in_chans));
-    SWIN_TRY(get_int(src, "patch_size", 1, have_pe, have_pe ? pe->shape[2] : 0, pe,
-                     "a patch side of", &I->patch));
+    SWIN_TRY(swin__src_int(src, "embed_dim", 1, have_pe, have_pe ? pe->shape[0] : 0, pe, "channels",
+                           &I->dim));
+    SWIN_TRY(swin__src_int(src, "in_chans", 1, have_pe, have_pe ? pe->shape[1] : 0, pe,
+                           "input channels", &I->in_chans));
+    SWIN_TRY(swin__src_int(src, "patch_size", 1, have_pe, have_pe ? pe->shape[2] : 0, pe,
+                           "a patch side of", &I->patch));
     const char *origin;
     if (swin__src_value(src, "depth", &origin)) {
-        SWIN_TRY(get_int(src, "depth", 1, false, 0, NULL, NULL, &I->depth));
+        SWIN_TRY(swin__src_int(src, "depth", 1, false, 0, NULL, NULL, &I->depth));
         if (depth_i && depth_i != I->depth)
             return swin__error(SWIN_ERR_SHAPE,
                                "depth %lld (from %s) disagrees with the file, which has %lld "
                                "blocks",
                                (long long)I->depth, origin, (long long)depth_i);
     } else {
-        SWIN_TRY(get_int(src, "depth", 1, depth_i > 0, depth_i, NULL, NULL, &I->depth));
+        SWIN_TRY(swin__src_int(src, "depth", 1, depth_i > 0, depth_i, NULL, NULL, &I->depth));
     }
     const char *v = swin__src_value(src, "num_heads", &origin);
     if (!v)
@@ -233,12 +176,12 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
                            v, origin);
     I->heads = heads[0];
     bool cls, dist;
-    SWIN_TRY(get_bool(src, "class_token", swin__w_find(w, "cls_token") != NULL, &cls));
-    SWIN_TRY(
-        get_bool(src, "dist_token",
-                 (src->arch && strcmp(src->arch->timm_class, "VisionTransformerDistilled") == 0) ||
-                     swin__w_find(w, "dist_token") != NULL,
-                 &dist));
+    SWIN_TRY(swin__src_bool(src, "class_token", swin__w_find(w, "cls_token") != NULL, &cls));
+    SWIN_TRY(swin__src_bool(
+        src, "dist_token",
+        (src->arch && strcmp(src->arch->timm_class, "VisionTransformerDistilled") == 0) ||
+            swin__w_find(w, "dist_token") != NULL,
+        &dist));
     if (post && dist) return swin__error(SWIN_ERR_CONFIG, "vit_postnorm has no distillation token");
     if (dist && !cls)
         return swin__error(SWIN_ERR_CONFIG, "a distillation token needs a class token");
@@ -282,12 +225,12 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
                                "activation \"%.64s\" (%s) is not supported yet (gelu, relu are)", v,
                                origin);
     }
-    SWIN_TRY(get_bool(src, "qkv_bias", true, &I->qkv_bias));
+    SWIN_TRY(swin__src_bool(src, "qkv_bias", true, &I->qkv_bias));
     /* mlp_hidden_dim, else mlp_ratio * D, else fc1's rows, else the reference's default */
     const bool have_fc1 = fc1 && fc1->ndim == 2;
     if (swin__src_value(src, "mlp_hidden_dim", NULL)) {
-        SWIN_TRY(get_int(src, "mlp_hidden_dim", 1, have_fc1, have_fc1 ? fc1->shape[0] : 0, fc1,
-                         "rows", &I->hidden));
+        SWIN_TRY(swin__src_int(src, "mlp_hidden_dim", 1, have_fc1, have_fc1 ? fc1->shape[0] : 0,
+                               fc1, "rows", &I->hidden));
     } else if ((v = swin__src_value(src, "mlp_ratio", &origin))) {
         double ratio;
         if (!swin__parse_double(v, &ratio))
@@ -308,12 +251,13 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         I->hidden = have_fc1 ? fc1->shape[0] : post ? 2048 : 4 * I->dim;
     }
     I->eps = post ? 1e-5 : 1e-6;
-    if ((v = swin__src_value(src, "norm_layer", NULL))) SWIN_TRY(norm_layer_eps(v, &I->eps));
+    if ((v = swin__src_value(src, "norm_layer", NULL))) SWIN_TRY(swin__norm_layer_eps(v, &I->eps));
     if ((v = swin__src_value(src, "norm_eps", &origin)) && !swin__parse_double(v, &I->eps))
         return swin__error(SWIN_ERR_CONFIG, "norm_eps: \"%.64s\" (%s) is not a positive number", v,
                            origin);
-    SWIN_TRY(get_int(src, "num_classes", 0, head && head->ndim == 2,
-                     head && head->ndim == 2 ? head->shape[0] : 0, head, "rows", &I->num_classes));
+    SWIN_TRY(swin__src_int(src, "num_classes", 0, head && head->ndim == 2,
+                           head && head->ndim == 2 ? head->shape[0] : 0, head, "rows",
+                           &I->num_classes));
     if (I->dim > (1 << 20) || I->depth > 4096 || I->patch > 4096 || I->in_chans > 4096 ||
         I->hidden > (1 << 24) || I->hidden < 1 || I->num_classes > (1 << 24))
         return swin__error(SWIN_ERR_CONFIG, "architecture sizes are implausibly large");
@@ -338,7 +282,7 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
                        : P    ? "a class token and "
                               : "";
     if ((v = swin__src_value(src, "img_size", &origin))) {
-        SWIN_TRY(get_int(src, "img_size", 1, false, 0, NULL, NULL, &I->img_size));
+        SWIN_TRY(swin__src_int(src, "img_size", 1, false, 0, NULL, NULL, &I->img_size));
     } else {
         if (g < 1 || (!post && g * g != cells))
             return swin__error(SWIN_ERR_SHAPE,
