@@ -1,9 +1,20 @@
 /* Public model and context API: loading, family dispatch, facts, memory plans, runs. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "model.h"
+
+/* The shortest decimal text that reads back as v (as a float when single). */
+static const char *shortest(char *buf, size_t cap, double v, bool single) {
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, cap, "%.*g", digits, v);
+        const double back = strtod(buf, NULL);
+        if (single ? (float)back == (float)v : back == v) break;
+    }
+    return buf;
+}
 
 /* The eval transform: explicit settings (config.json's pretrained_cfg or
  * preprocessor_config.json among them), then metadata, then the timm architecture's default
@@ -93,14 +104,21 @@ static swin_status resolve_preprocessing(swin_model *m, const swin_options *opts
         if (p->shortest_edge)
             SWIN_TRY(swin__config_set(m, "shortest_edge", "%lld", (long long)p->shortest_edge));
         SWIN_TRY(swin__config_set(m, "center_crop", "%s", p->center_crop ? "true" : "false"));
-        SWIN_TRY(swin__config_set(m, "rescale_factor", "%.9g", p->rescale_factor));
+        char r[32];
+        SWIN_TRY(swin__config_set(m, "rescale_factor", "%s",
+                                  shortest(r, sizeof r, p->rescale_factor, false)));
     } else {
         SWIN_TRY(swin__config_set(m, "crop_pct", "%g", p->crop_pct));
         SWIN_TRY(swin__config_set(m, "crop_mode", "%s", p->crop_mode));
     }
-    /* %.9g: the float values exactly */
-    SWIN_TRY(swin__config_set(m, "mean", "%.9g,%.9g,%.9g", p->mean[0], p->mean[1], p->mean[2]));
-    SWIN_TRY(swin__config_set(m, "std", "%.9g,%.9g,%.9g", p->std[0], p->std[1], p->std[2]));
+    /* the float values exactly, in the fewest digits */
+    char a[32], b[32], c[32];
+    SWIN_TRY(swin__config_set(m, "mean", "%s,%s,%s", shortest(a, sizeof a, p->mean[0], true),
+                              shortest(b, sizeof b, p->mean[1], true),
+                              shortest(c, sizeof c, p->mean[2], true)));
+    SWIN_TRY(swin__config_set(m, "std", "%s,%s,%s", shortest(a, sizeof a, p->std[0], true),
+                              shortest(b, sizeof b, p->std[1], true),
+                              shortest(c, sizeof c, p->std[2], true)));
     return SWIN_OK;
 }
 

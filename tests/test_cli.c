@@ -95,14 +95,14 @@ static void test_info(void **state) {
     snprintf(args, sizeof args, "info '%s/swin_micro.safetensors'", SWIN_EXAMPLES_DIR);
     assert_int_equal(run(args, out), 0);
     const char *text = slurp(out);
-    assert_non_null(strstr(text, "depths       2,2,2"));
+    assert_non_null(strstr(text, "depths         2,2,2"));
     assert_non_null(strstr(text, "W-MSA"));
     assert_non_null(strstr(text, "layers.2.blocks.1.attn.relative_position_bias_table"));
     /* --set overrides the metadata */
     snprintf(args, sizeof args, "info '%s/swin_micro.safetensors' --set img_size=224",
              SWIN_EXAMPLES_DIR);
     assert_int_equal(run(args, out), 0);
-    assert_non_null(strstr(slurp(out), "img_size     224"));
+    assert_non_null(strstr(slurp(out), "img_size       224"));
 }
 
 /* Each failure: non-zero exit, exactly one line on stderr that starts with "swin: error:". */

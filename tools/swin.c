@@ -200,13 +200,13 @@ static int cmd_info(const args *a) {
     swin_model *m;
     swin_status s = swin_model_load_file(&m, a->model, a->opts);
     if (s != SWIN_OK) return fail(a->model, s);
-    printf("model        %s\n", a->model);
+    printf("%-14s %s\n", "model", a->model);
     for (size_t i = 0; i < swin_model_config_count(m); i++) {
         const char *key, *value;
         swin_model_config_item(m, i, &key, &value);
-        printf("%-12s %s\n", key, value);
+        printf("%-14s %s\n", key, value);
     }
-    printf("parameters   %lld (%.2f M)\n", (long long)swin_model_num_params(m),
+    printf("%-14s %lld (%.2f M)\n", "parameters", (long long)swin_model_num_params(m),
            (double)swin_model_num_params(m) / 1e6);
     printf("\nFLOPs (multiply-accumulates, one image at img_size; W-MSA as run, MSA if attention "
            "were global)\n");
