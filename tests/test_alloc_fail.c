@@ -306,6 +306,23 @@ static void test_hub_folder(void **state) {
     rmdir(dir);
 }
 
+/* transformers folders: config.json, preprocessor_config.json, the naming layer's renames and
+ * q/k/v stacking, DeiT's tokens, Swin's relative position index buffers and padding. */
+static void test_transformers(void **state) {
+    (void)state;
+    static char paths[3][1024];
+    snprintf(paths[0], sizeof paths[0], "%s", swin_test_fixture("transformers/vit_model"));
+    snprintf(paths[1], sizeof paths[1], "%s", swin_test_fixture("transformers/deit_cls"));
+    snprintf(paths[2], sizeof paths[2], "%s", swin_test_fixture("transformers/swin_model"));
+    const model_case cases[] = {
+        {"transformers ViTModel folder", paths[0], false, 48, 0},
+        {"transformers DeiT folder", paths[1], false, 32, 0},
+        {"transformers Swin folder", paths[2], false, 72, 80},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        exhaust(cases[i].label, run_model_case, &cases[i]);
+}
+
 static void test_images(void **state) {
     (void)state;
     char path[1024];
@@ -339,9 +356,9 @@ static void test_summary(void **state) {
 int main(void) {
     json_set_alloc_funcs(json_alloc, json_release);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_models),  cmocka_unit_test(test_hub_folder),
-        cmocka_unit_test(test_images),  cmocka_unit_test(test_npy_and_options),
-        cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_models),          cmocka_unit_test(test_hub_folder),
+        cmocka_unit_test(test_transformers),    cmocka_unit_test(test_images),
+        cmocka_unit_test(test_npy_and_options), cmocka_unit_test(test_summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
