@@ -113,7 +113,7 @@ static void add_reason(char *why, size_t cap, const char *feature, const char *k
                        const char *value) {
     const size_t n = strlen(why);
     if (n + 4 < cap)
-        snprintf(why + n, cap - n, "%s%s (%s %.40s)", n ? "; " : "", feature, key, value);
+        snprintf(why + n, cap - n, "%s%s (%s %.80s)", n ? "; " : "", feature, key, value);
 }
 
 /* The family's restricted keys whose value (from src) it does not compute. */
