@@ -5,4870 +5,4341 @@
 #include "archs.h"
 
 /* deit3_base_patch16_224 */
-static const char *const a_0[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-06", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_0[] = {
-    "tag", "fb_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_0[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-06\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_0[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit3_base_patch16_384 */
-static const char *const a_1[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-06", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_1[] = {
-    "tag", "fb_in1k", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_1[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-06\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_1[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit3_huge_patch14_224 */
-static const char *const a_2[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1280", "depth", "32", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-06", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_2[] = {
-    "tag", "fb_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_2[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1280\0" "depth\0" "32\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-06\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_2[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit3_large_patch16_224 */
-static const char *const a_3[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-06", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_3[] = {
-    "tag", "fb_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_3[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-06\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_3[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit3_large_patch16_384 */
-static const char *const a_4[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-06", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_4[] = {
-    "tag", "fb_in1k", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_4[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-06\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_4[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit3_medium_patch16_224 */
-static const char *const a_5[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "512", "depth", "12", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-06", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_5[] = {
-    "tag", "fb_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_5[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-06\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_5[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit3_small_patch16_224 */
-static const char *const a_6[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-06", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_6[] = {
-    "tag", "fb_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_6[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-06\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_6[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit3_small_patch16_384 */
-static const char *const a_7[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-06", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_7[] = {
-    "tag", "fb_in1k", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_7[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-06\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_7[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit_base_distilled_patch16_224 */
-static const char *const a_8[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_8[] = {
-    "tag", "fb_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_8[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_8[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit_base_distilled_patch16_384 */
-static const char *const a_9[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_9[] = {
-    "tag", "fb_in1k", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_9[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_9[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit_base_patch16_224 */
-static const char *const a_10[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_10[] = {
-    "tag", "fb_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_10[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_10[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit_base_patch16_384 */
-static const char *const a_11[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_11[] = {
-    "tag", "fb_in1k", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_11[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_11[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit_small_distilled_patch16_224 */
-static const char *const a_12[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_12[] = {
-    "tag", "fb_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_12[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_12[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit_small_patch16_224 */
-static const char *const a_13[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_13[] = {
-    "tag", "fb_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_13[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_13[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit_tiny_distilled_patch16_224 */
-static const char *const a_14[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "192", "depth", "12", "num_heads", "3", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_14[] = {
-    "tag", "fb_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_14[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "192\0" "depth\0" "12\0" "num_heads\0" "3\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_14[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* deit_tiny_patch16_224 */
-static const char *const a_15[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "192", "depth", "12", "num_heads", "3", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_15[] = {
-    "tag", "fb_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_15[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "192\0" "depth\0" "12\0" "num_heads\0" "3\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_15[] =
+    "tag\0" "fb_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* eva02_base_patch14_224 */
-static const char *const a_16[] = {
-    "img_size", "224", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "qkv_bias", "true",
-    "qkv_fused", "false", "mlp_ratio", "2.6666666666666665", "swiglu_mlp", "true",
-    "swiglu_align_to", "0", "scale_mlp", "true", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "ij",
-    "rope_temperature", "10000.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_16[] = {
-    "tag", "mim_in22k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_16[] =
+    "img_size\0" "224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "false\0" "mlp_ratio\0" "2.6666666666666665\0" "swiglu_mlp\0" "true\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "true\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_16[] =
+    "tag\0" "mim_in22k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* eva02_base_patch14_448 */
-static const char *const a_17[] = {
-    "img_size", "448", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "qkv_bias", "true",
-    "qkv_fused", "false", "mlp_ratio", "2.6666666666666665", "swiglu_mlp", "true",
-    "swiglu_align_to", "0", "scale_mlp", "true", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "ij",
-    "rope_temperature", "10000.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_17[] = {
-    "tag", "mim_in22k_ft_in22k_in1k", "input_size", "3,448,448", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "squash", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_17[] =
+    "img_size\0" "448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "false\0" "mlp_ratio\0" "2.6666666666666665\0" "swiglu_mlp\0" "true\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "true\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_17[] =
+    "tag\0" "mim_in22k_ft_in22k_in1k\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "squash\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* eva02_base_patch16_clip_224 */
-static const char *const a_18[] = {
-    "img_size", "224", "patch_size", "16", "in_chans", "3", "num_classes", "512",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "qkv_bias", "true", "qkv_fused", "false", "mlp_ratio", "2.6666666666666665",
-    "swiglu_mlp", "true", "swiglu_align_to", "0", "scale_mlp", "true", "scale_attn_inner", "true",
-    "attn_type", "eva", "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_18[] = {
-    "tag", "merged2b", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "512", "fixed_input_size", "true",
-    NULL
-};
+static const char a_18[] =
+    "img_size\0" "224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "512\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "false\0" "mlp_ratio\0" "2.6666666666666665\0"
+    "swiglu_mlp\0" "true\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "true\0" "scale_attn_inner\0"
+    "true\0" "attn_type\0" "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0"
+    "class_token\0" "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0"
+    "use_abs_pos_emb\0" "true\0" "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0"
+    "rope_grid_offset\0" "0.0\0" "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0"
+    "rope_rotate_half\0" "false\0" "use_post_norm\0" "false\0" "use_pre_transformer_norm\0"
+    "false\0" "use_post_transformer_norm\0" "none\0" "use_fc_norm\0" "none\0"
+    "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0" "none\0" "dynamic_img_size\0" "false\0"
+    "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_18[] =
+    "tag\0" "merged2b\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "512\0" "fixed_input_size\0" "true\0";
 
 /* eva02_enormous_patch14_clip_224 */
-static const char *const a_19[] = {
-    "img_size", "224", "patch_size", "14", "in_chans", "3", "num_classes", "1024",
-    "global_pool", "token", "embed_dim", "1792", "depth", "64", "num_heads", "16",
-    "qkv_bias", "true", "qkv_fused", "true", "mlp_ratio", "8.571428571428571",
-    "swiglu_mlp", "false", "swiglu_align_to", "0", "scale_mlp", "false",
-    "scale_attn_inner", "false", "attn_type", "eva", "norm_layer", "LayerNorm",
-    "init_values", "none", "class_token", "true", "num_reg_tokens", "0", "no_embed_class", "false",
-    "use_abs_pos_emb", "true", "use_rot_pos_emb", "false", "rope_type", "cat",
-    "rope_grid_offset", "0.0", "rope_grid_indexing", "ij", "rope_temperature", "10000.0",
-    "rope_rotate_half", "false", "use_post_norm", "true", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_19[] = {
-    "tag", "laion2b", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1024", "fixed_input_size", "true",
-    NULL
-};
+static const char a_19[] =
+    "img_size\0" "224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1024\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1792\0" "depth\0" "64\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "8.571428571428571\0" "swiglu_mlp\0"
+    "false\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0"
+    "attn_type\0" "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "false\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "true\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_19[] =
+    "tag\0" "laion2b\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1024\0" "fixed_input_size\0" "true\0";
 
 /* eva02_large_patch14_224 */
-static const char *const a_20[] = {
-    "img_size", "224", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1024", "depth", "24", "num_heads", "16", "qkv_bias", "true",
-    "qkv_fused", "false", "mlp_ratio", "2.6666666666666665", "swiglu_mlp", "true",
-    "swiglu_align_to", "0", "scale_mlp", "true", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "ij",
-    "rope_temperature", "10000.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_20[] = {
-    "tag", "mim_in22k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_20[] =
+    "img_size\0" "224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "false\0" "mlp_ratio\0" "2.6666666666666665\0"
+    "swiglu_mlp\0" "true\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "true\0" "scale_attn_inner\0"
+    "false\0" "attn_type\0" "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0"
+    "class_token\0" "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0"
+    "use_abs_pos_emb\0" "true\0" "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0"
+    "rope_grid_offset\0" "0.0\0" "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0"
+    "rope_rotate_half\0" "false\0" "use_post_norm\0" "false\0" "use_pre_transformer_norm\0"
+    "false\0" "use_post_transformer_norm\0" "none\0" "use_fc_norm\0" "none\0"
+    "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0" "none\0" "dynamic_img_size\0" "false\0"
+    "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_20[] =
+    "tag\0" "mim_in22k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* eva02_large_patch14_448 */
-static const char *const a_21[] = {
-    "img_size", "448", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "1024", "depth", "24", "num_heads", "16", "qkv_bias", "true",
-    "qkv_fused", "false", "mlp_ratio", "2.6666666666666665", "swiglu_mlp", "true",
-    "swiglu_align_to", "0", "scale_mlp", "true", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "ij",
-    "rope_temperature", "10000.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_21[] = {
-    "tag", "mim_in22k_ft_in22k_in1k", "input_size", "3,448,448", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "squash", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_21[] =
+    "img_size\0" "448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "false\0" "mlp_ratio\0" "2.6666666666666665\0"
+    "swiglu_mlp\0" "true\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "true\0" "scale_attn_inner\0"
+    "false\0" "attn_type\0" "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0"
+    "class_token\0" "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0"
+    "use_abs_pos_emb\0" "true\0" "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0"
+    "rope_grid_offset\0" "0.0\0" "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0"
+    "rope_rotate_half\0" "false\0" "use_post_norm\0" "false\0" "use_pre_transformer_norm\0"
+    "false\0" "use_post_transformer_norm\0" "none\0" "use_fc_norm\0" "none\0"
+    "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0" "none\0" "dynamic_img_size\0" "false\0"
+    "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_21[] =
+    "tag\0" "mim_in22k_ft_in22k_in1k\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "squash\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* eva02_large_patch14_clip_224 */
-static const char *const a_22[] = {
-    "img_size", "224", "patch_size", "14", "in_chans", "3", "num_classes", "768",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "qkv_bias", "true", "qkv_fused", "false", "mlp_ratio", "2.6666666666666665",
-    "swiglu_mlp", "true", "swiglu_align_to", "0", "scale_mlp", "true", "scale_attn_inner", "true",
-    "attn_type", "eva", "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_22[] = {
-    "tag", "merged2b", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "768", "fixed_input_size", "true",
-    NULL
-};
+static const char a_22[] =
+    "img_size\0" "224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "768\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "false\0" "mlp_ratio\0" "2.6666666666666665\0"
+    "swiglu_mlp\0" "true\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "true\0" "scale_attn_inner\0"
+    "true\0" "attn_type\0" "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0"
+    "class_token\0" "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0"
+    "use_abs_pos_emb\0" "true\0" "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0"
+    "rope_grid_offset\0" "0.0\0" "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0"
+    "rope_rotate_half\0" "false\0" "use_post_norm\0" "false\0" "use_pre_transformer_norm\0"
+    "false\0" "use_post_transformer_norm\0" "none\0" "use_fc_norm\0" "none\0"
+    "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0" "none\0" "dynamic_img_size\0" "false\0"
+    "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_22[] =
+    "tag\0" "merged2b\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "768\0" "fixed_input_size\0" "true\0";
 
 /* eva02_large_patch14_clip_336 */
-static const char *const a_23[] = {
-    "img_size", "336", "patch_size", "14", "in_chans", "3", "num_classes", "768",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "qkv_bias", "true", "qkv_fused", "false", "mlp_ratio", "2.6666666666666665",
-    "swiglu_mlp", "true", "swiglu_align_to", "0", "scale_mlp", "true", "scale_attn_inner", "true",
-    "attn_type", "eva", "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_23[] = {
-    "tag", "merged2b", "input_size", "3,336,336", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "768", "fixed_input_size", "true",
-    NULL
-};
+static const char a_23[] =
+    "img_size\0" "336\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "768\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "false\0" "mlp_ratio\0" "2.6666666666666665\0"
+    "swiglu_mlp\0" "true\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "true\0" "scale_attn_inner\0"
+    "true\0" "attn_type\0" "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0"
+    "class_token\0" "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0"
+    "use_abs_pos_emb\0" "true\0" "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0"
+    "rope_grid_offset\0" "0.0\0" "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0"
+    "rope_rotate_half\0" "false\0" "use_post_norm\0" "false\0" "use_pre_transformer_norm\0"
+    "false\0" "use_post_transformer_norm\0" "none\0" "use_fc_norm\0" "none\0"
+    "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0" "none\0" "dynamic_img_size\0" "false\0"
+    "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_23[] =
+    "tag\0" "merged2b\0" "input_size\0" "3,336,336\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "768\0" "fixed_input_size\0" "true\0";
 
 /* eva02_small_patch14_224 */
-static const char *const a_24[] = {
-    "img_size", "224", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "384", "depth", "12", "num_heads", "6", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "2.6666666666666665", "swiglu_mlp", "true",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "ij",
-    "rope_temperature", "10000.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_24[] = {
-    "tag", "mim_in22k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_24[] =
+    "img_size\0" "224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "2.6666666666666665\0" "swiglu_mlp\0" "true\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_24[] =
+    "tag\0" "mim_in22k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* eva02_small_patch14_336 */
-static const char *const a_25[] = {
-    "img_size", "336", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "384", "depth", "12", "num_heads", "6", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "2.6666666666666665", "swiglu_mlp", "true",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "ij",
-    "rope_temperature", "10000.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_25[] = {
-    "tag", "mim_in22k_ft_in1k", "input_size", "3,336,336", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_25[] =
+    "img_size\0" "336\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "2.6666666666666665\0" "swiglu_mlp\0" "true\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_25[] =
+    "tag\0" "mim_in22k_ft_in1k\0" "input_size\0" "3,336,336\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* eva02_tiny_patch14_224 */
-static const char *const a_26[] = {
-    "img_size", "224", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "192", "depth", "12", "num_heads", "3", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "2.6666666666666665", "swiglu_mlp", "true",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "ij",
-    "rope_temperature", "10000.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_26[] = {
-    "tag", "mim_in22k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_26[] =
+    "img_size\0" "224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "192\0" "depth\0" "12\0" "num_heads\0" "3\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "2.6666666666666665\0" "swiglu_mlp\0" "true\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_26[] =
+    "tag\0" "mim_in22k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* eva02_tiny_patch14_336 */
-static const char *const a_27[] = {
-    "img_size", "336", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "192", "depth", "12", "num_heads", "3", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "2.6666666666666665", "swiglu_mlp", "true",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "ij",
-    "rope_temperature", "10000.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_27[] = {
-    "tag", "mim_in22k_ft_in1k", "input_size", "3,336,336", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_27[] =
+    "img_size\0" "336\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "192\0" "depth\0" "12\0" "num_heads\0" "3\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "2.6666666666666665\0" "swiglu_mlp\0" "true\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_27[] =
+    "tag\0" "mim_in22k_ft_in1k\0" "input_size\0" "3,336,336\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* eva_giant_patch14_224 */
-static const char *const a_28[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "1408", "depth", "40", "num_heads", "16", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.363636363636363", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "true", "use_rot_pos_emb", "false",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "ij",
-    "rope_temperature", "10000.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_28[] = {
-    "tag", "clip_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_28[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1408\0" "depth\0" "40\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.363636363636363\0" "swiglu_mlp\0"
+    "false\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0"
+    "attn_type\0" "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "false\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_28[] =
+    "tag\0" "clip_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* eva_giant_patch14_336 */
-static const char *const a_29[] = {
-    "img_size", "336,336", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "1408", "depth", "40", "num_heads", "16", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.363636363636363", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "true", "use_rot_pos_emb", "false",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "ij",
-    "rope_temperature", "10000.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_29[] = {
-    "tag", "clip_ft_in1k", "input_size", "3,336,336", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "squash", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_29[] =
+    "img_size\0" "336,336\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1408\0" "depth\0" "40\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.363636363636363\0" "swiglu_mlp\0"
+    "false\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0"
+    "attn_type\0" "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "false\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_29[] =
+    "tag\0" "clip_ft_in1k\0" "input_size\0" "3,336,336\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "squash\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* eva_giant_patch14_560 */
-static const char *const a_30[] = {
-    "img_size", "560,560", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "1408", "depth", "40", "num_heads", "16", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.363636363636363", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "none", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "true", "use_rot_pos_emb", "false",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "ij",
-    "rope_temperature", "10000.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_30[] = {
-    "tag", "m30m_ft_in22k_in1k", "input_size", "3,560,560", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "squash", "mean", "0.485,0.456,0.406",
-    "std", "0.229,0.224,0.225", "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_30[] =
+    "img_size\0" "560,560\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1408\0" "depth\0" "40\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.363636363636363\0" "swiglu_mlp\0"
+    "false\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0"
+    "attn_type\0" "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "false\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_30[] =
+    "tag\0" "m30m_ft_in22k_in1k\0" "input_size\0" "3,560,560\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "squash\0" "mean\0" "0.485,0.456,0.406\0" "std\0"
+    "0.229,0.224,0.225\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* eva_giant_patch14_clip_224 */
-static const char *const a_31[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1024",
-    "global_pool", "token", "embed_dim", "1408", "depth", "40", "num_heads", "16",
-    "qkv_bias", "true", "qkv_fused", "true", "mlp_ratio", "4.363636363636363",
-    "swiglu_mlp", "false", "swiglu_align_to", "0", "scale_mlp", "false",
-    "scale_attn_inner", "false", "attn_type", "eva", "norm_layer", "LayerNorm",
-    "init_values", "none", "class_token", "true", "num_reg_tokens", "0", "no_embed_class", "false",
-    "use_abs_pos_emb", "true", "use_rot_pos_emb", "false", "rope_type", "cat",
-    "rope_grid_offset", "0.0", "rope_grid_indexing", "ij", "rope_temperature", "10000.0",
-    "rope_rotate_half", "false", "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_31[] = {
-    "tag", "laion400m", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1024", "fixed_input_size", "true",
-    NULL
-};
+static const char a_31[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1024\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1408\0" "depth\0" "40\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.363636363636363\0" "swiglu_mlp\0"
+    "false\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0"
+    "attn_type\0" "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "false\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_31[] =
+    "tag\0" "laion400m\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1024\0" "fixed_input_size\0" "true\0";
 
 /* eva_large_patch14_196 */
-static const char *const a_32[] = {
-    "img_size", "196,196", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "1024", "depth", "24", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_32[] = {
-    "tag", "in22k_ft_in22k_in1k", "input_size", "3,196,196", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_32[] =
+    "img_size\0" "196,196\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_32[] =
+    "tag\0" "in22k_ft_in22k_in1k\0" "input_size\0" "3,196,196\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* eva_large_patch14_336 */
-static const char *const a_33[] = {
-    "img_size", "336,336", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "1024", "depth", "24", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_33[] = {
-    "tag", "in22k_ft_in22k_in1k", "input_size", "3,336,336", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "squash", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_33[] =
+    "img_size\0" "336,336\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_33[] =
+    "tag\0" "in22k_ft_in22k_in1k\0" "input_size\0" "3,336,336\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "squash\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* swin_base_patch4_window12_384 */
-static const char *const a_34[] = {
-    "img_size", "384,384", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "128", "depths", "2,2,18,2", "num_heads", "4,8,16,32",
-    "head_dim", "none", "window_size", "12", "always_partition", "false", "strict_img_size", "true",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "embed_layer", "PatchEmbed", "norm_layer", "LayerNorm",
-    NULL
-};
-static const char *const c_34[] = {
-    "tag", "ms_in22k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.485,0.456,0.406",
-    "std", "0.229,0.224,0.225", "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_34[] =
+    "img_size\0" "384,384\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "128\0" "depths\0" "2,2,18,2\0" "num_heads\0"
+    "4,8,16,32\0" "head_dim\0" "none\0" "window_size\0" "12\0" "always_partition\0" "false\0"
+    "strict_img_size\0" "true\0" "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "embed_layer\0"
+    "PatchEmbed\0" "norm_layer\0" "LayerNorm\0";
+static const char c_34[] =
+    "tag\0" "ms_in22k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0"
+    "0.229,0.224,0.225\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swin_base_patch4_window7_224 */
-static const char *const a_35[] = {
-    "img_size", "224,224", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "128", "depths", "2,2,18,2", "num_heads", "4,8,16,32",
-    "head_dim", "none", "window_size", "7", "always_partition", "false", "strict_img_size", "true",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "embed_layer", "PatchEmbed", "norm_layer", "LayerNorm",
-    NULL
-};
-static const char *const c_35[] = {
-    "tag", "ms_in22k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.485,0.456,0.406",
-    "std", "0.229,0.224,0.225", "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_35[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "128\0" "depths\0" "2,2,18,2\0" "num_heads\0"
+    "4,8,16,32\0" "head_dim\0" "none\0" "window_size\0" "7\0" "always_partition\0" "false\0"
+    "strict_img_size\0" "true\0" "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "embed_layer\0"
+    "PatchEmbed\0" "norm_layer\0" "LayerNorm\0";
+static const char c_35[] =
+    "tag\0" "ms_in22k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0"
+    "0.229,0.224,0.225\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swin_large_patch4_window12_384 */
-static const char *const a_36[] = {
-    "img_size", "384,384", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "192", "depths", "2,2,18,2", "num_heads", "6,12,24,48",
-    "head_dim", "none", "window_size", "12", "always_partition", "false", "strict_img_size", "true",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "embed_layer", "PatchEmbed", "norm_layer", "LayerNorm",
-    NULL
-};
-static const char *const c_36[] = {
-    "tag", "ms_in22k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.485,0.456,0.406",
-    "std", "0.229,0.224,0.225", "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_36[] =
+    "img_size\0" "384,384\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "192\0" "depths\0" "2,2,18,2\0" "num_heads\0"
+    "6,12,24,48\0" "head_dim\0" "none\0" "window_size\0" "12\0" "always_partition\0" "false\0"
+    "strict_img_size\0" "true\0" "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "embed_layer\0"
+    "PatchEmbed\0" "norm_layer\0" "LayerNorm\0";
+static const char c_36[] =
+    "tag\0" "ms_in22k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0"
+    "0.229,0.224,0.225\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swin_large_patch4_window7_224 */
-static const char *const a_37[] = {
-    "img_size", "224,224", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "192", "depths", "2,2,18,2", "num_heads", "6,12,24,48",
-    "head_dim", "none", "window_size", "7", "always_partition", "false", "strict_img_size", "true",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "embed_layer", "PatchEmbed", "norm_layer", "LayerNorm",
-    NULL
-};
-static const char *const c_37[] = {
-    "tag", "ms_in22k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.485,0.456,0.406",
-    "std", "0.229,0.224,0.225", "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_37[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "192\0" "depths\0" "2,2,18,2\0" "num_heads\0"
+    "6,12,24,48\0" "head_dim\0" "none\0" "window_size\0" "7\0" "always_partition\0" "false\0"
+    "strict_img_size\0" "true\0" "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "embed_layer\0"
+    "PatchEmbed\0" "norm_layer\0" "LayerNorm\0";
+static const char c_37[] =
+    "tag\0" "ms_in22k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0"
+    "0.229,0.224,0.225\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swin_s3_base_224 */
-static const char *const a_38[] = {
-    "img_size", "224,224", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "96", "depths", "2,2,30,2", "num_heads", "3,6,12,24",
-    "head_dim", "none", "window_size", "7,7,14,7", "always_partition", "false",
-    "strict_img_size", "true", "mlp_ratio", "4.0", "qkv_bias", "true", "embed_layer", "PatchEmbed",
-    "norm_layer", "LayerNorm", NULL
-};
-static const char *const c_38[] = {
-    "tag", "ms_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_38[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "96\0" "depths\0" "2,2,30,2\0" "num_heads\0" "3,6,12,24\0"
+    "head_dim\0" "none\0" "window_size\0" "7,7,14,7\0" "always_partition\0" "false\0"
+    "strict_img_size\0" "true\0" "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "embed_layer\0"
+    "PatchEmbed\0" "norm_layer\0" "LayerNorm\0";
+static const char c_38[] =
+    "tag\0" "ms_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swin_s3_small_224 */
-static const char *const a_39[] = {
-    "img_size", "224,224", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "96", "depths", "2,2,18,2", "num_heads", "3,6,12,24",
-    "head_dim", "none", "window_size", "14,14,14,7", "always_partition", "false",
-    "strict_img_size", "true", "mlp_ratio", "4.0", "qkv_bias", "true", "embed_layer", "PatchEmbed",
-    "norm_layer", "LayerNorm", NULL
-};
-static const char *const c_39[] = {
-    "tag", "ms_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_39[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "96\0" "depths\0" "2,2,18,2\0" "num_heads\0" "3,6,12,24\0"
+    "head_dim\0" "none\0" "window_size\0" "14,14,14,7\0" "always_partition\0" "false\0"
+    "strict_img_size\0" "true\0" "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "embed_layer\0"
+    "PatchEmbed\0" "norm_layer\0" "LayerNorm\0";
+static const char c_39[] =
+    "tag\0" "ms_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swin_s3_tiny_224 */
-static const char *const a_40[] = {
-    "img_size", "224,224", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "96", "depths", "2,2,6,2", "num_heads", "3,6,12,24",
-    "head_dim", "none", "window_size", "7,7,14,7", "always_partition", "false",
-    "strict_img_size", "true", "mlp_ratio", "4.0", "qkv_bias", "true", "embed_layer", "PatchEmbed",
-    "norm_layer", "LayerNorm", NULL
-};
-static const char *const c_40[] = {
-    "tag", "ms_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_40[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "96\0" "depths\0" "2,2,6,2\0" "num_heads\0" "3,6,12,24\0"
+    "head_dim\0" "none\0" "window_size\0" "7,7,14,7\0" "always_partition\0" "false\0"
+    "strict_img_size\0" "true\0" "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "embed_layer\0"
+    "PatchEmbed\0" "norm_layer\0" "LayerNorm\0";
+static const char c_40[] =
+    "tag\0" "ms_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swin_small_patch4_window7_224 */
-static const char *const a_41[] = {
-    "img_size", "224,224", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "96", "depths", "2,2,18,2", "num_heads", "3,6,12,24",
-    "head_dim", "none", "window_size", "7", "always_partition", "false", "strict_img_size", "true",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "embed_layer", "PatchEmbed", "norm_layer", "LayerNorm",
-    NULL
-};
-static const char *const c_41[] = {
-    "tag", "ms_in22k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.485,0.456,0.406",
-    "std", "0.229,0.224,0.225", "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_41[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "96\0" "depths\0" "2,2,18,2\0" "num_heads\0" "3,6,12,24\0"
+    "head_dim\0" "none\0" "window_size\0" "7\0" "always_partition\0" "false\0" "strict_img_size\0"
+    "true\0" "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "embed_layer\0" "PatchEmbed\0"
+    "norm_layer\0" "LayerNorm\0";
+static const char c_41[] =
+    "tag\0" "ms_in22k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0"
+    "0.229,0.224,0.225\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swin_tiny_patch4_window7_224 */
-static const char *const a_42[] = {
-    "img_size", "224,224", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "96", "depths", "2,2,6,2", "num_heads", "3,6,12,24",
-    "head_dim", "none", "window_size", "7", "always_partition", "false", "strict_img_size", "true",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "embed_layer", "PatchEmbed", "norm_layer", "LayerNorm",
-    NULL
-};
-static const char *const c_42[] = {
-    "tag", "ms_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_42[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "96\0" "depths\0" "2,2,6,2\0" "num_heads\0" "3,6,12,24\0"
+    "head_dim\0" "none\0" "window_size\0" "7\0" "always_partition\0" "false\0" "strict_img_size\0"
+    "true\0" "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "embed_layer\0" "PatchEmbed\0"
+    "norm_layer\0" "LayerNorm\0";
+static const char c_42[] =
+    "tag\0" "ms_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_base_window12_192 */
-static const char *const a_43[] = {
-    "img_size", "192,192", "patch_size", "4", "in_chans", "3", "num_classes", "21841",
-    "global_pool", "avg", "embed_dim", "128", "depths", "2,2,18,2", "num_heads", "4,8,16,32",
-    "window_size", "12", "always_partition", "false", "strict_img_size", "true", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "act_layer", "gelu", "norm_layer", "LayerNorm",
-    "pretrained_window_sizes", "0,0,0,0", NULL
-};
-static const char *const c_43[] = {
-    "tag", "ms_in22k", "input_size", "3,192,192", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "21841", "fixed_input_size", "true", NULL
-};
+static const char a_43[] =
+    "img_size\0" "192,192\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "21841\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "128\0" "depths\0" "2,2,18,2\0" "num_heads\0"
+    "4,8,16,32\0" "window_size\0" "12\0" "always_partition\0" "false\0" "strict_img_size\0" "true\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "act_layer\0" "gelu\0" "norm_layer\0" "LayerNorm\0"
+    "pretrained_window_sizes\0" "0,0,0,0\0";
+static const char c_43[] =
+    "tag\0" "ms_in22k\0" "input_size\0" "3,192,192\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "21841\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_base_window12to16_192to256 */
-static const char *const a_44[] = {
-    "img_size", "256,256", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "128", "depths", "2,2,18,2", "num_heads", "4,8,16,32",
-    "window_size", "16", "always_partition", "false", "strict_img_size", "true", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "act_layer", "gelu", "norm_layer", "LayerNorm",
-    "pretrained_window_sizes", "12,12,12,6", NULL
-};
-static const char *const c_44[] = {
-    "tag", "ms_in22k_ft_in1k", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.485,0.456,0.406",
-    "std", "0.229,0.224,0.225", "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_44[] =
+    "img_size\0" "256,256\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "128\0" "depths\0" "2,2,18,2\0" "num_heads\0"
+    "4,8,16,32\0" "window_size\0" "16\0" "always_partition\0" "false\0" "strict_img_size\0" "true\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "act_layer\0" "gelu\0" "norm_layer\0" "LayerNorm\0"
+    "pretrained_window_sizes\0" "12,12,12,6\0";
+static const char c_44[] =
+    "tag\0" "ms_in22k_ft_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0"
+    "0.229,0.224,0.225\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_base_window12to24_192to384 */
-static const char *const a_45[] = {
-    "img_size", "384,384", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "128", "depths", "2,2,18,2", "num_heads", "4,8,16,32",
-    "window_size", "24", "always_partition", "false", "strict_img_size", "true", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "act_layer", "gelu", "norm_layer", "LayerNorm",
-    "pretrained_window_sizes", "12,12,12,6", NULL
-};
-static const char *const c_45[] = {
-    "tag", "ms_in22k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.485,0.456,0.406",
-    "std", "0.229,0.224,0.225", "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_45[] =
+    "img_size\0" "384,384\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "128\0" "depths\0" "2,2,18,2\0" "num_heads\0"
+    "4,8,16,32\0" "window_size\0" "24\0" "always_partition\0" "false\0" "strict_img_size\0" "true\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "act_layer\0" "gelu\0" "norm_layer\0" "LayerNorm\0"
+    "pretrained_window_sizes\0" "12,12,12,6\0";
+static const char c_45[] =
+    "tag\0" "ms_in22k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0"
+    "0.229,0.224,0.225\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_base_window16_256 */
-static const char *const a_46[] = {
-    "img_size", "256,256", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "128", "depths", "2,2,18,2", "num_heads", "4,8,16,32",
-    "window_size", "16", "always_partition", "false", "strict_img_size", "true", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "act_layer", "gelu", "norm_layer", "LayerNorm",
-    "pretrained_window_sizes", "0,0,0,0", NULL
-};
-static const char *const c_46[] = {
-    "tag", "ms_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_46[] =
+    "img_size\0" "256,256\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "128\0" "depths\0" "2,2,18,2\0" "num_heads\0"
+    "4,8,16,32\0" "window_size\0" "16\0" "always_partition\0" "false\0" "strict_img_size\0" "true\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "act_layer\0" "gelu\0" "norm_layer\0" "LayerNorm\0"
+    "pretrained_window_sizes\0" "0,0,0,0\0";
+static const char c_46[] =
+    "tag\0" "ms_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_base_window8_256 */
-static const char *const a_47[] = {
-    "img_size", "256,256", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "128", "depths", "2,2,18,2", "num_heads", "4,8,16,32",
-    "window_size", "8", "always_partition", "false", "strict_img_size", "true", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "act_layer", "gelu", "norm_layer", "LayerNorm",
-    "pretrained_window_sizes", "0,0,0,0", NULL
-};
-static const char *const c_47[] = {
-    "tag", "ms_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_47[] =
+    "img_size\0" "256,256\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "128\0" "depths\0" "2,2,18,2\0" "num_heads\0"
+    "4,8,16,32\0" "window_size\0" "8\0" "always_partition\0" "false\0" "strict_img_size\0" "true\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "act_layer\0" "gelu\0" "norm_layer\0" "LayerNorm\0"
+    "pretrained_window_sizes\0" "0,0,0,0\0";
+static const char c_47[] =
+    "tag\0" "ms_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_base_224 */
-static const char *const a_48[] = {
-    "img_size", "224,224", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "128", "depths", "2,2,18,2", "num_heads", "4,8,16,32", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "0",
-    "extra_norm_stage", "false", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_48[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_48[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "128\0" "depths\0" "2,2,18,2\0" "num_heads\0" "4,8,16,32\0" "mlp_ratio\0"
+    "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0" "0\0"
+    "extra_norm_stage\0" "false\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_48[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_base_384 */
-static const char *const a_49[] = {
-    "img_size", "384,384", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "128", "depths", "2,2,18,2", "num_heads", "4,8,16,32", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "0",
-    "extra_norm_stage", "false", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_49[] = {
-    "tag", "untrained", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_49[] =
+    "img_size\0" "384,384\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "128\0" "depths\0" "2,2,18,2\0" "num_heads\0" "4,8,16,32\0" "mlp_ratio\0"
+    "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0" "0\0"
+    "extra_norm_stage\0" "false\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_49[] =
+    "tag\0" "untrained\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_base_ns_224 */
-static const char *const a_50[] = {
-    "img_size", "224,224", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "128", "depths", "2,2,18,2", "num_heads", "4,8,16,32", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "0",
-    "extra_norm_stage", "true", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_50[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_50[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "128\0" "depths\0" "2,2,18,2\0" "num_heads\0" "4,8,16,32\0" "mlp_ratio\0"
+    "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0" "0\0"
+    "extra_norm_stage\0" "true\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_50[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_giant_224 */
-static const char *const a_51[] = {
-    "img_size", "224,224", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "512", "depths", "2,2,42,2", "num_heads", "16,32,64,128", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "6",
-    "extra_norm_stage", "false", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_51[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_51[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "512\0" "depths\0" "2,2,42,2\0" "num_heads\0" "16,32,64,128\0"
+    "mlp_ratio\0" "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0"
+    "6\0" "extra_norm_stage\0" "false\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_51[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_giant_384 */
-static const char *const a_52[] = {
-    "img_size", "384,384", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "512", "depths", "2,2,42,2", "num_heads", "16,32,64,128", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "6",
-    "extra_norm_stage", "false", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_52[] = {
-    "tag", "untrained", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_52[] =
+    "img_size\0" "384,384\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "512\0" "depths\0" "2,2,42,2\0" "num_heads\0" "16,32,64,128\0"
+    "mlp_ratio\0" "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0"
+    "6\0" "extra_norm_stage\0" "false\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_52[] =
+    "tag\0" "untrained\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_huge_224 */
-static const char *const a_53[] = {
-    "img_size", "224,224", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "352", "depths", "2,2,18,2", "num_heads", "8,16,32,64", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "6",
-    "extra_norm_stage", "false", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_53[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_53[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "352\0" "depths\0" "2,2,18,2\0" "num_heads\0" "8,16,32,64\0"
+    "mlp_ratio\0" "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0"
+    "6\0" "extra_norm_stage\0" "false\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_53[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_huge_384 */
-static const char *const a_54[] = {
-    "img_size", "384,384", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "352", "depths", "2,2,18,2", "num_heads", "11,22,44,88", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "6",
-    "extra_norm_stage", "false", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_54[] = {
-    "tag", "untrained", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_54[] =
+    "img_size\0" "384,384\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "352\0" "depths\0" "2,2,18,2\0" "num_heads\0" "11,22,44,88\0"
+    "mlp_ratio\0" "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0"
+    "6\0" "extra_norm_stage\0" "false\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_54[] =
+    "tag\0" "untrained\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_large_224 */
-static const char *const a_55[] = {
-    "img_size", "224,224", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "192", "depths", "2,2,18,2", "num_heads", "6,12,24,48", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "0",
-    "extra_norm_stage", "false", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_55[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_55[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "192\0" "depths\0" "2,2,18,2\0" "num_heads\0" "6,12,24,48\0"
+    "mlp_ratio\0" "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0"
+    "0\0" "extra_norm_stage\0" "false\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_55[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_large_384 */
-static const char *const a_56[] = {
-    "img_size", "384,384", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "192", "depths", "2,2,18,2", "num_heads", "6,12,24,48", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "0",
-    "extra_norm_stage", "false", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_56[] = {
-    "tag", "untrained", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_56[] =
+    "img_size\0" "384,384\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "192\0" "depths\0" "2,2,18,2\0" "num_heads\0" "6,12,24,48\0"
+    "mlp_ratio\0" "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0"
+    "0\0" "extra_norm_stage\0" "false\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_56[] =
+    "tag\0" "untrained\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_small_224 */
-static const char *const a_57[] = {
-    "img_size", "224,224", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "96", "depths", "2,2,18,2", "num_heads", "3,6,12,24", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "0",
-    "extra_norm_stage", "false", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_57[] = {
-    "tag", "sw_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_57[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "96\0" "depths\0" "2,2,18,2\0" "num_heads\0" "3,6,12,24\0" "mlp_ratio\0"
+    "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0" "0\0"
+    "extra_norm_stage\0" "false\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_57[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_small_384 */
-static const char *const a_58[] = {
-    "img_size", "384,384", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "96", "depths", "2,2,18,2", "num_heads", "3,6,12,24", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "0",
-    "extra_norm_stage", "false", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_58[] = {
-    "tag", "untrained", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_58[] =
+    "img_size\0" "384,384\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "96\0" "depths\0" "2,2,18,2\0" "num_heads\0" "3,6,12,24\0" "mlp_ratio\0"
+    "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0" "0\0"
+    "extra_norm_stage\0" "false\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_58[] =
+    "tag\0" "untrained\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_small_ns_224 */
-static const char *const a_59[] = {
-    "img_size", "224,224", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "96", "depths", "2,2,18,2", "num_heads", "3,6,12,24", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "0",
-    "extra_norm_stage", "true", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_59[] = {
-    "tag", "sw_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_59[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "96\0" "depths\0" "2,2,18,2\0" "num_heads\0" "3,6,12,24\0" "mlp_ratio\0"
+    "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0" "0\0"
+    "extra_norm_stage\0" "true\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_59[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_small_ns_256 */
-static const char *const a_60[] = {
-    "img_size", "256,256", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "96", "depths", "2,2,18,2", "num_heads", "3,6,12,24", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "0",
-    "extra_norm_stage", "true", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_60[] = {
-    "tag", "untrained", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_60[] =
+    "img_size\0" "256,256\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "96\0" "depths\0" "2,2,18,2\0" "num_heads\0" "3,6,12,24\0" "mlp_ratio\0"
+    "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0" "0\0"
+    "extra_norm_stage\0" "true\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_60[] =
+    "tag\0" "untrained\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_tiny_224 */
-static const char *const a_61[] = {
-    "img_size", "224,224", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "96", "depths", "2,2,6,2", "num_heads", "3,6,12,24", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "0",
-    "extra_norm_stage", "false", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_61[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_61[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "96\0" "depths\0" "2,2,6,2\0" "num_heads\0" "3,6,12,24\0" "mlp_ratio\0"
+    "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0" "0\0"
+    "extra_norm_stage\0" "false\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_61[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_tiny_384 */
-static const char *const a_62[] = {
-    "img_size", "384,384", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "96", "depths", "2,2,6,2", "num_heads", "3,6,12,24", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "0",
-    "extra_norm_stage", "false", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_62[] = {
-    "tag", "untrained", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_62[] =
+    "img_size\0" "384,384\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "96\0" "depths\0" "2,2,6,2\0" "num_heads\0" "3,6,12,24\0" "mlp_ratio\0"
+    "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0" "0\0"
+    "extra_norm_stage\0" "false\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_62[] =
+    "tag\0" "untrained\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_cr_tiny_ns_224 */
-static const char *const a_63[] = {
-    "img_size", "224,224", "patch_size", "4", "window_size", "none", "window_ratio", "8",
-    "always_partition", "false", "strict_img_size", "true", "in_chans", "3", "num_classes", "1000",
-    "embed_dim", "96", "depths", "2,2,6,2", "num_heads", "3,6,12,24", "mlp_ratio", "4.0",
-    "init_values", "0.0", "norm_layer", "LayerNorm", "extra_norm_period", "0",
-    "extra_norm_stage", "true", "sequential_attn", "false", "global_pool", "avg", NULL
-};
-static const char *const c_63[] = {
-    "tag", "sw_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_63[] =
+    "img_size\0" "224,224\0" "patch_size\0" "4\0" "window_size\0" "none\0" "window_ratio\0" "8\0"
+    "always_partition\0" "false\0" "strict_img_size\0" "true\0" "in_chans\0" "3\0" "num_classes\0"
+    "1000\0" "embed_dim\0" "96\0" "depths\0" "2,2,6,2\0" "num_heads\0" "3,6,12,24\0" "mlp_ratio\0"
+    "4.0\0" "init_values\0" "0.0\0" "norm_layer\0" "LayerNorm\0" "extra_norm_period\0" "0\0"
+    "extra_norm_stage\0" "true\0" "sequential_attn\0" "false\0" "global_pool\0" "avg\0";
+static const char c_63[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_large_window12_192 */
-static const char *const a_64[] = {
-    "img_size", "192,192", "patch_size", "4", "in_chans", "3", "num_classes", "21841",
-    "global_pool", "avg", "embed_dim", "192", "depths", "2,2,18,2", "num_heads", "6,12,24,48",
-    "window_size", "12", "always_partition", "false", "strict_img_size", "true", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "act_layer", "gelu", "norm_layer", "LayerNorm",
-    "pretrained_window_sizes", "0,0,0,0", NULL
-};
-static const char *const c_64[] = {
-    "tag", "ms_in22k", "input_size", "3,192,192", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "21841", "fixed_input_size", "true", NULL
-};
+static const char a_64[] =
+    "img_size\0" "192,192\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "21841\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "192\0" "depths\0" "2,2,18,2\0" "num_heads\0"
+    "6,12,24,48\0" "window_size\0" "12\0" "always_partition\0" "false\0" "strict_img_size\0"
+    "true\0" "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "act_layer\0" "gelu\0" "norm_layer\0"
+    "LayerNorm\0" "pretrained_window_sizes\0" "0,0,0,0\0";
+static const char c_64[] =
+    "tag\0" "ms_in22k\0" "input_size\0" "3,192,192\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "21841\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_large_window12to16_192to256 */
-static const char *const a_65[] = {
-    "img_size", "256,256", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "192", "depths", "2,2,18,2", "num_heads", "6,12,24,48",
-    "window_size", "16", "always_partition", "false", "strict_img_size", "true", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "act_layer", "gelu", "norm_layer", "LayerNorm",
-    "pretrained_window_sizes", "12,12,12,6", NULL
-};
-static const char *const c_65[] = {
-    "tag", "ms_in22k_ft_in1k", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.485,0.456,0.406",
-    "std", "0.229,0.224,0.225", "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_65[] =
+    "img_size\0" "256,256\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "192\0" "depths\0" "2,2,18,2\0" "num_heads\0"
+    "6,12,24,48\0" "window_size\0" "16\0" "always_partition\0" "false\0" "strict_img_size\0"
+    "true\0" "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "act_layer\0" "gelu\0" "norm_layer\0"
+    "LayerNorm\0" "pretrained_window_sizes\0" "12,12,12,6\0";
+static const char c_65[] =
+    "tag\0" "ms_in22k_ft_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0"
+    "0.229,0.224,0.225\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_large_window12to24_192to384 */
-static const char *const a_66[] = {
-    "img_size", "384,384", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "192", "depths", "2,2,18,2", "num_heads", "6,12,24,48",
-    "window_size", "24", "always_partition", "false", "strict_img_size", "true", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "act_layer", "gelu", "norm_layer", "LayerNorm",
-    "pretrained_window_sizes", "12,12,12,6", NULL
-};
-static const char *const c_66[] = {
-    "tag", "ms_in22k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.485,0.456,0.406",
-    "std", "0.229,0.224,0.225", "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_66[] =
+    "img_size\0" "384,384\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "192\0" "depths\0" "2,2,18,2\0" "num_heads\0"
+    "6,12,24,48\0" "window_size\0" "24\0" "always_partition\0" "false\0" "strict_img_size\0"
+    "true\0" "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "act_layer\0" "gelu\0" "norm_layer\0"
+    "LayerNorm\0" "pretrained_window_sizes\0" "12,12,12,6\0";
+static const char c_66[] =
+    "tag\0" "ms_in22k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0"
+    "0.229,0.224,0.225\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_small_window16_256 */
-static const char *const a_67[] = {
-    "img_size", "256,256", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "96", "depths", "2,2,18,2", "num_heads", "3,6,12,24",
-    "window_size", "16", "always_partition", "false", "strict_img_size", "true", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "act_layer", "gelu", "norm_layer", "LayerNorm",
-    "pretrained_window_sizes", "0,0,0,0", NULL
-};
-static const char *const c_67[] = {
-    "tag", "ms_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_67[] =
+    "img_size\0" "256,256\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "96\0" "depths\0" "2,2,18,2\0" "num_heads\0" "3,6,12,24\0"
+    "window_size\0" "16\0" "always_partition\0" "false\0" "strict_img_size\0" "true\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "true\0" "act_layer\0" "gelu\0" "norm_layer\0" "LayerNorm\0"
+    "pretrained_window_sizes\0" "0,0,0,0\0";
+static const char c_67[] =
+    "tag\0" "ms_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_small_window8_256 */
-static const char *const a_68[] = {
-    "img_size", "256,256", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "96", "depths", "2,2,18,2", "num_heads", "3,6,12,24",
-    "window_size", "8", "always_partition", "false", "strict_img_size", "true", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "act_layer", "gelu", "norm_layer", "LayerNorm",
-    "pretrained_window_sizes", "0,0,0,0", NULL
-};
-static const char *const c_68[] = {
-    "tag", "ms_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_68[] =
+    "img_size\0" "256,256\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "96\0" "depths\0" "2,2,18,2\0" "num_heads\0" "3,6,12,24\0"
+    "window_size\0" "8\0" "always_partition\0" "false\0" "strict_img_size\0" "true\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "true\0" "act_layer\0" "gelu\0" "norm_layer\0" "LayerNorm\0"
+    "pretrained_window_sizes\0" "0,0,0,0\0";
+static const char c_68[] =
+    "tag\0" "ms_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_tiny_window16_256 */
-static const char *const a_69[] = {
-    "img_size", "256,256", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "96", "depths", "2,2,6,2", "num_heads", "3,6,12,24",
-    "window_size", "16", "always_partition", "false", "strict_img_size", "true", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "act_layer", "gelu", "norm_layer", "LayerNorm",
-    "pretrained_window_sizes", "0,0,0,0", NULL
-};
-static const char *const c_69[] = {
-    "tag", "ms_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_69[] =
+    "img_size\0" "256,256\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "96\0" "depths\0" "2,2,6,2\0" "num_heads\0" "3,6,12,24\0"
+    "window_size\0" "16\0" "always_partition\0" "false\0" "strict_img_size\0" "true\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "true\0" "act_layer\0" "gelu\0" "norm_layer\0" "LayerNorm\0"
+    "pretrained_window_sizes\0" "0,0,0,0\0";
+static const char c_69[] =
+    "tag\0" "ms_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* swinv2_tiny_window8_256 */
-static const char *const a_70[] = {
-    "img_size", "256,256", "patch_size", "4", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "96", "depths", "2,2,6,2", "num_heads", "3,6,12,24",
-    "window_size", "8", "always_partition", "false", "strict_img_size", "true", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "act_layer", "gelu", "norm_layer", "LayerNorm",
-    "pretrained_window_sizes", "0,0,0,0", NULL
-};
-static const char *const c_70[] = {
-    "tag", "ms_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_70[] =
+    "img_size\0" "256,256\0" "patch_size\0" "4\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "96\0" "depths\0" "2,2,6,2\0" "num_heads\0" "3,6,12,24\0"
+    "window_size\0" "8\0" "always_partition\0" "false\0" "strict_img_size\0" "true\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "true\0" "act_layer\0" "gelu\0" "norm_layer\0" "LayerNorm\0"
+    "pretrained_window_sizes\0" "0,0,0,0\0";
+static const char c_70[] =
+    "tag\0" "ms_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_7b_patch16_dinov3 */
-static const char *const a_71[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "4096", "depth", "40", "num_heads", "32",
-    "qkv_bias", "false", "qkv_fused", "true", "mlp_ratio", "2", "swiglu_mlp", "true",
-    "swiglu_align_to", "64", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "1e-05", "class_token", "true",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "dinov3", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "100", "rope_rotate_half", "true",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "true", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_71[] = {
-    "tag", "lvd1689m", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_71[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "4096\0" "depth\0" "40\0" "num_heads\0" "32\0"
+    "qkv_bias\0" "false\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "2\0" "swiglu_mlp\0" "true\0"
+    "swiglu_align_to\0" "64\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "dinov3\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "100\0" "rope_rotate_half\0" "true\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "none\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_71[] =
+    "tag\0" "lvd1689m\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_mci_224 */
-static const char *const a_72[] = {
-    "img_size", "224,224", "patch_size", "1", "in_chans", "3", "num_classes", "512",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "HybridEmbed(backbone=ConvStem,proj=false)", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_72[] = {
-    "tag", "apple_mclip_lt", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.0,0.0,0.0", "std", "1.0,1.0,1.0",
-    "num_classes", "512", "fixed_input_size", "true", NULL
-};
+static const char a_72[] =
+    "img_size\0" "224,224\0" "patch_size\0" "1\0" "in_chans\0" "3\0" "num_classes\0" "512\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=ConvStem,proj=false)\0" "embed_norm_layer\0" "none\0" "norm_layer\0"
+    "none\0" "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0"
+    "Attention\0";
+static const char c_72[] =
+    "tag\0" "apple_mclip_lt\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.0,0.0,0.0\0" "std\0" "1.0,1.0,1.0\0"
+    "num_classes\0" "512\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch14_dinov2 */
-static const char *const a_73[] = {
-    "img_size", "518,518", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-05", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_73[] = {
-    "tag", "lvd142m", "input_size", "3,518,518", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_73[] =
+    "img_size\0" "518,518\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_73[] =
+    "tag\0" "lvd142m\0" "input_size\0" "3,518,518\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch14_reg1_tipsv2 */
-static const char *const a_74[] = {
-    "img_size", "448,448", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1.0", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "1", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_74[] = {
-    "tag", "webli", "input_size", "3,448,448", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.0,0.0,0.0", "std", "1.0,1.0,1.0", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_74[] =
+    "img_size\0" "448,448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1.0\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "1\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_74[] =
+    "tag\0" "webli\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.0,0.0,0.0\0" "std\0" "1.0,1.0,1.0\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch14_reg4_dinov2 */
-static const char *const a_75[] = {
-    "img_size", "518,518", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-05", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "4", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_75[] = {
-    "tag", "lvd142m", "input_size", "3,518,518", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_75[] =
+    "img_size\0" "518,518\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "4\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_75[] =
+    "tag\0" "lvd142m\0" "input_size\0" "3,518,518\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_18x2_224 */
-static const char *const a_76[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "18", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-05", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "ParallelThingsBlock", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_76[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_76[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "18\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "ParallelThingsBlock\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_76[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_224 */
-static const char *const a_77[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_77[] = {
-    "tag", "augreg2_in21k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_77[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_77[] =
+    "tag\0" "augreg2_in21k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_224_miil */
-static const char *const a_78[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "11221",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "false", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_78[] = {
-    "tag", "in21k", "input_size", "3,224,224", "interpolation", "bilinear", "crop_pct", "0.875",
-    "crop_mode", "center", "mean", "0.0,0.0,0.0", "std", "1.0,1.0,1.0", "num_classes", "11221",
-    "fixed_input_size", "true", NULL
-};
+static const char a_78[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "11221\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_78[] =
+    "tag\0" "in21k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bilinear\0" "crop_pct\0"
+    "0.875\0" "crop_mode\0" "center\0" "mean\0" "0.0,0.0,0.0\0" "std\0" "1.0,1.0,1.0\0"
+    "num_classes\0" "11221\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_384 */
-static const char *const a_79[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_79[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_79[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_79[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_clip_224 */
-static const char *const a_80[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_80[] = {
-    "tag", "laion2b_ft_in12k_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.95", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_80[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_80[] =
+    "tag\0" "laion2b_ft_in12k_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_base_patch16_clip_384 */
-static const char *const a_81[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_81[] = {
-    "tag", "laion2b_ft_in12k_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "squash", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_81[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_81[] =
+    "tag\0" "laion2b_ft_in12k_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "squash\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_base_patch16_clip_quickgelu_224 */
-static const char *const a_82[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "512",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "quick_gelu",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_82[] = {
-    "tag", "metaclip_2pt5b", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "512", "fixed_input_size", "true",
-    NULL
-};
+static const char a_82[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "512\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0"
+    "quick_gelu\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_82[] =
+    "tag\0" "metaclip_2pt5b\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "512\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_base_patch16_dinov3 */
-static const char *const a_83[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "qkv_bias", "false",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "1e-05", "class_token", "true",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "dinov3", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "100", "rope_rotate_half", "true",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "true", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_83[] = {
-    "tag", "lvd1689m", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_83[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0" "qkv_bias\0"
+    "false\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "dinov3\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "100\0" "rope_rotate_half\0" "true\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "none\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_83[] =
+    "tag\0" "lvd1689m\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_dinov3_qkvb */
-static const char *const a_84[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "1e-05", "class_token", "true",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "dinov3", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "100", "rope_rotate_half", "true",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "true", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_84[] = {
-    "tag", "lvd1689m", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_84[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "dinov3\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "100\0" "rope_rotate_half\0" "true\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "none\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_84[] =
+    "tag\0" "lvd1689m\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_gap_224 */
-static const char *const a_85[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_85[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_85[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_85[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_plus_240 */
-static const char *const a_86[] = {
-    "img_size", "240,240", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "896", "depth", "12", "num_heads", "14",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-05", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_86[] = {
-    "tag", "untrained", "input_size", "3,240,240", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_86[] =
+    "img_size\0" "240,240\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "896\0" "depth\0" "12\0" "num_heads\0" "14\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_86[] =
+    "tag\0" "untrained\0" "input_size\0" "3,240,240\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_plus_clip_240 */
-static const char *const a_87[] = {
-    "img_size", "240,240", "patch_size", "16", "in_chans", "3", "num_classes", "640",
-    "global_pool", "token", "embed_dim", "896", "depth", "12", "num_heads", "14",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_87[] = {
-    "tag", "laion400m_e32", "input_size", "3,240,240", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "640", "fixed_input_size", "true",
-    NULL
-};
+static const char a_87[] =
+    "img_size\0" "240,240\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "640\0"
+    "global_pool\0" "token\0" "embed_dim\0" "896\0" "depth\0" "12\0" "num_heads\0" "14\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_87[] =
+    "tag\0" "laion400m_e32\0" "input_size\0" "3,240,240\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "640\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_base_patch16_reg4_gap_256 */
-static const char *const a_88[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "4", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_88[] = {
-    "tag", "untrained", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_88[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "4\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_88[] =
+    "tag\0" "untrained\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_rope_224 */
-static const char *const a_89[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "qkv_bias", "true", "qkv_fused", "true", "mlp_ratio", "4", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "false", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "xy",
-    "rope_temperature", "100.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none",
-    "use_fc_norm", "false", "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "ref_feat_shape", "none",
-    "head_init_scale", "0.001", NULL
-};
-static const char *const c_89[] = {
-    "tag", "naver_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_89[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "100.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_89[] =
+    "tag\0" "naver_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_rope_ape_224 */
-static const char *const a_90[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "qkv_bias", "true", "qkv_fused", "true", "mlp_ratio", "4", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "true", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "xy",
-    "rope_temperature", "100.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_90[] = {
-    "tag", "naver_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_90[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "true\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "100.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_90[] =
+    "tag\0" "naver_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_rope_mixed_224 */
-static const char *const a_91[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "qkv_bias", "true", "qkv_fused", "true", "mlp_ratio", "4", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "false", "use_rot_pos_emb", "true",
-    "rope_type", "mixed", "rope_grid_offset", "0.0", "rope_grid_indexing", "xy",
-    "rope_temperature", "10.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_91[] = {
-    "tag", "naver_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_91[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "mixed\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_91[] =
+    "tag\0" "naver_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_rope_mixed_ape_224 */
-static const char *const a_92[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "qkv_bias", "true", "qkv_fused", "true", "mlp_ratio", "4", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "true", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "mixed", "rope_grid_offset", "0.0", "rope_grid_indexing", "xy",
-    "rope_temperature", "10.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_92[] = {
-    "tag", "naver_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_92[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "true\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "mixed\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_92[] =
+    "tag\0" "naver_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_rope_reg1_gap_256 */
-static const char *const a_93[] = {
-    "img_size", "256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "false",
-    "num_reg_tokens", "1", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_93[] = {
-    "tag", "sbb_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_93[] =
+    "img_size\0" "256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "false\0"
+    "num_reg_tokens\0" "1\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_93[] =
+    "tag\0" "sbb_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_rpn_224 */
-static const char *const a_94[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "ResPostBlock", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_94[] = {
-    "tag", "sw_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_94[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "ResPostBlock\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_94[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_siglip_224 */
-static const char *const a_95[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_95[] = {
-    "tag", "v2_webli", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_95[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_95[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_siglip_256 */
-static const char *const a_96[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_96[] = {
-    "tag", "v2_webli", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_96[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_96[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_siglip_384 */
-static const char *const a_97[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_97[] = {
-    "tag", "v2_webli", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_97[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_97[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_siglip_512 */
-static const char *const a_98[] = {
-    "img_size", "512,512", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_98[] = {
-    "tag", "v2_webli", "input_size", "3,512,512", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_98[] =
+    "img_size\0" "512,512\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_98[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,512,512\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_siglip_gap_224 */
-static const char *const a_99[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_99[] = {
-    "tag", "v2_webli", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_99[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_99[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_siglip_gap_256 */
-static const char *const a_100[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_100[] = {
-    "tag", "v2_webli", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_100[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_100[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_siglip_gap_384 */
-static const char *const a_101[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_101[] = {
-    "tag", "v2_webli", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_101[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_101[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_siglip_gap_512 */
-static const char *const a_102[] = {
-    "img_size", "512,512", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_102[] = {
-    "tag", "v2_webli", "input_size", "3,512,512", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_102[] =
+    "img_size\0" "512,512\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_102[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,512,512\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch16_xp_224 */
-static const char *const a_103[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "false", "qk_norm", "true", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "RmsNorm", "act_layer", "none",
-    "block_fn", "ParallelScalingBlock", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_103[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_103[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "true\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "RmsNorm\0" "act_layer\0" "none\0" "block_fn\0"
+    "ParallelScalingBlock\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_103[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch32_224 */
-static const char *const a_104[] = {
-    "img_size", "224,224", "patch_size", "32", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_104[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_104[] =
+    "img_size\0" "224,224\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_104[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch32_384 */
-static const char *const a_105[] = {
-    "img_size", "384,384", "patch_size", "32", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_105[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_105[] =
+    "img_size\0" "384,384\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_105[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch32_clip_224 */
-static const char *const a_106[] = {
-    "img_size", "224,224", "patch_size", "32", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_106[] = {
-    "tag", "laion2b_ft_in12k_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_106[] =
+    "img_size\0" "224,224\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_106[] =
+    "tag\0" "laion2b_ft_in12k_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_base_patch32_clip_256 */
-static const char *const a_107[] = {
-    "img_size", "256,256", "patch_size", "32", "in_chans", "3", "num_classes", "512",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_107[] = {
-    "tag", "datacompxl", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "512", "fixed_input_size", "true",
-    NULL
-};
+static const char a_107[] =
+    "img_size\0" "256,256\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "512\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_107[] =
+    "tag\0" "datacompxl\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "512\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch32_clip_384 */
-static const char *const a_108[] = {
-    "img_size", "384,384", "patch_size", "32", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_108[] = {
-    "tag", "laion2b_ft_in12k_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_108[] =
+    "img_size\0" "384,384\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_108[] =
+    "tag\0" "laion2b_ft_in12k_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_base_patch32_clip_448 */
-static const char *const a_109[] = {
-    "img_size", "448,448", "patch_size", "32", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_109[] = {
-    "tag", "laion2b_ft_in12k_in1k", "input_size", "3,448,448", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_109[] =
+    "img_size\0" "448,448\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_109[] =
+    "tag\0" "laion2b_ft_in12k_in1k\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_base_patch32_clip_quickgelu_224 */
-static const char *const a_110[] = {
-    "img_size", "224,224", "patch_size", "32", "in_chans", "3", "num_classes", "512",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "quick_gelu",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_110[] = {
-    "tag", "laion400m_e32", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "512", "fixed_input_size", "true",
-    NULL
-};
+static const char a_110[] =
+    "img_size\0" "224,224\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "512\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0"
+    "quick_gelu\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_110[] =
+    "tag\0" "laion400m_e32\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "512\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_base_patch32_plus_256 */
-static const char *const a_111[] = {
-    "img_size", "256,256", "patch_size", "32", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "896", "depth", "12", "num_heads", "14",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-05", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_111[] = {
-    "tag", "untrained", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_111[] =
+    "img_size\0" "256,256\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "896\0" "depth\0" "12\0" "num_heads\0" "14\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_111[] =
+    "tag\0" "untrained\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch32_siglip_256 */
-static const char *const a_112[] = {
-    "img_size", "256,256", "patch_size", "32", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_112[] = {
-    "tag", "v2_webli", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_112[] =
+    "img_size\0" "256,256\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "gelu_tanh\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_112[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch32_siglip_gap_256 */
-static const char *const a_113[] = {
-    "img_size", "256,256", "patch_size", "32", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_113[] = {
-    "tag", "v2_webli", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_113[] =
+    "img_size\0" "256,256\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "gelu_tanh\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_113[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_patch8_224 */
-static const char *const a_114[] = {
-    "img_size", "224,224", "patch_size", "8", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_114[] = {
-    "tag", "augreg2_in21k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_114[] =
+    "img_size\0" "224,224\0" "patch_size\0" "8\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_114[] =
+    "tag\0" "augreg2_in21k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_r26_s32_224 */
-static const char *const a_115[] = {
-    "img_size", "224,224", "patch_size", "1", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "HybridEmbed(backbone=ResNetV2)", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_115[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_115[] =
+    "img_size\0" "224,224\0" "patch_size\0" "1\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=ResNetV2)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_115[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_r50_s16_224 */
-static const char *const a_116[] = {
-    "img_size", "224,224", "patch_size", "1", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "HybridEmbed(backbone=ResNetV2)", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_116[] = {
-    "tag", "orig_in21k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_116[] =
+    "img_size\0" "224,224\0" "patch_size\0" "1\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=ResNetV2)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_116[] =
+    "tag\0" "orig_in21k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_r50_s16_384 */
-static const char *const a_117[] = {
-    "img_size", "384,384", "patch_size", "1", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "HybridEmbed(backbone=ResNetV2)", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_117[] = {
-    "tag", "orig_in21k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_117[] =
+    "img_size\0" "384,384\0" "patch_size\0" "1\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=ResNetV2)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_117[] =
+    "tag\0" "orig_in21k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_resnet26d_224 */
-static const char *const a_118[] = {
-    "img_size", "224,224", "patch_size", "1", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "HybridEmbed(backbone=FeatureListNet)", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_118[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_118[] =
+    "img_size\0" "224,224\0" "patch_size\0" "1\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=FeatureListNet)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_118[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_base_resnet50d_224 */
-static const char *const a_119[] = {
-    "img_size", "224,224", "patch_size", "1", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "HybridEmbed(backbone=FeatureListNet)", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_119[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_119[] =
+    "img_size\0" "224,224\0" "patch_size\0" "1\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=FeatureListNet)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_119[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_betwixt_patch16_gap_256 */
-static const char *const a_120[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "640", "depth", "12", "num_heads", "10", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-06", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_120[] = {
-    "tag", "untrained", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_120[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "640\0" "depth\0" "12\0" "num_heads\0" "10\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-06\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_120[] =
+    "tag\0" "untrained\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_betwixt_patch16_reg1_gap_256 */
-static const char *const a_121[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "640", "depth", "12", "num_heads", "10", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "1", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_121[] = {
-    "tag", "sbb_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_121[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "640\0" "depth\0" "12\0" "num_heads\0" "10\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "1\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_121[] =
+    "tag\0" "sbb_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_betwixt_patch16_reg4_gap_256 */
-static const char *const a_122[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "640", "depth", "12", "num_heads", "10", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "4", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_122[] = {
-    "tag", "sbb2_e200_in12k_ft_in1k", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "0.95", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_122[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "640\0" "depth\0" "12\0" "num_heads\0" "10\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "4\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_122[] =
+    "tag\0" "sbb2_e200_in12k_ft_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_betwixt_patch16_reg4_gap_384 */
-static const char *const a_123[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "640", "depth", "12", "num_heads", "10", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "4", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_123[] = {
-    "tag", "sbb2_e200_in12k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_123[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "640\0" "depth\0" "12\0" "num_heads\0" "10\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "4\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_123[] =
+    "tag\0" "sbb2_e200_in12k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_betwixt_patch16_rope_reg4_gap_256 */
-static const char *const a_124[] = {
-    "img_size", "256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "640", "depth", "12", "num_heads", "10", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "false",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_124[] = {
-    "tag", "sbb_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_124[] =
+    "img_size\0" "256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "640\0" "depth\0" "12\0" "num_heads\0" "10\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "false\0"
+    "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_124[] =
+    "tag\0" "sbb_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_betwixt_patch32_clip_224 */
-static const char *const a_125[] = {
-    "img_size", "224,224", "patch_size", "32", "in_chans", "3", "num_classes", "512",
-    "global_pool", "token", "embed_dim", "640", "depth", "12", "num_heads", "10",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_125[] = {
-    "tag", "tinyclip_laion400m", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "512", "fixed_input_size", "true",
-    NULL
-};
+static const char a_125[] =
+    "img_size\0" "224,224\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "512\0"
+    "global_pool\0" "token\0" "embed_dim\0" "640\0" "depth\0" "12\0" "num_heads\0" "10\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_125[] =
+    "tag\0" "tinyclip_laion400m\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "512\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_dlittle_patch16_reg1_gap_256 */
-static const char *const a_126[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "320", "depth", "14", "num_heads", "5", "mlp_ratio", "5.6",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "1", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "diff", NULL
-};
-static const char *const c_126[] = {
-    "tag", "sbb_nadamuon_in1k", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "0.95", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_126[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "320\0" "depth\0" "14\0" "num_heads\0" "5\0" "mlp_ratio\0"
+    "5.6\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "1\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "diff\0";
+static const char c_126[] =
+    "tag\0" "sbb_nadamuon_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_dpwee_patch16_reg1_gap_256 */
-static const char *const a_127[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "256", "depth", "16", "num_heads", "4", "mlp_ratio", "5",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "1", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "DiffParallelScalingBlock",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_127[] = {
-    "tag", "sbb_nadamuon_in1k", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "0.95", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_127[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "256\0" "depth\0" "16\0" "num_heads\0" "4\0" "mlp_ratio\0"
+    "5\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "1\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "DiffParallelScalingBlock\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_127[] =
+    "tag\0" "sbb_nadamuon_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_dwee_patch16_reg1_gap_256 */
-static const char *const a_128[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "256", "depth", "14", "num_heads", "4", "mlp_ratio", "5",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "1", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "diff", NULL
-};
-static const char *const c_128[] = {
-    "tag", "sbb_nadamuon_in1k", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "0.95", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_128[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "256\0" "depth\0" "14\0" "num_heads\0" "4\0" "mlp_ratio\0"
+    "5\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "1\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "diff\0";
+static const char c_128[] =
+    "tag\0" "sbb_nadamuon_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_giant_patch14_224 */
-static const char *const a_129[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1408", "depth", "40", "num_heads", "16",
-    "mlp_ratio", "4.363636363636363", "qkv_bias", "true", "qk_norm", "false",
-    "scale_attn_norm", "false", "scale_mlp_norm", "false", "proj_bias", "true",
-    "init_values", "none", "class_token", "true", "pos_embed", "learn", "no_embed_class", "false",
-    "reg_tokens", "0", "pre_norm", "false", "final_norm", "true", "fc_norm", "none",
-    "pool_include_prefix", "false", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "PatchEmbed", "embed_norm_layer", "none", "norm_layer", "none",
-    "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_129[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_129[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1408\0" "depth\0" "40\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.363636363636363\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0"
+    "scale_attn_norm\0" "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0"
+    "init_values\0" "none\0" "class_token\0" "true\0" "pos_embed\0" "learn\0" "no_embed_class\0"
+    "false\0" "reg_tokens\0" "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0"
+    "none\0" "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_129[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_giant_patch14_clip_224 */
-static const char *const a_130[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1024",
-    "global_pool", "token", "embed_dim", "1408", "depth", "40", "num_heads", "16",
-    "mlp_ratio", "4.363636363636363", "qkv_bias", "true", "qk_norm", "false",
-    "scale_attn_norm", "false", "scale_mlp_norm", "false", "proj_bias", "true",
-    "init_values", "none", "class_token", "true", "pos_embed", "learn", "no_embed_class", "false",
-    "reg_tokens", "0", "pre_norm", "true", "final_norm", "true", "fc_norm", "none",
-    "pool_include_prefix", "false", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "PatchEmbed", "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)",
-    "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_130[] = {
-    "tag", "laion2b", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1024", "fixed_input_size", "true",
-    NULL
-};
+static const char a_130[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1024\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1408\0" "depth\0" "40\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.363636363636363\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0"
+    "scale_attn_norm\0" "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0"
+    "init_values\0" "none\0" "class_token\0" "true\0" "pos_embed\0" "learn\0" "no_embed_class\0"
+    "false\0" "reg_tokens\0" "0\0" "pre_norm\0" "true\0" "final_norm\0" "true\0" "fc_norm\0"
+    "none\0" "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0"
+    "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0"
+    "attn_layer\0" "Attention\0";
+static const char c_130[] =
+    "tag\0" "laion2b\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1024\0" "fixed_input_size\0" "true\0";
 
 /* vit_giant_patch14_dinov2 */
-static const char *const a_131[] = {
-    "img_size", "518,518", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "1536", "depth", "40", "num_heads", "24",
-    "mlp_ratio", "5.33334", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-05", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "SiLU", "block_fn", "Block",
-    "mlp_layer", "GluMlp(act_layer=SiLU,gate_last=false)", "attn_layer", "Attention", NULL
-};
-static const char *const c_131[] = {
-    "tag", "lvd142m", "input_size", "3,518,518", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_131[] =
+    "img_size\0" "518,518\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1536\0" "depth\0" "40\0" "num_heads\0" "24\0"
+    "mlp_ratio\0" "5.33334\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0"
+    "class_token\0" "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "SiLU\0" "block_fn\0" "Block\0" "mlp_layer\0"
+    "GluMlp(act_layer=SiLU,gate_last=false)\0" "attn_layer\0" "Attention\0";
+static const char c_131[] =
+    "tag\0" "lvd142m\0" "input_size\0" "3,518,518\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_giant_patch14_reg1_tipsv2 */
-static const char *const a_132[] = {
-    "img_size", "448,448", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "1536", "depth", "40", "num_heads", "24",
-    "mlp_ratio", "5.33334", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1.0", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "1", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "SiLU", "block_fn", "Block",
-    "mlp_layer", "GluMlp(act_layer=SiLU,gate_last=false)", "attn_layer", "Attention", NULL
-};
-static const char *const c_132[] = {
-    "tag", "webli", "input_size", "3,448,448", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.0,0.0,0.0", "std", "1.0,1.0,1.0", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_132[] =
+    "img_size\0" "448,448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1536\0" "depth\0" "40\0" "num_heads\0" "24\0"
+    "mlp_ratio\0" "5.33334\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1.0\0"
+    "class_token\0" "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0"
+    "1\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "SiLU\0" "block_fn\0" "Block\0" "mlp_layer\0"
+    "GluMlp(act_layer=SiLU,gate_last=false)\0" "attn_layer\0" "Attention\0";
+static const char c_132[] =
+    "tag\0" "webli\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.0,0.0,0.0\0" "std\0" "1.0,1.0,1.0\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_giant_patch14_reg4_dinov2 */
-static const char *const a_133[] = {
-    "img_size", "518,518", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "1536", "depth", "40", "num_heads", "24",
-    "mlp_ratio", "5.33334", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-05", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "4", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "SiLU", "block_fn", "Block",
-    "mlp_layer", "GluMlp(act_layer=SiLU,gate_last=false)", "attn_layer", "Attention", NULL
-};
-static const char *const c_133[] = {
-    "tag", "lvd142m", "input_size", "3,518,518", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_133[] =
+    "img_size\0" "518,518\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1536\0" "depth\0" "40\0" "num_heads\0" "24\0"
+    "mlp_ratio\0" "5.33334\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0"
+    "class_token\0" "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0"
+    "4\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "SiLU\0" "block_fn\0" "Block\0" "mlp_layer\0"
+    "GluMlp(act_layer=SiLU,gate_last=false)\0" "attn_layer\0" "Attention\0";
+static const char c_133[] =
+    "tag\0" "lvd142m\0" "input_size\0" "3,518,518\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_giant_patch16_gap_224 */
-static const char *const a_134[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1408", "depth", "40", "num_heads", "16",
-    "mlp_ratio", "4.363636363636363", "qkv_bias", "true", "qk_norm", "false",
-    "scale_attn_norm", "false", "scale_mlp_norm", "false", "proj_bias", "true",
-    "init_values", "none", "class_token", "false", "pos_embed", "learn", "no_embed_class", "false",
-    "reg_tokens", "0", "pre_norm", "false", "final_norm", "true", "fc_norm", "false",
-    "pool_include_prefix", "false", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "PatchEmbed", "embed_norm_layer", "none", "norm_layer", "none",
-    "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_134[] = {
-    "tag", "in22k_ijepa", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_134[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1408\0" "depth\0" "40\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.363636363636363\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0"
+    "scale_attn_norm\0" "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0"
+    "init_values\0" "none\0" "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0"
+    "false\0" "reg_tokens\0" "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0"
+    "false\0" "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_134[] =
+    "tag\0" "in22k_ijepa\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_giantopt_patch16_siglip_256 */
-static const char *const a_135[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "1536", "depth", "40", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_135[] = {
-    "tag", "v2_webli", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_135[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1536\0" "depth\0" "40\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "gelu_tanh\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_135[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_giantopt_patch16_siglip_384 */
-static const char *const a_136[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "1536", "depth", "40", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_136[] = {
-    "tag", "v2_webli", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_136[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1536\0" "depth\0" "40\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "gelu_tanh\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_136[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_giantopt_patch16_siglip_gap_256 */
-static const char *const a_137[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1536", "depth", "40", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_137[] = {
-    "tag", "v2_webli", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_137[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1536\0" "depth\0" "40\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "gelu_tanh\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_137[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_giantopt_patch16_siglip_gap_384 */
-static const char *const a_138[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1536", "depth", "40", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_138[] = {
-    "tag", "v2_webli", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_138[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1536\0" "depth\0" "40\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "gelu_tanh\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_138[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_gigantic_patch14_224 */
-static const char *const a_139[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1664", "depth", "48", "num_heads", "16",
-    "mlp_ratio", "4.923076923076923", "qkv_bias", "true", "qk_norm", "false",
-    "scale_attn_norm", "false", "scale_mlp_norm", "false", "proj_bias", "true",
-    "init_values", "none", "class_token", "true", "pos_embed", "learn", "no_embed_class", "false",
-    "reg_tokens", "0", "pre_norm", "false", "final_norm", "true", "fc_norm", "none",
-    "pool_include_prefix", "false", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "PatchEmbed", "embed_norm_layer", "none", "norm_layer", "none",
-    "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_139[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_139[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1664\0" "depth\0" "48\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.923076923076923\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0"
+    "scale_attn_norm\0" "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0"
+    "init_values\0" "none\0" "class_token\0" "true\0" "pos_embed\0" "learn\0" "no_embed_class\0"
+    "false\0" "reg_tokens\0" "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0"
+    "none\0" "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_139[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_gigantic_patch14_clip_224 */
-static const char *const a_140[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1280",
-    "global_pool", "token", "embed_dim", "1664", "depth", "48", "num_heads", "16",
-    "mlp_ratio", "4.923076923076923", "qkv_bias", "true", "qk_norm", "false",
-    "scale_attn_norm", "false", "scale_mlp_norm", "false", "proj_bias", "true",
-    "init_values", "none", "class_token", "true", "pos_embed", "learn", "no_embed_class", "false",
-    "reg_tokens", "0", "pre_norm", "true", "final_norm", "true", "fc_norm", "none",
-    "pool_include_prefix", "false", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "PatchEmbed", "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)",
-    "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_140[] = {
-    "tag", "laion2b", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1280", "fixed_input_size", "true",
-    NULL
-};
+static const char a_140[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1280\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1664\0" "depth\0" "48\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.923076923076923\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0"
+    "scale_attn_norm\0" "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0"
+    "init_values\0" "none\0" "class_token\0" "true\0" "pos_embed\0" "learn\0" "no_embed_class\0"
+    "false\0" "reg_tokens\0" "0\0" "pre_norm\0" "true\0" "final_norm\0" "true\0" "fc_norm\0"
+    "none\0" "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0"
+    "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0"
+    "attn_layer\0" "Attention\0";
+static const char c_140[] =
+    "tag\0" "laion2b\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1280\0" "fixed_input_size\0" "true\0";
 
 /* vit_gigantic_patch14_clip_378 */
-static const char *const a_141[] = {
-    "img_size", "378,378", "patch_size", "14", "in_chans", "3", "num_classes", "1280",
-    "global_pool", "token", "embed_dim", "1664", "depth", "48", "num_heads", "16",
-    "mlp_ratio", "4.923076923076923", "qkv_bias", "true", "qk_norm", "false",
-    "scale_attn_norm", "false", "scale_mlp_norm", "false", "proj_bias", "true",
-    "init_values", "none", "class_token", "true", "pos_embed", "learn", "no_embed_class", "false",
-    "reg_tokens", "0", "pre_norm", "true", "final_norm", "true", "fc_norm", "none",
-    "pool_include_prefix", "false", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "PatchEmbed", "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)",
-    "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_141[] = {
-    "tag", "metaclip2_worldwide", "input_size", "3,378,378", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "squash", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1280", "fixed_input_size", "true",
-    NULL
-};
+static const char a_141[] =
+    "img_size\0" "378,378\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1280\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1664\0" "depth\0" "48\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.923076923076923\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0"
+    "scale_attn_norm\0" "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0"
+    "init_values\0" "none\0" "class_token\0" "true\0" "pos_embed\0" "learn\0" "no_embed_class\0"
+    "false\0" "reg_tokens\0" "0\0" "pre_norm\0" "true\0" "final_norm\0" "true\0" "fc_norm\0"
+    "none\0" "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0"
+    "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0"
+    "attn_layer\0" "Attention\0";
+static const char c_141[] =
+    "tag\0" "metaclip2_worldwide\0" "input_size\0" "3,378,378\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "squash\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1280\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_gigantic_patch14_clip_quickgelu_224 */
-static const char *const a_142[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1280",
-    "global_pool", "token", "embed_dim", "1664", "depth", "48", "num_heads", "16",
-    "mlp_ratio", "4.923076923076923", "qkv_bias", "true", "qk_norm", "false",
-    "scale_attn_norm", "false", "scale_mlp_norm", "false", "proj_bias", "true",
-    "init_values", "none", "class_token", "true", "pos_embed", "learn", "no_embed_class", "false",
-    "reg_tokens", "0", "pre_norm", "true", "final_norm", "true", "fc_norm", "none",
-    "pool_include_prefix", "false", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "PatchEmbed", "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)",
-    "act_layer", "quick_gelu", "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention",
-    NULL
-};
-static const char *const c_142[] = {
-    "tag", "metaclip_2pt5b", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1280", "fixed_input_size", "true",
-    NULL
-};
+static const char a_142[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1280\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1664\0" "depth\0" "48\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.923076923076923\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0"
+    "scale_attn_norm\0" "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0"
+    "init_values\0" "none\0" "class_token\0" "true\0" "pos_embed\0" "learn\0" "no_embed_class\0"
+    "false\0" "reg_tokens\0" "0\0" "pre_norm\0" "true\0" "final_norm\0" "true\0" "fc_norm\0"
+    "none\0" "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0"
+    "LayerNorm(eps=1e-05)\0" "act_layer\0" "quick_gelu\0" "block_fn\0" "Block\0" "mlp_layer\0"
+    "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_142[] =
+    "tag\0" "metaclip_2pt5b\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1280\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_huge_patch14_224 */
-static const char *const a_143[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "1280", "depth", "32", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_143[] = {
-    "tag", "orig_in21k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_143[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1280\0" "depth\0" "32\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_143[] =
+    "tag\0" "orig_in21k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_huge_patch14_clip_224 */
-static const char *const a_144[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1280", "depth", "32", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_144[] = {
-    "tag", "laion2b_ft_in12k_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_144[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1280\0" "depth\0" "32\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_144[] =
+    "tag\0" "laion2b_ft_in12k_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_huge_patch14_clip_336 */
-static const char *const a_145[] = {
-    "img_size", "336,336", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1280", "depth", "32", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_145[] = {
-    "tag", "laion2b_ft_in12k_in1k", "input_size", "3,336,336", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "squash", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1000", "fixed_input_size", "true",
-    NULL
-};
+static const char a_145[] =
+    "img_size\0" "336,336\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1280\0" "depth\0" "32\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_145[] =
+    "tag\0" "laion2b_ft_in12k_in1k\0" "input_size\0" "3,336,336\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "squash\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1000\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_huge_patch14_clip_378 */
-static const char *const a_146[] = {
-    "img_size", "378,378", "patch_size", "14", "in_chans", "3", "num_classes", "1024",
-    "global_pool", "token", "embed_dim", "1280", "depth", "32", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_146[] = {
-    "tag", "dfn5b", "input_size", "3,378,378", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1024", "fixed_input_size", "true",
-    NULL
-};
+static const char a_146[] =
+    "img_size\0" "378,378\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1024\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1280\0" "depth\0" "32\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_146[] =
+    "tag\0" "dfn5b\0" "input_size\0" "3,378,378\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1024\0" "fixed_input_size\0" "true\0";
 
 /* vit_huge_patch14_clip_quickgelu_224 */
-static const char *const a_147[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1024",
-    "global_pool", "token", "embed_dim", "1280", "depth", "32", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "quick_gelu",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_147[] = {
-    "tag", "dfn5b", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1024", "fixed_input_size", "true",
-    NULL
-};
+static const char a_147[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1024\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1280\0" "depth\0" "32\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0"
+    "quick_gelu\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_147[] =
+    "tag\0" "dfn5b\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1024\0" "fixed_input_size\0" "true\0";
 
 /* vit_huge_patch14_clip_quickgelu_378 */
-static const char *const a_148[] = {
-    "img_size", "378,378", "patch_size", "14", "in_chans", "3", "num_classes", "1024",
-    "global_pool", "token", "embed_dim", "1280", "depth", "32", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "quick_gelu",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_148[] = {
-    "tag", "dfn5b", "input_size", "3,378,378", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "1024", "fixed_input_size", "true",
-    NULL
-};
+static const char a_148[] =
+    "img_size\0" "378,378\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1024\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1280\0" "depth\0" "32\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0"
+    "quick_gelu\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_148[] =
+    "tag\0" "dfn5b\0" "input_size\0" "3,378,378\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "1024\0" "fixed_input_size\0" "true\0";
 
 /* vit_huge_patch14_gap_224 */
-static const char *const a_149[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1280", "depth", "32", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_149[] = {
-    "tag", "in1k_ijepa", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_149[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1280\0" "depth\0" "32\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_149[] =
+    "tag\0" "in1k_ijepa\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_huge_patch14_xp_224 */
-static const char *const a_150[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1280", "depth", "32", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "false", "qk_norm", "true", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "RmsNorm", "act_layer", "none",
-    "block_fn", "ParallelScalingBlock", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_150[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_150[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1280\0" "depth\0" "32\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "true\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "RmsNorm\0" "act_layer\0" "none\0" "block_fn\0"
+    "ParallelScalingBlock\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_150[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_huge_patch16_gap_448 */
-static const char *const a_151[] = {
-    "img_size", "448,448", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1280", "depth", "32", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_151[] = {
-    "tag", "in1k_ijepa", "input_size", "3,448,448", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_151[] =
+    "img_size\0" "448,448\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1280\0" "depth\0" "32\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_151[] =
+    "tag\0" "in1k_ijepa\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_huge_plus_patch16_dinov3 */
-static const char *const a_152[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1280", "depth", "32", "num_heads", "20",
-    "qkv_bias", "false", "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "true",
-    "swiglu_align_to", "8", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "1e-05", "class_token", "true",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "dinov3", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "100", "rope_rotate_half", "true",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "true", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_152[] = {
-    "tag", "lvd1689m", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_152[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1280\0" "depth\0" "32\0" "num_heads\0" "20\0"
+    "qkv_bias\0" "false\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "true\0"
+    "swiglu_align_to\0" "8\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "dinov3\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "100\0" "rope_rotate_half\0" "true\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "none\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_152[] =
+    "tag\0" "lvd1689m\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_huge_plus_patch16_dinov3_qkvb */
-static const char *const a_153[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1280", "depth", "32", "num_heads", "20", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "true", "swiglu_align_to", "8",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "1e-05", "class_token", "true",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "dinov3", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "100", "rope_rotate_half", "true",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "true", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_153[] = {
-    "tag", "lvd1689m", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_153[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1280\0" "depth\0" "32\0" "num_heads\0" "20\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "true\0"
+    "swiglu_align_to\0" "8\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "dinov3\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "100\0" "rope_rotate_half\0" "true\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "none\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_153[] =
+    "tag\0" "lvd1689m\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_intern300m_patch14_448 */
-static const char *const a_154[] = {
-    "img_size", "448,448", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "0.1", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "false", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "true", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_154[] = {
-    "tag", "ogvl_dist", "input_size", "3,448,448", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_154[] =
+    "img_size\0" "448,448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "0.1\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "false\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_154[] =
+    "tag\0" "ogvl_dist\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch14_224 */
-static const char *const a_155[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_155[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_155[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_155[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch14_clip_224 */
-static const char *const a_156[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_156[] = {
-    "tag", "laion2b_ft_in12k_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_156[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_156[] =
+    "tag\0" "laion2b_ft_in12k_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch14_clip_336 */
-static const char *const a_157[] = {
-    "img_size", "336,336", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_157[] = {
-    "tag", "laion2b_ft_in12k_in1k", "input_size", "3,336,336", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "squash", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_157[] =
+    "img_size\0" "336,336\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_157[] =
+    "tag\0" "laion2b_ft_in12k_in1k\0" "input_size\0" "3,336,336\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "squash\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch14_clip_quickgelu_224 */
-static const char *const a_158[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "768",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "quick_gelu",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_158[] = {
-    "tag", "dfn2b", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "768", "fixed_input_size", "true",
-    NULL
-};
+static const char a_158[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "768\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0"
+    "quick_gelu\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_158[] =
+    "tag\0" "dfn2b\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "768\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch14_clip_quickgelu_336 */
-static const char *const a_159[] = {
-    "img_size", "336,336", "patch_size", "14", "in_chans", "3", "num_classes", "768",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "quick_gelu",
-    "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_159[] = {
-    "tag", "openai", "input_size", "3,336,336", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "768", "fixed_input_size", "true",
-    NULL
-};
+static const char a_159[] =
+    "img_size\0" "336,336\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "768\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0"
+    "quick_gelu\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_159[] =
+    "tag\0" "openai\0" "input_size\0" "3,336,336\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0" "std\0"
+    "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "768\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch14_dinov2 */
-static const char *const a_160[] = {
-    "img_size", "518,518", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-05", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_160[] = {
-    "tag", "lvd142m", "input_size", "3,518,518", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_160[] =
+    "img_size\0" "518,518\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_160[] =
+    "tag\0" "lvd142m\0" "input_size\0" "3,518,518\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch14_reg1_tipsv2 */
-static const char *const a_161[] = {
-    "img_size", "448,448", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1.0", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "1", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_161[] = {
-    "tag", "webli", "input_size", "3,448,448", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.0,0.0,0.0", "std", "1.0,1.0,1.0", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_161[] =
+    "img_size\0" "448,448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1.0\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "1\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_161[] =
+    "tag\0" "webli\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.0,0.0,0.0\0" "std\0" "1.0,1.0,1.0\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch14_reg4_dinov2 */
-static const char *const a_162[] = {
-    "img_size", "518,518", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "1e-05", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "4", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_162[] = {
-    "tag", "lvd142m", "input_size", "3,518,518", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_162[] =
+    "img_size\0" "518,518\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "4\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_162[] =
+    "tag\0" "lvd142m\0" "input_size\0" "3,518,518\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch14_xp_224 */
-static const char *const a_163[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "false", "qk_norm", "true", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "true", "reg_tokens", "0", "pre_norm", "true",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "RmsNorm", "act_layer", "none",
-    "block_fn", "ParallelScalingBlock", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_163[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_163[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "true\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "RmsNorm\0" "act_layer\0" "none\0" "block_fn\0"
+    "ParallelScalingBlock\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_163[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_224 */
-static const char *const a_164[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_164[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_164[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_164[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_384 */
-static const char *const a_165[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_165[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_165[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_165[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_dinov3 */
-static const char *const a_166[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "qkv_bias", "false", "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "1e-05", "class_token", "true",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "dinov3", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "100", "rope_rotate_half", "true",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "true", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_166[] = {
-    "tag", "lvd1689m", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_166[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "false\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "dinov3\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "100\0" "rope_rotate_half\0" "true\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "none\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_166[] =
+    "tag\0" "lvd1689m\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_dinov3_qkvb */
-static const char *const a_167[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1024", "depth", "24", "num_heads", "16", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "1e-05", "class_token", "true",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "dinov3", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "100", "rope_rotate_half", "true",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "true", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_167[] = {
-    "tag", "lvd1689m", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_167[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "dinov3\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "100\0" "rope_rotate_half\0" "true\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "none\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_167[] =
+    "tag\0" "lvd1689m\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_rope_224 */
-static const char *const a_168[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "qkv_bias", "true", "qkv_fused", "true", "mlp_ratio", "4", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "false", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "xy",
-    "rope_temperature", "100.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_168[] = {
-    "tag", "naver_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_168[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "100.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_168[] =
+    "tag\0" "naver_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_rope_ape_224 */
-static const char *const a_169[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "qkv_bias", "true", "qkv_fused", "true", "mlp_ratio", "4", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "true", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "xy",
-    "rope_temperature", "100.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_169[] = {
-    "tag", "naver_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_169[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "true\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "100.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_169[] =
+    "tag\0" "naver_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_rope_mixed_224 */
-static const char *const a_170[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "qkv_bias", "true", "qkv_fused", "true", "mlp_ratio", "4", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "false", "use_rot_pos_emb", "true",
-    "rope_type", "mixed", "rope_grid_offset", "0.0", "rope_grid_indexing", "xy",
-    "rope_temperature", "10.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_170[] = {
-    "tag", "naver_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_170[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "mixed\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_170[] =
+    "tag\0" "naver_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_rope_mixed_ape_224 */
-static const char *const a_171[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "qkv_bias", "true", "qkv_fused", "true", "mlp_ratio", "4", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "true", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "mixed", "rope_grid_offset", "0.0", "rope_grid_indexing", "xy",
-    "rope_temperature", "10.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_171[] = {
-    "tag", "naver_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_171[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "true\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "mixed\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_171[] =
+    "tag\0" "naver_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_siglip_256 */
-static const char *const a_172[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "1024", "depth", "24", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_172[] = {
-    "tag", "v2_webli", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_172[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_172[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_siglip_384 */
-static const char *const a_173[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "1024", "depth", "24", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_173[] = {
-    "tag", "v2_webli", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_173[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_173[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_siglip_512 */
-static const char *const a_174[] = {
-    "img_size", "512,512", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "1024", "depth", "24", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_174[] = {
-    "tag", "v2_webli", "input_size", "3,512,512", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_174[] =
+    "img_size\0" "512,512\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "gelu_tanh\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_174[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,512,512\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_siglip_gap_256 */
-static const char *const a_175[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1024", "depth", "24", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_175[] = {
-    "tag", "v2_webli", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_175[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_175[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_siglip_gap_384 */
-static const char *const a_176[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1024", "depth", "24", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_176[] = {
-    "tag", "v2_webli", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_176[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_176[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch16_siglip_gap_512 */
-static const char *const a_177[] = {
-    "img_size", "512,512", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1024", "depth", "24", "num_heads", "16", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_177[] = {
-    "tag", "v2_webli", "input_size", "3,512,512", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_177[] =
+    "img_size\0" "512,512\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "gelu_tanh\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_177[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,512,512\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch32_224 */
-static const char *const a_178[] = {
-    "img_size", "224,224", "patch_size", "32", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_178[] = {
-    "tag", "orig_in21k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_178[] =
+    "img_size\0" "224,224\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_178[] =
+    "tag\0" "orig_in21k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_patch32_384 */
-static const char *const a_179[] = {
-    "img_size", "384,384", "patch_size", "32", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_179[] = {
-    "tag", "orig_in21k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_179[] =
+    "img_size\0" "384,384\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_179[] =
+    "tag\0" "orig_in21k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_r50_s32_224 */
-static const char *const a_180[] = {
-    "img_size", "224,224", "patch_size", "1", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "HybridEmbed(backbone=ResNetV2)", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_180[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_180[] =
+    "img_size\0" "224,224\0" "patch_size\0" "1\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=ResNetV2)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_180[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_large_r50_s32_384 */
-static const char *const a_181[] = {
-    "img_size", "384,384", "patch_size", "1", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "1024", "depth", "24", "num_heads", "16",
-    "mlp_ratio", "4.0", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "true",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "HybridEmbed(backbone=ResNetV2)", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_181[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_181[] =
+    "img_size\0" "384,384\0" "patch_size\0" "1\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=ResNetV2)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_181[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_little_patch16_reg1_gap_256 */
-static const char *const a_182[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "320", "depth", "14", "num_heads", "5", "mlp_ratio", "5.6",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "1", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_182[] = {
-    "tag", "sbb_in12k_ft_in1k", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "0.95", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_182[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "320\0" "depth\0" "14\0" "num_heads\0" "5\0" "mlp_ratio\0"
+    "5.6\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "1\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_182[] =
+    "tag\0" "sbb_in12k_ft_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_little_patch16_reg4_gap_256 */
-static const char *const a_183[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "320", "depth", "14", "num_heads", "5", "mlp_ratio", "5.6",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "4", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_183[] = {
-    "tag", "sbb_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_183[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "320\0" "depth\0" "14\0" "num_heads\0" "5\0" "mlp_ratio\0"
+    "5.6\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "4\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_183[] =
+    "tag\0" "sbb_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_medium_patch16_clip_224 */
-static const char *const a_184[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "512",
-    "global_pool", "token", "embed_dim", "512", "depth", "12", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_184[] = {
-    "tag", "tinyclip_yfcc15m", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "512", "fixed_input_size", "true",
-    NULL
-};
+static const char a_184[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "512\0"
+    "global_pool\0" "token\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_184[] =
+    "tag\0" "tinyclip_yfcc15m\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "512\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_medium_patch16_gap_240 */
-static const char *const a_185[] = {
-    "img_size", "240,240", "patch_size", "16", "in_chans", "3", "num_classes", "11821",
-    "global_pool", "avg", "embed_dim", "512", "depth", "12", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-06", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_185[] = {
-    "tag", "sw_in12k", "input_size", "3,240,240", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "11821",
-    "fixed_input_size", "true", NULL
-};
+static const char a_185[] =
+    "img_size\0" "240,240\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "11821\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-06\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_185[] =
+    "tag\0" "sw_in12k\0" "input_size\0" "3,240,240\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "11821\0" "fixed_input_size\0" "true\0";
 
 /* vit_medium_patch16_gap_256 */
-static const char *const a_186[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "512", "depth", "12", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-06", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_186[] = {
-    "tag", "sw_in12k_ft_in1k", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "0.95", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_186[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-06\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_186[] =
+    "tag\0" "sw_in12k_ft_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_medium_patch16_gap_384 */
-static const char *const a_187[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "512", "depth", "12", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-06", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "false", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_187[] = {
-    "tag", "sw_in12k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "0.95", "crop_mode", "squash", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_187[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-06\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_187[] =
+    "tag\0" "sw_in12k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.95\0" "crop_mode\0" "squash\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_medium_patch16_reg1_gap_256 */
-static const char *const a_188[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "512", "depth", "12", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "1", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_188[] = {
-    "tag", "sbb_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_188[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "1\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_188[] =
+    "tag\0" "sbb_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_medium_patch16_reg4_gap_256 */
-static const char *const a_189[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "512", "depth", "12", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "4", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_189[] = {
-    "tag", "sbb_in12k_ft_in1k", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "0.95", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_189[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "4\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_189[] =
+    "tag\0" "sbb_in12k_ft_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_medium_patch16_rope_reg1_gap_256 */
-static const char *const a_190[] = {
-    "img_size", "256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "512", "depth", "12", "num_heads", "8", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "false",
-    "num_reg_tokens", "1", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_190[] = {
-    "tag", "sbb_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_190[] =
+    "img_size\0" "256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "false\0"
+    "num_reg_tokens\0" "1\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_190[] =
+    "tag\0" "sbb_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_medium_patch32_clip_224 */
-static const char *const a_191[] = {
-    "img_size", "224,224", "patch_size", "32", "in_chans", "3", "num_classes", "512",
-    "global_pool", "token", "embed_dim", "512", "depth", "12", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_191[] = {
-    "tag", "tinyclip_laion400m", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "512", "fixed_input_size", "true",
-    NULL
-};
+static const char a_191[] =
+    "img_size\0" "224,224\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "512\0"
+    "global_pool\0" "token\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_191[] =
+    "tag\0" "tinyclip_laion400m\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "512\0" "fixed_input_size\0"
+    "true\0";
 
 /* vit_mediumd_patch16_reg4_gap_256 */
-static const char *const a_192[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "512", "depth", "20", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "4", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_192[] = {
-    "tag", "sbb2_e200_in12k_ft_in1k", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "0.95", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_192[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "512\0" "depth\0" "20\0" "num_heads\0" "8\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "4\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_192[] =
+    "tag\0" "sbb2_e200_in12k_ft_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_mediumd_patch16_reg4_gap_384 */
-static const char *const a_193[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "512", "depth", "20", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "4", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_193[] = {
-    "tag", "sbb2_e200_in12k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_193[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "512\0" "depth\0" "20\0" "num_heads\0" "8\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "4\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_193[] =
+    "tag\0" "sbb2_e200_in12k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_mediumd_patch16_rope_reg1_gap_256 */
-static const char *const a_194[] = {
-    "img_size", "256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "512", "depth", "20", "num_heads", "8", "qkv_bias", "false",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "false",
-    "num_reg_tokens", "1", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "16,16", "head_init_scale", "0.001", NULL
-};
-static const char *const c_194[] = {
-    "tag", "sbb_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_194[] =
+    "img_size\0" "256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "512\0" "depth\0" "20\0" "num_heads\0" "8\0" "qkv_bias\0"
+    "false\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "false\0"
+    "num_reg_tokens\0" "1\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "16,16\0" "head_init_scale\0" "0.001\0";
+static const char c_194[] =
+    "tag\0" "sbb_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_pe_core_base_patch16_224 */
-static const char *const a_195[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1024",
-    "global_pool", "map", "embed_dim", "768", "depth", "12", "num_heads", "12", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "none", "class_token", "true",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "1.0",
-    "rope_grid_indexing", "xy", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "true",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "8",
-    "attn_pool_mlp_ratio", "4.0", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "14,14", "head_init_scale", "0.001", NULL
-};
-static const char *const c_195[] = {
-    "tag", "fb", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1024",
-    "fixed_input_size", "true", NULL
-};
+static const char a_195[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1024\0"
+    "global_pool\0" "map\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "1.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "true\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "8\0" "attn_pool_mlp_ratio\0" "4.0\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "14,14\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_195[] =
+    "tag\0" "fb\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0" "1.0\0"
+    "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0" "num_classes\0"
+    "1024\0" "fixed_input_size\0" "true\0";
 
 /* vit_pe_core_gigantic_patch14_448 */
-static const char *const a_196[] = {
-    "img_size", "448,448", "patch_size", "14", "in_chans", "3", "num_classes", "1280",
-    "global_pool", "map", "embed_dim", "1536", "depth", "50", "num_heads", "16", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "5.833333333333333", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "none", "class_token", "false",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "xy", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "true",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "8",
-    "attn_pool_mlp_ratio", "4.0", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "32,32", "head_init_scale", "0.001", NULL
-};
-static const char *const c_196[] = {
-    "tag", "fb", "input_size", "3,448,448", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1280",
-    "fixed_input_size", "true", NULL
-};
+static const char a_196[] =
+    "img_size\0" "448,448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1280\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1536\0" "depth\0" "50\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "5.833333333333333\0" "swiglu_mlp\0"
+    "false\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0"
+    "attn_type\0" "rope\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0"
+    "use_abs_pos_emb\0" "true\0" "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0"
+    "rope_grid_offset\0" "0.0\0" "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10000.0\0"
+    "rope_rotate_half\0" "false\0" "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "true\0"
+    "use_post_transformer_norm\0" "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "8\0"
+    "attn_pool_mlp_ratio\0" "4.0\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "ref_feat_shape\0" "32,32\0" "head_init_scale\0" "0.001\0";
+static const char c_196[] =
+    "tag\0" "fb\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0" "crop_pct\0" "1.0\0"
+    "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0" "num_classes\0"
+    "1280\0" "fixed_input_size\0" "true\0";
 
 /* vit_pe_core_large_patch14_336 */
-static const char *const a_197[] = {
-    "img_size", "336,336", "patch_size", "14", "in_chans", "3", "num_classes", "1024",
-    "global_pool", "map", "embed_dim", "1024", "depth", "24", "num_heads", "16", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "none", "class_token", "true",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "1.0",
-    "rope_grid_indexing", "xy", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "true",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "8",
-    "attn_pool_mlp_ratio", "4.0", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "24,24", "head_init_scale", "0.001", NULL
-};
-static const char *const c_197[] = {
-    "tag", "fb", "input_size", "3,336,336", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1024",
-    "fixed_input_size", "true", NULL
-};
+static const char a_197[] =
+    "img_size\0" "336,336\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "1024\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "1.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "true\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "8\0" "attn_pool_mlp_ratio\0" "4.0\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "24,24\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_197[] =
+    "tag\0" "fb\0" "input_size\0" "3,336,336\0" "interpolation\0" "bicubic\0" "crop_pct\0" "1.0\0"
+    "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0" "num_classes\0"
+    "1024\0" "fixed_input_size\0" "true\0";
 
 /* vit_pe_core_small_patch16_384 */
-static const char *const a_198[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "512",
-    "global_pool", "map", "embed_dim", "384", "depth", "12", "num_heads", "6", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "none", "class_token", "true",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "1.0",
-    "rope_grid_indexing", "xy", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "true",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "8",
-    "attn_pool_mlp_ratio", "4.0", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "24,24", "head_init_scale", "0.001", NULL
-};
-static const char *const c_198[] = {
-    "tag", "fb", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "512",
-    "fixed_input_size", "true", NULL
-};
+static const char a_198[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "512\0"
+    "global_pool\0" "map\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "1.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "true\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "8\0" "attn_pool_mlp_ratio\0" "4.0\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "24,24\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_198[] =
+    "tag\0" "fb\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0" "1.0\0"
+    "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0" "num_classes\0"
+    "512\0" "fixed_input_size\0" "true\0";
 
 /* vit_pe_core_tiny_patch16_384 */
-static const char *const a_199[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "512",
-    "global_pool", "map", "embed_dim", "192", "depth", "12", "num_heads", "3", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "none", "class_token", "true",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "1.0",
-    "rope_grid_indexing", "xy", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "true",
-    "use_post_transformer_norm", "none", "use_fc_norm", "none", "attn_pool_num_heads", "8",
-    "attn_pool_mlp_ratio", "4.0", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "24,24", "head_init_scale", "0.001", NULL
-};
-static const char *const c_199[] = {
-    "tag", "fb", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "512",
-    "fixed_input_size", "true", NULL
-};
+static const char a_199[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "512\0"
+    "global_pool\0" "map\0" "embed_dim\0" "192\0" "depth\0" "12\0" "num_heads\0" "3\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "1.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "true\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "8\0" "attn_pool_mlp_ratio\0" "4.0\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "24,24\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_199[] =
+    "tag\0" "fb\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0" "1.0\0"
+    "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0" "num_classes\0"
+    "512\0" "fixed_input_size\0" "true\0";
 
 /* vit_pe_lang_gigantic_patch14_448 */
-static const char *const a_200[] = {
-    "img_size", "448,448", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1536", "depth", "47", "num_heads", "16", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "5.833333333333333", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "0.1", "class_token", "false",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "xy", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "true",
-    "use_post_transformer_norm", "false", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "32,32", "head_init_scale", "0.001", NULL
-};
-static const char *const c_200[] = {
-    "tag", "fb", "input_size", "3,448,448", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_200[] =
+    "img_size\0" "448,448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1536\0" "depth\0" "47\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "5.833333333333333\0" "swiglu_mlp\0"
+    "false\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0"
+    "attn_type\0" "rope\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "0.1\0"
+    "class_token\0" "false\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0"
+    "use_abs_pos_emb\0" "true\0" "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0"
+    "rope_grid_offset\0" "0.0\0" "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10000.0\0"
+    "rope_rotate_half\0" "false\0" "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "true\0"
+    "use_post_transformer_norm\0" "false\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0"
+    "none\0" "attn_pool_mlp_ratio\0" "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "ref_feat_shape\0" "32,32\0" "head_init_scale\0" "0.001\0";
+static const char c_200[] =
+    "tag\0" "fb\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0" "crop_pct\0" "1.0\0"
+    "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0" "num_classes\0" "0\0"
+    "fixed_input_size\0" "true\0";
 
 /* vit_pe_lang_large_patch14_448 */
-static const char *const a_201[] = {
-    "img_size", "448,448", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1024", "depth", "23", "num_heads", "16", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "0.1", "class_token", "true",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "1.0",
-    "rope_grid_indexing", "xy", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "true",
-    "use_post_transformer_norm", "false", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "32,32", "head_init_scale", "0.001", NULL
-};
-static const char *const c_201[] = {
-    "tag", "fb", "input_size", "3,448,448", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_201[] =
+    "img_size\0" "448,448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1024\0" "depth\0" "23\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "0.1\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "1.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "true\0" "use_post_transformer_norm\0"
+    "false\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "32,32\0" "head_init_scale\0" "0.001\0";
+static const char c_201[] =
+    "tag\0" "fb\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0" "crop_pct\0" "1.0\0"
+    "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0" "num_classes\0" "0\0"
+    "fixed_input_size\0" "true\0";
 
 /* vit_pe_spatial_base_patch16_512 */
-static const char *const a_202[] = {
-    "img_size", "512,512", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "none", "class_token", "true",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "1.0",
-    "rope_grid_indexing", "xy", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "true",
-    "use_post_transformer_norm", "false", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "32,32", "head_init_scale", "0.001", NULL
-};
-static const char *const c_202[] = {
-    "tag", "fb", "input_size", "3,512,512", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_202[] =
+    "img_size\0" "512,512\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "1.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "true\0" "use_post_transformer_norm\0"
+    "false\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "32,32\0" "head_init_scale\0" "0.001\0";
+static const char c_202[] =
+    "tag\0" "fb\0" "input_size\0" "3,512,512\0" "interpolation\0" "bicubic\0" "crop_pct\0" "1.0\0"
+    "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0" "num_classes\0" "0\0"
+    "fixed_input_size\0" "true\0";
 
 /* vit_pe_spatial_gigantic_patch14_448 */
-static const char *const a_203[] = {
-    "img_size", "448,448", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1536", "depth", "50", "num_heads", "16", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "5.833333333333333", "swiglu_mlp", "false",
-    "swiglu_align_to", "0", "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "0.1", "class_token", "false",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "xy", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "true",
-    "use_post_transformer_norm", "false", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "32,32", "head_init_scale", "0.001", NULL
-};
-static const char *const c_203[] = {
-    "tag", "fb", "input_size", "3,448,448", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_203[] =
+    "img_size\0" "448,448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1536\0" "depth\0" "50\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "5.833333333333333\0" "swiglu_mlp\0"
+    "false\0" "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0"
+    "attn_type\0" "rope\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "0.1\0"
+    "class_token\0" "false\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0"
+    "use_abs_pos_emb\0" "true\0" "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0"
+    "rope_grid_offset\0" "0.0\0" "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10000.0\0"
+    "rope_rotate_half\0" "false\0" "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "true\0"
+    "use_post_transformer_norm\0" "false\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0"
+    "none\0" "attn_pool_mlp_ratio\0" "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "ref_feat_shape\0" "32,32\0" "head_init_scale\0" "0.001\0";
+static const char c_203[] =
+    "tag\0" "fb\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0" "crop_pct\0" "1.0\0"
+    "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0" "num_classes\0" "0\0"
+    "fixed_input_size\0" "true\0";
 
 /* vit_pe_spatial_large_patch14_448 */
-static const char *const a_204[] = {
-    "img_size", "448,448", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1024", "depth", "24", "num_heads", "16", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "none", "class_token", "true",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "1.0",
-    "rope_grid_indexing", "xy", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "true",
-    "use_post_transformer_norm", "false", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "32,32", "head_init_scale", "0.001", NULL
-};
-static const char *const c_204[] = {
-    "tag", "fb", "input_size", "3,448,448", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_204[] =
+    "img_size\0" "448,448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1024\0" "depth\0" "24\0" "num_heads\0" "16\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "1.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "true\0" "use_post_transformer_norm\0"
+    "false\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "32,32\0" "head_init_scale\0" "0.001\0";
+static const char c_204[] =
+    "tag\0" "fb\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0" "crop_pct\0" "1.0\0"
+    "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0" "num_classes\0" "0\0"
+    "fixed_input_size\0" "true\0";
 
 /* vit_pe_spatial_small_patch16_512 */
-static const char *const a_205[] = {
-    "img_size", "512,512", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "384", "depth", "12", "num_heads", "6", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "none", "class_token", "true",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "1.0",
-    "rope_grid_indexing", "xy", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "true",
-    "use_post_transformer_norm", "false", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "32,32", "head_init_scale", "0.001", NULL
-};
-static const char *const c_205[] = {
-    "tag", "fb", "input_size", "3,512,512", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_205[] =
+    "img_size\0" "512,512\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "1.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "true\0" "use_post_transformer_norm\0"
+    "false\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "32,32\0" "head_init_scale\0" "0.001\0";
+static const char c_205[] =
+    "tag\0" "fb\0" "input_size\0" "3,512,512\0" "interpolation\0" "bicubic\0" "crop_pct\0" "1.0\0"
+    "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0" "num_classes\0" "0\0"
+    "fixed_input_size\0" "true\0";
 
 /* vit_pe_spatial_tiny_patch16_512 */
-static const char *const a_206[] = {
-    "img_size", "512,512", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "192", "depth", "12", "num_heads", "3", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "none", "class_token", "true",
-    "num_reg_tokens", "0", "no_embed_class", "false", "use_abs_pos_emb", "true",
-    "use_rot_pos_emb", "true", "rope_type", "cat", "rope_grid_offset", "1.0",
-    "rope_grid_indexing", "xy", "rope_temperature", "10000.0", "rope_rotate_half", "false",
-    "use_post_norm", "false", "use_pre_transformer_norm", "true",
-    "use_post_transformer_norm", "false", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "ref_feat_shape", "32,32", "head_init_scale", "0.001", NULL
-};
-static const char *const c_206[] = {
-    "tag", "fb", "input_size", "3,512,512", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_206[] =
+    "img_size\0" "512,512\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "192\0" "depth\0" "12\0" "num_heads\0" "3\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "1.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10000.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "true\0" "use_post_transformer_norm\0"
+    "false\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "32,32\0" "head_init_scale\0" "0.001\0";
+static const char c_206[] =
+    "tag\0" "fb\0" "input_size\0" "3,512,512\0" "interpolation\0" "bicubic\0" "crop_pct\0" "1.0\0"
+    "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0" "num_classes\0" "0\0"
+    "fixed_input_size\0" "true\0";
 
 /* vit_pwee_patch16_reg1_gap_256 */
-static const char *const a_207[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "256", "depth", "16", "num_heads", "4", "mlp_ratio", "5",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "1", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "ParallelScalingBlock",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_207[] = {
-    "tag", "sbb_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_207[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "256\0" "depth\0" "16\0" "num_heads\0" "4\0" "mlp_ratio\0"
+    "5\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "1\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "ParallelScalingBlock\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_207[] =
+    "tag\0" "sbb_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_relpos_base_patch16_224 */
-static const char *const a_208[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "init_values", "1e-06", "class_token", "false",
-    "fc_norm", "true", "rel_pos_type", "mlp", "rel_pos_dim", "none", "shared_rel_pos", "false",
-    "embed_layer", "PatchEmbed", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "RelPosBlock", NULL
-};
-static const char *const c_208[] = {
-    "tag", "sw_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_208[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0"
+    "class_token\0" "false\0" "fc_norm\0" "true\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0" "none\0"
+    "shared_rel_pos\0" "false\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "RelPosBlock\0";
+static const char c_208[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_relpos_base_patch16_cls_224 */
-static const char *const a_209[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "12", "num_heads", "12",
-    "mlp_ratio", "4.0", "qkv_bias", "false", "qk_norm", "false", "init_values", "1e-06",
-    "class_token", "true", "fc_norm", "false", "rel_pos_type", "mlp", "rel_pos_dim", "none",
-    "shared_rel_pos", "false", "embed_layer", "PatchEmbed", "norm_layer", "none",
-    "act_layer", "none", "block_fn", "RelPosBlock", NULL
-};
-static const char *const c_209[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_209[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0"
+    "class_token\0" "true\0" "fc_norm\0" "false\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0" "none\0"
+    "shared_rel_pos\0" "false\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "RelPosBlock\0";
+static const char c_209[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_relpos_base_patch16_clsgap_224 */
-static const char *const a_210[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "init_values", "1e-06", "class_token", "true",
-    "fc_norm", "true", "rel_pos_type", "mlp", "rel_pos_dim", "none", "shared_rel_pos", "false",
-    "embed_layer", "PatchEmbed", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "RelPosBlock", NULL
-};
-static const char *const c_210[] = {
-    "tag", "sw_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_210[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0"
+    "class_token\0" "true\0" "fc_norm\0" "true\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0" "none\0"
+    "shared_rel_pos\0" "false\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "RelPosBlock\0";
+static const char c_210[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_relpos_base_patch16_plus_240 */
-static const char *const a_211[] = {
-    "img_size", "240,240", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "896", "depth", "12", "num_heads", "14", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "init_values", "1e-06", "class_token", "false",
-    "fc_norm", "false", "rel_pos_type", "mlp", "rel_pos_dim", "none", "shared_rel_pos", "false",
-    "embed_layer", "PatchEmbed", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "RelPosBlock", NULL
-};
-static const char *const c_211[] = {
-    "tag", "untrained", "input_size", "3,240,240", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_211[] =
+    "img_size\0" "240,240\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "896\0" "depth\0" "12\0" "num_heads\0" "14\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0"
+    "class_token\0" "false\0" "fc_norm\0" "false\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0"
+    "none\0" "shared_rel_pos\0" "false\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "RelPosBlock\0";
+static const char c_211[] =
+    "tag\0" "untrained\0" "input_size\0" "3,240,240\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_relpos_base_patch16_rpn_224 */
-static const char *const a_212[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "768", "depth", "12", "num_heads", "12", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "init_values", "1e-06", "class_token", "false",
-    "fc_norm", "false", "rel_pos_type", "mlp", "rel_pos_dim", "none", "shared_rel_pos", "false",
-    "embed_layer", "PatchEmbed", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "ResPostRelPosBlock", NULL
-};
-static const char *const c_212[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_212[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "768\0" "depth\0" "12\0" "num_heads\0" "12\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0"
+    "class_token\0" "false\0" "fc_norm\0" "false\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0"
+    "none\0" "shared_rel_pos\0" "false\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "ResPostRelPosBlock\0";
+static const char c_212[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_relpos_base_patch32_plus_rpn_256 */
-static const char *const a_213[] = {
-    "img_size", "256,256", "patch_size", "32", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "896", "depth", "12", "num_heads", "14", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "init_values", "1e-06", "class_token", "false",
-    "fc_norm", "false", "rel_pos_type", "mlp", "rel_pos_dim", "none", "shared_rel_pos", "false",
-    "embed_layer", "PatchEmbed", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "ResPostRelPosBlock", NULL
-};
-static const char *const c_213[] = {
-    "tag", "sw_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_213[] =
+    "img_size\0" "256,256\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "896\0" "depth\0" "12\0" "num_heads\0" "14\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0"
+    "class_token\0" "false\0" "fc_norm\0" "false\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0"
+    "none\0" "shared_rel_pos\0" "false\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "ResPostRelPosBlock\0";
+static const char c_213[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_relpos_medium_patch16_224 */
-static const char *const a_214[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "512", "depth", "12", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "init_values", "1e-06", "class_token", "false",
-    "fc_norm", "true", "rel_pos_type", "mlp", "rel_pos_dim", "none", "shared_rel_pos", "false",
-    "embed_layer", "PatchEmbed", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "RelPosBlock", NULL
-};
-static const char *const c_214[] = {
-    "tag", "sw_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_214[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0" "class_token\0"
+    "false\0" "fc_norm\0" "true\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0" "none\0"
+    "shared_rel_pos\0" "false\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "RelPosBlock\0";
+static const char c_214[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_relpos_medium_patch16_cls_224 */
-static const char *const a_215[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "512", "depth", "12", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "init_values", "1e-06", "class_token", "true",
-    "fc_norm", "false", "rel_pos_type", "mlp", "rel_pos_dim", "256", "shared_rel_pos", "false",
-    "embed_layer", "PatchEmbed", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "RelPosBlock", NULL
-};
-static const char *const c_215[] = {
-    "tag", "sw_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_215[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0"
+    "class_token\0" "true\0" "fc_norm\0" "false\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0" "256\0"
+    "shared_rel_pos\0" "false\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "RelPosBlock\0";
+static const char c_215[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_relpos_medium_patch16_rpn_224 */
-static const char *const a_216[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "512", "depth", "12", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "init_values", "1e-06", "class_token", "false",
-    "fc_norm", "false", "rel_pos_type", "mlp", "rel_pos_dim", "none", "shared_rel_pos", "false",
-    "embed_layer", "PatchEmbed", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "ResPostRelPosBlock", NULL
-};
-static const char *const c_216[] = {
-    "tag", "sw_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_216[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0" "class_token\0"
+    "false\0" "fc_norm\0" "false\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0" "none\0"
+    "shared_rel_pos\0" "false\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "ResPostRelPosBlock\0";
+static const char c_216[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_relpos_small_patch16_224 */
-static const char *const a_217[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "init_values", "1e-06", "class_token", "false",
-    "fc_norm", "true", "rel_pos_type", "mlp", "rel_pos_dim", "none", "shared_rel_pos", "false",
-    "embed_layer", "PatchEmbed", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "RelPosBlock", NULL
-};
-static const char *const c_217[] = {
-    "tag", "sw_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_217[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0" "class_token\0"
+    "false\0" "fc_norm\0" "true\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0" "none\0"
+    "shared_rel_pos\0" "false\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "RelPosBlock\0";
+static const char c_217[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_relpos_small_patch16_rpn_224 */
-static const char *const a_218[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "init_values", "1e-06", "class_token", "false",
-    "fc_norm", "false", "rel_pos_type", "mlp", "rel_pos_dim", "none", "shared_rel_pos", "false",
-    "embed_layer", "PatchEmbed", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "ResPostRelPosBlock", NULL
-};
-static const char *const c_218[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_218[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0" "class_token\0"
+    "false\0" "fc_norm\0" "false\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0" "none\0"
+    "shared_rel_pos\0" "false\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "ResPostRelPosBlock\0";
+static const char c_218[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch14_dinov2 */
-static const char *const a_219[] = {
-    "img_size", "518,518", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_219[] = {
-    "tag", "lvd142m", "input_size", "3,518,518", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_219[] =
+    "img_size\0" "518,518\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_219[] =
+    "tag\0" "lvd142m\0" "input_size\0" "3,518,518\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch14_reg4_dinov2 */
-static const char *const a_220[] = {
-    "img_size", "518,518", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "4", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_220[] = {
-    "tag", "lvd142m", "input_size", "3,518,518", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_220[] =
+    "img_size\0" "518,518\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "4\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_220[] =
+    "tag\0" "lvd142m\0" "input_size\0" "3,518,518\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch16_18x2_224 */
-static const char *const a_221[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "18", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "ParallelThingsBlock",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_221[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_221[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "18\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "ParallelThingsBlock\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_221[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch16_224 */
-static const char *const a_222[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_222[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_222[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_222[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch16_36x1_224 */
-static const char *const a_223[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "36", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_223[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_223[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "36\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_223[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch16_384 */
-static const char *const a_224[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_224[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_224[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_224[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch16_dinov3 */
-static const char *const a_225[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "384", "depth", "12", "num_heads", "6", "qkv_bias", "false",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "1e-05", "class_token", "true",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "dinov3", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "100", "rope_rotate_half", "true",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "true", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_225[] = {
-    "tag", "lvd1689m", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_225[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0" "qkv_bias\0"
+    "false\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "dinov3\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "100\0" "rope_rotate_half\0" "true\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "none\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_225[] =
+    "tag\0" "lvd1689m\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch16_dinov3_qkvb */
-static const char *const a_226[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "384", "depth", "12", "num_heads", "6", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "1e-05", "class_token", "true",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "dinov3", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "100", "rope_rotate_half", "true",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "true", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_226[] = {
-    "tag", "lvd1689m", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_226[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "dinov3\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "100\0" "rope_rotate_half\0" "true\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "none\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_226[] =
+    "tag\0" "lvd1689m\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch16_rope_224 */
-static const char *const a_227[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "false", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "xy",
-    "rope_temperature", "100.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_227[] = {
-    "tag", "naver_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_227[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "100.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_227[] =
+    "tag\0" "naver_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch16_rope_ape_224 */
-static const char *const a_228[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "true", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "cat", "rope_grid_offset", "0.0", "rope_grid_indexing", "xy",
-    "rope_temperature", "100.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_228[] = {
-    "tag", "naver_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_228[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "true\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "cat\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "100.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_228[] =
+    "tag\0" "naver_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch16_rope_mixed_224 */
-static const char *const a_229[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "false", "use_abs_pos_emb", "false", "use_rot_pos_emb", "true",
-    "rope_type", "mixed", "rope_grid_offset", "0.0", "rope_grid_indexing", "xy",
-    "rope_temperature", "10.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_229[] = {
-    "tag", "naver_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_229[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "mixed\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_229[] =
+    "tag\0" "naver_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch16_rope_mixed_ape_224 */
-static const char *const a_230[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "rope",
-    "norm_layer", "LayerNorm", "init_values", "1e-05", "class_token", "true", "num_reg_tokens", "0",
-    "no_embed_class", "true", "use_abs_pos_emb", "true", "use_rot_pos_emb", "true",
-    "rope_type", "mixed", "rope_grid_offset", "0.0", "rope_grid_indexing", "xy",
-    "rope_temperature", "10.0", "rope_rotate_half", "false", "use_post_norm", "false",
-    "use_pre_transformer_norm", "false", "use_post_transformer_norm", "none", "use_fc_norm", "none",
-    "attn_pool_num_heads", "none", "attn_pool_mlp_ratio", "none", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_230[] = {
-    "tag", "naver_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_230[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "qkv_bias\0" "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "rope\0" "norm_layer\0" "LayerNorm\0" "init_values\0" "1e-05\0" "class_token\0" "true\0"
+    "num_reg_tokens\0" "0\0" "no_embed_class\0" "true\0" "use_abs_pos_emb\0" "true\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "mixed\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "xy\0" "rope_temperature\0" "10.0\0" "rope_rotate_half\0" "false\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "none\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0"
+    "none\0" "head_init_scale\0" "0.001\0";
+static const char c_230[] =
+    "tag\0" "naver_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch32_224 */
-static const char *const a_231[] = {
-    "img_size", "224,224", "patch_size", "32", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_231[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_231[] =
+    "img_size\0" "224,224\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_231[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch32_384 */
-static const char *const a_232[] = {
-    "img_size", "384,384", "patch_size", "32", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_232[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_232[] =
+    "img_size\0" "384,384\0" "patch_size\0" "32\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_232[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_patch8_224 */
-static const char *const a_233[] = {
-    "img_size", "224,224", "patch_size", "8", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_233[] = {
-    "tag", "dino", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_233[] =
+    "img_size\0" "224,224\0" "patch_size\0" "8\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_233[] =
+    "tag\0" "dino\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0" "0.9\0"
+    "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_plus_patch16_dinov3 */
-static const char *const a_234[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "384", "depth", "12", "num_heads", "6", "qkv_bias", "false",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "true", "swiglu_align_to", "8",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "1e-05", "class_token", "true",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "dinov3", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "100", "rope_rotate_half", "true",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "true", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_234[] = {
-    "tag", "lvd1689m", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_234[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0" "qkv_bias\0"
+    "false\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "true\0"
+    "swiglu_align_to\0" "8\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "dinov3\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "100\0" "rope_rotate_half\0" "true\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "none\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_234[] =
+    "tag\0" "lvd1689m\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_plus_patch16_dinov3_qkvb */
-static const char *const a_235[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "384", "depth", "12", "num_heads", "6", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "true", "swiglu_align_to", "8",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "1e-05", "class_token", "true",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "dinov3", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "100", "rope_rotate_half", "true",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "true", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_235[] = {
-    "tag", "lvd1689m", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_235[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "true\0"
+    "swiglu_align_to\0" "8\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "dinov3\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "100\0" "rope_rotate_half\0" "true\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "none\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_235[] =
+    "tag\0" "lvd1689m\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_r26_s32_224 */
-static const char *const a_236[] = {
-    "img_size", "224,224", "patch_size", "1", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "HybridEmbed(backbone=ResNetV2)",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_236[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_236[] =
+    "img_size\0" "224,224\0" "patch_size\0" "1\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=ResNetV2)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_236[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_r26_s32_384 */
-static const char *const a_237[] = {
-    "img_size", "384,384", "patch_size", "1", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "HybridEmbed(backbone=ResNetV2)",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_237[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_237[] =
+    "img_size\0" "384,384\0" "patch_size\0" "1\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=ResNetV2)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_237[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_resnet26d_224 */
-static const char *const a_238[] = {
-    "img_size", "224,224", "patch_size", "1", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "8", "num_heads", "8", "mlp_ratio", "3",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "HybridEmbed(backbone=FeatureListNet)",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_238[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_238[] =
+    "img_size\0" "224,224\0" "patch_size\0" "1\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "8\0" "num_heads\0" "8\0"
+    "mlp_ratio\0" "3\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=FeatureListNet)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_238[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_small_resnet50d_s16_224 */
-static const char *const a_239[] = {
-    "img_size", "224,224", "patch_size", "1", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "768", "depth", "8", "num_heads", "8", "mlp_ratio", "3",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "HybridEmbed(backbone=FeatureListNet)",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_239[] = {
-    "tag", "untrained", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.485,0.456,0.406", "std", "0.229,0.224,0.225",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_239[] =
+    "img_size\0" "224,224\0" "patch_size\0" "1\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "768\0" "depth\0" "8\0" "num_heads\0" "8\0"
+    "mlp_ratio\0" "3\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=FeatureListNet)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_239[] =
+    "tag\0" "untrained\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0" "0.229,0.224,0.225\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_so150m2_patch16_reg1_gap_256 */
-static const char *const a_240[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "832", "depth", "21", "num_heads", "13",
-    "mlp_ratio", "2.6153846153846154", "qkv_bias", "false", "qk_norm", "false",
-    "scale_attn_norm", "false", "scale_mlp_norm", "false", "proj_bias", "true",
-    "init_values", "1e-05", "class_token", "false", "pos_embed", "learn", "no_embed_class", "false",
-    "reg_tokens", "1", "pre_norm", "false", "final_norm", "true", "fc_norm", "none",
-    "pool_include_prefix", "false", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "PatchEmbed", "embed_norm_layer", "none", "norm_layer", "none",
-    "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_240[] = {
-    "tag", "sbb_e200_in12k_ft_in1k", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_240[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "832\0" "depth\0" "21\0" "num_heads\0" "13\0"
+    "mlp_ratio\0" "2.6153846153846154\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0"
+    "scale_attn_norm\0" "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0"
+    "init_values\0" "1e-05\0" "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0"
+    "false\0" "reg_tokens\0" "1\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0"
+    "none\0" "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_240[] =
+    "tag\0" "sbb_e200_in12k_ft_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_so150m2_patch16_reg1_gap_384 */
-static const char *const a_241[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "832", "depth", "21", "num_heads", "13",
-    "mlp_ratio", "2.6153846153846154", "qkv_bias", "false", "qk_norm", "false",
-    "scale_attn_norm", "false", "scale_mlp_norm", "false", "proj_bias", "true",
-    "init_values", "1e-05", "class_token", "false", "pos_embed", "learn", "no_embed_class", "false",
-    "reg_tokens", "1", "pre_norm", "false", "final_norm", "true", "fc_norm", "none",
-    "pool_include_prefix", "false", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "PatchEmbed", "embed_norm_layer", "none", "norm_layer", "none",
-    "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_241[] = {
-    "tag", "sbb_e200_in12k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_241[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "832\0" "depth\0" "21\0" "num_heads\0" "13\0"
+    "mlp_ratio\0" "2.6153846153846154\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0"
+    "scale_attn_norm\0" "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0"
+    "init_values\0" "1e-05\0" "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0"
+    "false\0" "reg_tokens\0" "1\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0"
+    "none\0" "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_241[] =
+    "tag\0" "sbb_e200_in12k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_so150m2_patch16_reg1_gap_448 */
-static const char *const a_242[] = {
-    "img_size", "448,448", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "832", "depth", "21", "num_heads", "13",
-    "mlp_ratio", "2.6153846153846154", "qkv_bias", "false", "qk_norm", "false",
-    "scale_attn_norm", "false", "scale_mlp_norm", "false", "proj_bias", "true",
-    "init_values", "1e-05", "class_token", "false", "pos_embed", "learn", "no_embed_class", "false",
-    "reg_tokens", "1", "pre_norm", "false", "final_norm", "true", "fc_norm", "none",
-    "pool_include_prefix", "false", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "PatchEmbed", "embed_norm_layer", "none", "norm_layer", "none",
-    "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_242[] = {
-    "tag", "sbb_e200_in12k_ft_in1k", "input_size", "3,448,448", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "squash", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_242[] =
+    "img_size\0" "448,448\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "832\0" "depth\0" "21\0" "num_heads\0" "13\0"
+    "mlp_ratio\0" "2.6153846153846154\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0"
+    "scale_attn_norm\0" "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0"
+    "init_values\0" "1e-05\0" "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0"
+    "false\0" "reg_tokens\0" "1\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0"
+    "none\0" "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_242[] =
+    "tag\0" "sbb_e200_in12k_ft_in1k\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "squash\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_so150m_patch16_reg4_gap_256 */
-static const char *const a_243[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "896", "depth", "18", "num_heads", "14",
-    "mlp_ratio", "2.572", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "4", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "false", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_243[] = {
-    "tag", "sbb_e250_in12k_ft_in1k", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "0.95", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_243[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "896\0" "depth\0" "18\0" "num_heads\0" "14\0"
+    "mlp_ratio\0" "2.572\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "4\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_243[] =
+    "tag\0" "sbb_e250_in12k_ft_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_so150m_patch16_reg4_gap_384 */
-static const char *const a_244[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "896", "depth", "18", "num_heads", "14",
-    "mlp_ratio", "2.572", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "4", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "false", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_244[] = {
-    "tag", "sbb_e250_in12k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_244[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "896\0" "depth\0" "18\0" "num_heads\0" "14\0"
+    "mlp_ratio\0" "2.572\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "4\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_244[] =
+    "tag\0" "sbb_e250_in12k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_so150m_patch16_reg4_map_256 */
-static const char *const a_245[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "map", "embed_dim", "896", "depth", "18", "num_heads", "14",
-    "mlp_ratio", "2.572", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "4", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_245[] = {
-    "tag", "untrained", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_245[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "map\0" "embed_dim\0" "896\0" "depth\0" "18\0" "num_heads\0" "14\0"
+    "mlp_ratio\0" "2.572\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "4\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_245[] =
+    "tag\0" "untrained\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch14_reg1_tipsv2 */
-static const char *const a_246[] = {
-    "img_size", "448,448", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "token", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.736111111111111", "qkv_bias", "true", "qk_norm", "false",
-    "scale_attn_norm", "false", "scale_mlp_norm", "false", "proj_bias", "true",
-    "init_values", "1.0", "class_token", "true", "pos_embed", "learn", "no_embed_class", "true",
-    "reg_tokens", "1", "pre_norm", "false", "final_norm", "true", "fc_norm", "none",
-    "pool_include_prefix", "false", "dynamic_img_size", "false", "dynamic_img_pad", "false",
-    "embed_layer", "PatchEmbed", "embed_norm_layer", "none", "norm_layer", "none",
-    "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_246[] = {
-    "tag", "webli", "input_size", "3,448,448", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.0,0.0,0.0", "std", "1.0,1.0,1.0", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_246[] =
+    "img_size\0" "448,448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "token\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.736111111111111\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0"
+    "scale_attn_norm\0" "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0"
+    "init_values\0" "1.0\0" "class_token\0" "true\0" "pos_embed\0" "learn\0" "no_embed_class\0"
+    "true\0" "reg_tokens\0" "1\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0"
+    "none\0" "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0"
+    "false\0" "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_246[] =
+    "tag\0" "webli\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.0,0.0,0.0\0" "std\0" "1.0,1.0,1.0\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch14_siglip_224 */
-static const char *const a_247[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_247[] = {
-    "tag", "v2_webli", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_247[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_247[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch14_siglip_378 */
-static const char *const a_248[] = {
-    "img_size", "378,378", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_248[] = {
-    "tag", "v2_webli", "input_size", "3,378,378", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_248[] =
+    "img_size\0" "378,378\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_248[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,378,378\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch14_siglip_384 */
-static const char *const a_249[] = {
-    "img_size", "384,384", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_249[] = {
-    "tag", "webli", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_249[] =
+    "img_size\0" "384,384\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_249[] =
+    "tag\0" "webli\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch14_siglip_gap_224 */
-static const char *const a_250[] = {
-    "img_size", "224,224", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "false", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_250[] = {
-    "tag", "v2_webli", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_250[] =
+    "img_size\0" "224,224\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_250[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch14_siglip_gap_378 */
-static const char *const a_251[] = {
-    "img_size", "378,378", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "false", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_251[] = {
-    "tag", "v2_webli", "input_size", "3,378,378", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_251[] =
+    "img_size\0" "378,378\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_251[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,378,378\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch14_siglip_gap_384 */
-static const char *const a_252[] = {
-    "img_size", "384,384", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "false", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_252[] = {
-    "tag", "webli", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_252[] =
+    "img_size\0" "384,384\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_252[] =
+    "tag\0" "webli\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch14_siglip_gap_448 */
-static const char *const a_253[] = {
-    "img_size", "448,448", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "false", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_253[] = {
-    "tag", "pali_mix", "input_size", "3,448,448", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_253[] =
+    "img_size\0" "448,448\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_253[] =
+    "tag\0" "pali_mix\0" "input_size\0" "3,448,448\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch14_siglip_gap_896 */
-static const char *const a_254[] = {
-    "img_size", "896,896", "patch_size", "14", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "false", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_254[] = {
-    "tag", "pali_pt", "input_size", "3,896,896", "interpolation", "bicubic", "crop_pct", "1.0",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_254[] =
+    "img_size\0" "896,896\0" "patch_size\0" "14\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_254[] =
+    "tag\0" "pali_pt\0" "input_size\0" "3,896,896\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch16_siglip_256 */
-static const char *const a_255[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_255[] = {
-    "tag", "v2_webli", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_255[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "gelu_tanh\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0"
+    "Attention\0";
+static const char c_255[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch16_siglip_384 */
-static const char *const a_256[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_256[] = {
-    "tag", "v2_webli", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_256[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "gelu_tanh\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0"
+    "Attention\0";
+static const char c_256[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch16_siglip_512 */
-static const char *const a_257[] = {
-    "img_size", "512,512", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "map", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "none", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_257[] = {
-    "tag", "v2_webli", "input_size", "3,512,512", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_257[] =
+    "img_size\0" "512,512\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "map\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "gelu_tanh\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0"
+    "Attention\0";
+static const char c_257[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,512,512\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch16_siglip_gap_256 */
-static const char *const a_258[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "false", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_258[] = {
-    "tag", "v2_webli", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_258[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "gelu_tanh\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0"
+    "Attention\0";
+static const char c_258[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch16_siglip_gap_384 */
-static const char *const a_259[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "false", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_259[] = {
-    "tag", "v2_webli", "input_size", "3,384,384", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_259[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "gelu_tanh\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0"
+    "Attention\0";
+static const char c_259[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_so400m_patch16_siglip_gap_512 */
-static const char *const a_260[] = {
-    "img_size", "512,512", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "1152", "depth", "27", "num_heads", "16",
-    "mlp_ratio", "3.7362", "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false",
-    "scale_mlp_norm", "false", "proj_bias", "true", "init_values", "none", "class_token", "false",
-    "pos_embed", "learn", "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false",
-    "final_norm", "true", "fc_norm", "false", "pool_include_prefix", "false",
-    "dynamic_img_size", "false", "dynamic_img_pad", "false", "embed_layer", "PatchEmbed",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "gelu_tanh", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_260[] = {
-    "tag", "v2_webli", "input_size", "3,512,512", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "0",
-    "fixed_input_size", "true", NULL
-};
+static const char a_260[] =
+    "img_size\0" "512,512\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "1152\0" "depth\0" "27\0" "num_heads\0" "16\0"
+    "mlp_ratio\0" "3.7362\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0"
+    "false\0" "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0"
+    "class_token\0" "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0"
+    "0\0" "pre_norm\0" "false\0" "final_norm\0" "true\0" "fc_norm\0" "false\0"
+    "pool_include_prefix\0" "false\0" "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0"
+    "embed_layer\0" "PatchEmbed\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "gelu_tanh\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0"
+    "Attention\0";
+static const char c_260[] =
+    "tag\0" "v2_webli\0" "input_size\0" "3,512,512\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_srelpos_medium_patch16_224 */
-static const char *const a_261[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "512", "depth", "12", "num_heads", "8", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "init_values", "1e-06", "class_token", "false",
-    "fc_norm", "false", "rel_pos_type", "mlp", "rel_pos_dim", "512", "shared_rel_pos", "true",
-    "embed_layer", "PatchEmbed", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "RelPosBlock", NULL
-};
-static const char *const c_261[] = {
-    "tag", "sw_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_261[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "512\0" "depth\0" "12\0" "num_heads\0" "8\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0" "class_token\0"
+    "false\0" "fc_norm\0" "false\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0" "512\0"
+    "shared_rel_pos\0" "true\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0" "act_layer\0"
+    "none\0" "block_fn\0" "RelPosBlock\0";
+static const char c_261[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_srelpos_small_patch16_224 */
-static const char *const a_262[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "384", "depth", "12", "num_heads", "6", "mlp_ratio", "4.0",
-    "qkv_bias", "false", "qk_norm", "false", "init_values", "1e-06", "class_token", "false",
-    "fc_norm", "false", "rel_pos_type", "mlp", "rel_pos_dim", "384", "shared_rel_pos", "true",
-    "embed_layer", "PatchEmbed", "norm_layer", "none", "act_layer", "none",
-    "block_fn", "RelPosBlock", NULL
-};
-static const char *const c_262[] = {
-    "tag", "sw_in1k", "input_size", "3,224,224", "interpolation", "bicubic", "crop_pct", "0.9",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_262[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "384\0" "depth\0" "12\0" "num_heads\0" "6\0" "mlp_ratio\0"
+    "4.0\0" "qkv_bias\0" "false\0" "qk_norm\0" "false\0" "init_values\0" "1e-06\0" "class_token\0"
+    "false\0" "fc_norm\0" "false\0" "rel_pos_type\0" "mlp\0" "rel_pos_dim\0" "384\0"
+    "shared_rel_pos\0" "true\0" "embed_layer\0" "PatchEmbed\0" "norm_layer\0" "none\0" "act_layer\0"
+    "none\0" "block_fn\0" "RelPosBlock\0";
+static const char c_262[] =
+    "tag\0" "sw_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_tiny_patch16_224 */
-static const char *const a_263[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "192", "depth", "12", "num_heads", "3", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_263[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_263[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "192\0" "depth\0" "12\0" "num_heads\0" "3\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_263[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_tiny_patch16_384 */
-static const char *const a_264[] = {
-    "img_size", "384,384", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "192", "depth", "12", "num_heads", "3", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_264[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_264[] =
+    "img_size\0" "384,384\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "192\0" "depth\0" "12\0" "num_heads\0" "3\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_264[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_tiny_patch16_dinov3_qkvb */
-static const char *const a_265[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "0",
-    "global_pool", "avg", "embed_dim", "192", "depth", "12", "num_heads", "3", "qkv_bias", "true",
-    "qkv_fused", "true", "mlp_ratio", "4.0", "swiglu_mlp", "false", "swiglu_align_to", "0",
-    "scale_mlp", "false", "scale_attn_inner", "false", "attn_type", "eva",
-    "norm_layer", "LayerNorm(eps=1e-05)", "init_values", "1e-05", "class_token", "true",
-    "num_reg_tokens", "4", "no_embed_class", "false", "use_abs_pos_emb", "false",
-    "use_rot_pos_emb", "true", "rope_type", "dinov3", "rope_grid_offset", "0.0",
-    "rope_grid_indexing", "ij", "rope_temperature", "100", "rope_rotate_half", "true",
-    "use_post_norm", "false", "use_pre_transformer_norm", "false",
-    "use_post_transformer_norm", "none", "use_fc_norm", "false", "attn_pool_num_heads", "none",
-    "attn_pool_mlp_ratio", "none", "dynamic_img_size", "true", "dynamic_img_pad", "false",
-    "ref_feat_shape", "none", "head_init_scale", "0.001", NULL
-};
-static const char *const c_265[] = {
-    "tag", "eupe_lvd1689m", "input_size", "3,256,256", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.485,0.456,0.406",
-    "std", "0.229,0.224,0.225", "num_classes", "0", "fixed_input_size", "true", NULL
-};
+static const char a_265[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "0\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "192\0" "depth\0" "12\0" "num_heads\0" "3\0" "qkv_bias\0"
+    "true\0" "qkv_fused\0" "true\0" "mlp_ratio\0" "4.0\0" "swiglu_mlp\0" "false\0"
+    "swiglu_align_to\0" "0\0" "scale_mlp\0" "false\0" "scale_attn_inner\0" "false\0" "attn_type\0"
+    "eva\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "init_values\0" "1e-05\0" "class_token\0"
+    "true\0" "num_reg_tokens\0" "4\0" "no_embed_class\0" "false\0" "use_abs_pos_emb\0" "false\0"
+    "use_rot_pos_emb\0" "true\0" "rope_type\0" "dinov3\0" "rope_grid_offset\0" "0.0\0"
+    "rope_grid_indexing\0" "ij\0" "rope_temperature\0" "100\0" "rope_rotate_half\0" "true\0"
+    "use_post_norm\0" "false\0" "use_pre_transformer_norm\0" "false\0" "use_post_transformer_norm\0"
+    "none\0" "use_fc_norm\0" "false\0" "attn_pool_num_heads\0" "none\0" "attn_pool_mlp_ratio\0"
+    "none\0" "dynamic_img_size\0" "true\0" "dynamic_img_pad\0" "false\0" "ref_feat_shape\0" "none\0"
+    "head_init_scale\0" "0.001\0";
+static const char c_265[] =
+    "tag\0" "eupe_lvd1689m\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.485,0.456,0.406\0" "std\0"
+    "0.229,0.224,0.225\0" "num_classes\0" "0\0" "fixed_input_size\0" "true\0";
 
 /* vit_tiny_r_s16_p8_224 */
-static const char *const a_266[] = {
-    "img_size", "224,224", "patch_size", "8", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "192", "depth", "12", "num_heads", "3", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "HybridEmbed(backbone=Sequential)",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_266[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_266[] =
+    "img_size\0" "224,224\0" "patch_size\0" "8\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "192\0" "depth\0" "12\0" "num_heads\0" "3\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=Sequential)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_266[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_tiny_r_s16_p8_384 */
-static const char *const a_267[] = {
-    "img_size", "384,384", "patch_size", "8", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "token", "embed_dim", "192", "depth", "12", "num_heads", "3", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "HybridEmbed(backbone=Sequential)",
-    "embed_norm_layer", "none", "norm_layer", "none", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_267[] = {
-    "tag", "augreg_in21k_ft_in1k", "input_size", "3,384,384", "interpolation", "bicubic",
-    "crop_pct", "1.0", "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5",
-    "num_classes", "1000", "fixed_input_size", "true", NULL
-};
+static const char a_267[] =
+    "img_size\0" "384,384\0" "patch_size\0" "8\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "token\0" "embed_dim\0" "192\0" "depth\0" "12\0" "num_heads\0" "3\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0"
+    "HybridEmbed(backbone=Sequential)\0" "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0"
+    "act_layer\0" "none\0" "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_267[] =
+    "tag\0" "augreg_in21k_ft_in1k\0" "input_size\0" "3,384,384\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "1.0\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_wee_patch16_reg1_gap_256 */
-static const char *const a_268[] = {
-    "img_size", "256,256", "patch_size", "16", "in_chans", "3", "num_classes", "1000",
-    "global_pool", "avg", "embed_dim", "256", "depth", "14", "num_heads", "4", "mlp_ratio", "5",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "1e-05", "class_token", "false", "pos_embed", "learn",
-    "no_embed_class", "true", "reg_tokens", "1", "pre_norm", "false", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "none", "act_layer", "none", "block_fn", "Block", "mlp_layer", "Mlp",
-    "attn_layer", "Attention", NULL
-};
-static const char *const c_268[] = {
-    "tag", "sbb_in1k", "input_size", "3,256,256", "interpolation", "bicubic", "crop_pct", "0.95",
-    "crop_mode", "center", "mean", "0.5,0.5,0.5", "std", "0.5,0.5,0.5", "num_classes", "1000",
-    "fixed_input_size", "true", NULL
-};
+static const char a_268[] =
+    "img_size\0" "256,256\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "1000\0"
+    "global_pool\0" "avg\0" "embed_dim\0" "256\0" "depth\0" "14\0" "num_heads\0" "4\0" "mlp_ratio\0"
+    "5\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "1e-05\0" "class_token\0"
+    "false\0" "pos_embed\0" "learn\0" "no_embed_class\0" "true\0" "reg_tokens\0" "1\0" "pre_norm\0"
+    "false\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "none\0" "act_layer\0" "none\0" "block_fn\0"
+    "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_268[] =
+    "tag\0" "sbb_in1k\0" "input_size\0" "3,256,256\0" "interpolation\0" "bicubic\0" "crop_pct\0"
+    "0.95\0" "crop_mode\0" "center\0" "mean\0" "0.5,0.5,0.5\0" "std\0" "0.5,0.5,0.5\0"
+    "num_classes\0" "1000\0" "fixed_input_size\0" "true\0";
 
 /* vit_xsmall_patch16_clip_224 */
-static const char *const a_269[] = {
-    "img_size", "224,224", "patch_size", "16", "in_chans", "3", "num_classes", "512",
-    "global_pool", "token", "embed_dim", "256", "depth", "10", "num_heads", "4", "mlp_ratio", "4.0",
-    "qkv_bias", "true", "qk_norm", "false", "scale_attn_norm", "false", "scale_mlp_norm", "false",
-    "proj_bias", "true", "init_values", "none", "class_token", "true", "pos_embed", "learn",
-    "no_embed_class", "false", "reg_tokens", "0", "pre_norm", "true", "final_norm", "true",
-    "fc_norm", "none", "pool_include_prefix", "false", "dynamic_img_size", "false",
-    "dynamic_img_pad", "false", "embed_layer", "PatchEmbed", "embed_norm_layer", "none",
-    "norm_layer", "LayerNorm(eps=1e-05)", "act_layer", "none", "block_fn", "Block",
-    "mlp_layer", "Mlp", "attn_layer", "Attention", NULL
-};
-static const char *const c_269[] = {
-    "tag", "tinyclip_yfcc15m", "input_size", "3,224,224", "interpolation", "bicubic",
-    "crop_pct", "0.9", "crop_mode", "center", "mean", "0.48145466,0.4578275,0.40821073",
-    "std", "0.26862954,0.26130258,0.27577711", "num_classes", "512", "fixed_input_size", "true",
-    NULL
-};
+static const char a_269[] =
+    "img_size\0" "224,224\0" "patch_size\0" "16\0" "in_chans\0" "3\0" "num_classes\0" "512\0"
+    "global_pool\0" "token\0" "embed_dim\0" "256\0" "depth\0" "10\0" "num_heads\0" "4\0"
+    "mlp_ratio\0" "4.0\0" "qkv_bias\0" "true\0" "qk_norm\0" "false\0" "scale_attn_norm\0" "false\0"
+    "scale_mlp_norm\0" "false\0" "proj_bias\0" "true\0" "init_values\0" "none\0" "class_token\0"
+    "true\0" "pos_embed\0" "learn\0" "no_embed_class\0" "false\0" "reg_tokens\0" "0\0" "pre_norm\0"
+    "true\0" "final_norm\0" "true\0" "fc_norm\0" "none\0" "pool_include_prefix\0" "false\0"
+    "dynamic_img_size\0" "false\0" "dynamic_img_pad\0" "false\0" "embed_layer\0" "PatchEmbed\0"
+    "embed_norm_layer\0" "none\0" "norm_layer\0" "LayerNorm(eps=1e-05)\0" "act_layer\0" "none\0"
+    "block_fn\0" "Block\0" "mlp_layer\0" "Mlp\0" "attn_layer\0" "Attention\0";
+static const char c_269[] =
+    "tag\0" "tinyclip_yfcc15m\0" "input_size\0" "3,224,224\0" "interpolation\0" "bicubic\0"
+    "crop_pct\0" "0.9\0" "crop_mode\0" "center\0" "mean\0" "0.48145466,0.4578275,0.40821073\0"
+    "std\0" "0.26862954,0.26130258,0.27577711\0" "num_classes\0" "512\0" "fixed_input_size\0"
+    "true\0";
 
 const swin_arch swin__archs[] = {
     {"deit3_base_patch16_224", "VisionTransformer", true, 86585320, a_0, c_0},

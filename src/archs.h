@@ -15,14 +15,15 @@ typedef struct swin_arch {
     bool pretrained;        /* timm publishes weights for it */
     int64_t params;         /* parameters of timm's model at its default configuration */
     /* The constructor's keyword arguments (signature defaults merged with what the
-     * registered function passes), training-only ones left out: key, value, key, value, ...,
-     * NULL. Values as text: integers "768", reals as Python's repr "4.0" / "1e-06", booleans
-     * "true" / "false", None "none", strings as they are, tuples "2,2,6,2", callables by name
-     * ("GELU", "LayerNorm(eps=1e-06)" for a functools.partial). */
-    const char *const *args;
-    /* The default pretrained_cfg (the first tag): input_size "3,224,224", interpolation,
-     * crop_pct, crop_mode, mean, std, num_classes, tag ...: key, value, ..., NULL. */
-    const char *const *cfg;
+     * registered function passes), training-only ones left out, as NUL-terminated strings
+     * key, value, key, value, ..., ended by an empty key (one array of chars: nothing to
+     * relocate at load). Values as text: integers "768", reals as Python's repr "4.0" /
+     * "1e-06", booleans "true" / "false", None "none", strings as they are, tuples "2,2,6,2",
+     * callables by name ("GELU", "LayerNorm(eps=1e-06)" for a functools.partial). */
+    const char *args;
+    /* The default pretrained_cfg (the first tag), the same way: input_size "3,224,224",
+     * interpolation, crop_pct, crop_mode, mean, std, num_classes, tag ... */
+    const char *cfg;
 } swin_arch;
 
 /* Sorted by name (strcmp order). */

@@ -75,9 +75,13 @@ const swin_arch *swin__arch_find(const char *name) {
     return NULL;
 }
 
-static const char *kv_lookup(const char *const *kv, const char *key) {
-    for (; kv && kv[0]; kv += 2)
-        if (strcmp(kv[0], key) == 0) return kv[1];
+/* The value of key in a list of NUL-terminated key and value strings ended by an empty key. */
+static const char *kv_lookup(const char *kv, const char *key) {
+    while (kv && *kv) {
+        const char *value = kv + strlen(kv) + 1;
+        if (strcmp(kv, key) == 0) return value;
+        kv = value + strlen(value) + 1;
+    }
     return NULL;
 }
 
@@ -140,9 +144,12 @@ const swin_family *swin__arch_family(const swin_arch *a, const swin_source *src,
         return NULL;
     }
     /* every argument timm gives this class must be one the family knows */
-    for (const char *const *kv = a->args; kv && kv[0]; kv += 2)
-        if (!family_key(f, kv[0]))
-            add_reason(why, cap, "a timm argument libswin does not know", kv[0], kv[1]);
+    for (const char *kv = a->args; kv && *kv;) {
+        const char *value = kv + strlen(kv) + 1;
+        if (!family_key(f, kv))
+            add_reason(why, cap, "a timm argument libswin does not know", kv, value);
+        kv = value + strlen(value) + 1;
+    }
     check_keys(f, src, why, cap);
     return why[0] ? NULL : f;
 }

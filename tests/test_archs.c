@@ -154,8 +154,11 @@ static const char *row_arg(const char *name, const char *key) {
     for (size_t i = 0; i < swin__num_archs; i++)
         if (strcmp(swin__archs[i].name, name) == 0) a = &swin__archs[i];
     assert_non_null(a);
-    for (const char *const *kv = a->args; kv[0]; kv += 2)
-        if (strcmp(kv[0], key) == 0) return kv[1];
+    for (const char *kv = a->args; *kv;) { /* key\0value\0 ... \0 */
+        const char *value = kv + strlen(kv) + 1;
+        if (strcmp(kv, key) == 0) return value;
+        kv = value + strlen(value) + 1;
+    }
     return NULL;
 }
 
