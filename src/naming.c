@@ -275,6 +275,16 @@ static int cmp_weight(const void *a, const void *b) {
     return strcmp(((const swin_weight *)a)->name, ((const swin_weight *)b)->name);
 }
 
+/* No two canonical tensors of one name (the file held both, say, q/k/v and a fused qkv). */
+static swin_status check_unique(const swin_weights *w) {
+    for (size_t i = 1; i < w->n; i++)
+        if (strcmp(w->items[i - 1].name, w->items[i].name) == 0)
+            return swin__error(
+                SWIN_ERR_CONFIG, "tensors \"%s\" and \"%s\" both stand for \"%s\" in the %s layout",
+                w->items[i - 1].source, w->items[i].source, w->items[i].name, w->layout->name);
+    return SWIN_OK;
+}
+
 static const char *part_names[3] = {"q", "k", "v"};
 
 /* Canonical name with ".attn.q." replaced by ".attn.<part>." into buf. */
@@ -392,7 +402,7 @@ static swin_status assemble_qkv(swin_weights *w, swin_safetensors *st) {
     }
     w->n = kept;
     qsort(w->items, w->n, sizeof *w->items, cmp_weight);
-    return SWIN_OK;
+    return check_unique(w);
 }
 
 swin_status swin__weights_build(swin_weights *w, swin_safetensors *st, const swin_layout *layout) {
@@ -436,11 +446,7 @@ swin_status swin__weights_build(swin_weights *w, swin_safetensors *st, const swi
     }
     w->n = n;
     qsort(w->items, w->n, sizeof *w->items, cmp_weight);
-    for (size_t i = 1; i < w->n; i++)
-        if (strcmp(w->items[i - 1].name, w->items[i].name) == 0)
-            return swin__error(
-                SWIN_ERR_CONFIG, "tensors \"%s\" and \"%s\" both stand for \"%s\" in the %s layout",
-                w->items[i - 1].source, w->items[i].source, w->items[i].name, layout->name);
+    SWIN_TRY(check_unique(w));
     return assemble_qkv(w, st);
 }
 

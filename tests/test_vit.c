@@ -396,6 +396,14 @@ static void test_unsupported_variant(void **state) {
         assert_non_null(strstr(swin_last_error(), cases[i].feature));
         free(file);
     }
+    /* a lone query tensor: its key and value are named as missing */
+    size_t size;
+    unsigned char *file = swin_test_with_tensor(token_p16.file, "blocks.0.attn.q.weight", &size);
+    swin_model *m = (swin_model *)0x1;
+    assert_int_equal(swin_model_load_memory(&m, file, size, NULL), SWIN_ERR_MISSING_TENSOR);
+    assert_null(m);
+    assert_non_null(strstr(swin_last_error(), "\"blocks.0.attn.k.weight\" is missing"));
+    free(file);
 }
 
 /* Family detection: each file goes to its own family, with or without arch. */
