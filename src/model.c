@@ -505,6 +505,9 @@ swin_status swin_context_output(swin_context *ctx, swin_output kind, int index,
     case SWIN_OUTPUT_FEATURES:
         *out = &ctx->features;
         return SWIN_OK;
+    case SWIN_OUTPUT_TOKENS:
+        *out = &ctx->tokens;
+        return SWIN_OK;
     case SWIN_OUTPUT_POOLER:
         if (!ctx->model->has_pooler)
             return swin__error(SWIN_ERR_INVALID_ARGUMENT, "the model has no pooler");

@@ -52,7 +52,7 @@ struct swin_context {
     int threads_wanted;  /* swin_context_set_num_threads; 0: the process default */
     int pool_wanted;     /* the count the pool was made for */
     int planned_threads; /* the pool size the plan's per-thread scratch was sized for */
-    swin_tensor logits, features, pooler, stages[SWIN_MAX_STAGES];
+    swin_tensor logits, features, pooler, tokens, stages[SWIN_MAX_STAGES];
 };
 
 /* ---- keys and values (config.c, registry.c) ---- */

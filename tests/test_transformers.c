@@ -95,6 +95,8 @@ static void run_case(const tcase *c) {
                          SWIN_ERR_INVALID_ARGUMENT);
     }
     check_output(ctx, SWIN_OUTPUT_FEATURES, 0, &exp, "features", c->name);
+    /* the token map: the last hidden state after the final layernorm */
+    check_output(ctx, SWIN_OUTPUT_TOKENS, 0, &exp, "last_hidden_state", c->name);
     if (swin__st_find(&exp, "pooler")) {
         assert_string_equal(swin_model_get(m, "pooler"), "1");
         check_output(ctx, SWIN_OUTPUT_POOLER, 0, &exp, "pooler", c->name);

@@ -22,7 +22,7 @@ static const char usage[] =
     "usage: swin info MODEL [--arch NAME] [--set KEY=VALUE ...]\n"
     "       swin info --list-archs [--json]\n"
     "       swin run --model MODEL --input IN.npy --output OUT.npy\n"
-    "                [--emit logits|features|pooler]\n"
+    "                [--emit logits|features|tokens|pooler]\n"
     "                [--arch NAME] [--set KEY=VALUE ...]\n"
     "       swin preprocess --model MODEL IMAGE --output X.npy [--set KEY=VALUE ...]\n"
     "       swin classify --model MODEL [--top K] [--json] [--batch N] [--set KEY=VALUE ...]\n"
@@ -248,8 +248,10 @@ static int cmd_run(const args *a) {
         kind = SWIN_OUTPUT_FEATURES;
     else if (a->emit && strcmp(a->emit, "pooler") == 0)
         kind = SWIN_OUTPUT_POOLER;
+    else if (a->emit && strcmp(a->emit, "tokens") == 0)
+        kind = SWIN_OUTPUT_TOKENS;
     else if (a->emit && strcmp(a->emit, "logits") != 0)
-        return usage_error("--emit takes logits, features or pooler", a->emit);
+        return usage_error("--emit takes logits, features, tokens or pooler", a->emit);
     int rc = 1;
     swin_model *m = NULL;
     swin_context *ctx = NULL;

@@ -101,7 +101,12 @@ typedef enum swin_output {
     SWIN_OUTPUT_STAGE = 2,
     /** transformers' ViTModel pooler, tanh(dense(final-norm class token)) [B, D]; only for a
      *  model whose file holds pooler weights (swin_model_get(model, "pooler") is "1"). */
-    SWIN_OUTPUT_POOLER = 3
+    SWIN_OUTPUT_POOLER = 3,
+    /** The token map, the last hidden state after the final norm (timm's forward_features):
+     *  ViT [B, T, D], the prefix tokens (class, distillation) first, then the patch tokens in
+     *  row-major order; Swin [B, H*W, C] of the last stage. For dense tasks on patch tokens. A
+     *  model whose final norm comes after pooling (timm's fc_norm) gives the tokens unnormed. */
+    SWIN_OUTPUT_TOKENS = 4
 } swin_output;
 
 /** A loaded model: weights and resolved architecture. Immutable, shareable between threads. */

@@ -472,6 +472,7 @@ typedef struct plan_stage {
 typedef struct plan {
     plan_stage st[SWIN_MAX_STAGES];
     float *scratch;
+    float *tokens;   /* [B, L, C]: the token map, the last stage after the final norm */
     float *features; /* [B, C] */
     float *logits;   /* [B, K] */
 } plan;
@@ -515,7 +516,7 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H,
     }
     const plan_stage *last = &P->st[I->S - 1];
     const int64_t C = I->st[I->S - 1].dim;
-    scratch = max_size(scratch, swin__arena_count(bp, B, last->H, last->W, C)); /* final norm */
+    P->tokens = swin__arena_take(bp, swin__arena_count(bp, B, last->H * last->W, C, 1));
     P->features = swin__arena_take(bp, swin__arena_count(bp, B, C, 1, 1));
     P->logits = I->num_classes
                     ? swin__arena_take(bp, swin__arena_count(bp, B, I->num_classes, 1, 1))
@@ -568,7 +569,10 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
         const int64_t shape[4] = {B, ps->H, ps->W, g->dim};
         swin__tensor_view(&ctx->stages[s], ps->out, 4, shape);
     }
+    const plan_stage *last = &P->st[I->S - 1];
     const int64_t fshape[2] = {B, I->st[I->S - 1].dim}, lshape[2] = {B, I->num_classes};
+    const int64_t tshape[3] = {B, last->H * last->W, I->st[I->S - 1].dim};
+    swin__tensor_view(&ctx->tokens, P->tokens, 3, tshape);
     swin__tensor_view(&ctx->features, P->features, 2, fshape);
     if (P->logits) swin__tensor_view(&ctx->logits, P->logits, 2, lshape);
     return SWIN_OK;
@@ -599,13 +603,13 @@ static void forward(swin_context *ctx, const float *input) {
     /* final norm, mean over tokens, head */
     const plan_stage *last = &P->st[I->S - 1];
     const int64_t C = I->st[I->S - 1].dim, L = last->H * last->W;
-    swin__layernorm(P->scratch, last->out, I->norm.weight, I->norm.bias, B * L, C, I->norm.eps,
+    swin__layernorm(P->tokens, last->out, I->norm.weight, I->norm.bias, B * L, C, I->norm.eps,
                     pool);
     for (int64_t b = 0; b < B; b++)
         for (int64_t c = 0; c < C; c++) {
             double acc = 0.0;
             for (int64_t t = 0; t < L; t++)
-                acc += P->scratch[(b * L + t) * C + c];
+                acc += P->tokens[(b * L + t) * C + c];
             P->features[b * C + c] = (float)(acc / (double)L);
         }
     if (P->logits)

@@ -451,6 +451,7 @@ typedef struct plan {
     int64_t L, N;
     float *x;        /* [B, N, D]: the residual stream */
     float *stage;    /* [B, L, D]: the patch embedding, then the last block's patch tokens */
+    float *tokens;   /* [B, N, D]: the token map, after the final norm */
     float *features; /* [B, D] */
     float *logits;   /* [B, K] */
     float *pooler;   /* [B, D], or NULL */
@@ -467,16 +468,16 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H,
     const int64_t D = I->dim;
     P->x = swin__arena_take(bp, swin__arena_count(bp, B, P->N, D, 1));
     P->stage = swin__arena_take(bp, swin__arena_count(bp, B, P->L, D, 1));
+    P->tokens = swin__arena_take(bp, swin__arena_count(bp, B, P->N, D, 1));
     P->features = swin__arena_take(bp, swin__arena_count(bp, B, D, 1, 1));
     P->logits = I->num_classes
                     ? swin__arena_take(bp, swin__arena_count(bp, B, I->num_classes, 1, 1))
                     : NULL;
     P->pooler = I->pooler_w ? swin__arena_take(bp, swin__arena_count(bp, B, D, 1, 1)) : NULL;
-    /* the patch embedding's, a block's, the final norm of all tokens, the second head's */
+    /* the patch embedding's, a block's, the pooling's (pooled, second, second head) */
     size_t scratch = swin__arena_size(bp, swin__patch_embed_scratch(&I->pe, B, H, W));
     scratch = max_size(
         scratch, swin__arena_size(bp, swin__vit_block_scratch(&I->blocks[0], B, P->N, threads)));
-    scratch = max_size(scratch, swin__arena_count(bp, B, P->N, D, 1));
     scratch = max_size(scratch, swin__arena_count(bp, B, 2 * D + I->num_classes, 1, 1));
     P->scratch = swin__arena_take(bp, scratch);
 }
@@ -514,6 +515,8 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
     layout(&real, P, I, B, H, W, threads);
     const int64_t sshape[4] = {B, Hg, Wg, D}, fshape[2] = {B, D}, lshape[2] = {B, I->num_classes};
     swin__tensor_view(&ctx->stages[0], P->stage, 4, sshape);
+    const int64_t tshape[3] = {B, N, D};
+    swin__tensor_view(&ctx->tokens, P->tokens, 3, tshape);
     swin__tensor_view(&ctx->features, P->features, 2, fshape);
     if (P->logits) swin__tensor_view(&ctx->logits, P->logits, 2, lshape);
     if (P->pooler) swin__tensor_view(&ctx->pooler, P->pooler, 2, fshape);
@@ -544,60 +547,48 @@ static void forward(swin_context *ctx, const float *input) {
     for (int64_t b = 0; b < B; b++)
         memcpy(P->stage + b * L * D, P->x + (b * N + Pf) * D, (size_t)L * row);
 
-    if (!I->avg) {
-        /* the class tokens (rows 0..B-1) and distillation tokens (rows B..2B-1) after the
-         * final norm */
-        float *tok = P->scratch, *second = P->scratch + 2 * B * D;
-        for (int64_t t = 0; t < Pf; t++)
-            for (int64_t b = 0; b < B; b++) {
-                const float *src = P->x + (b * N + t) * D;
-                float *dst = tok + (t * B + b) * D;
-                if (I->norm.weight)
-                    swin__layernorm(dst, src, I->norm.weight, I->norm.bias, 1, D, I->norm.eps,
-                                    NULL);
-                else
-                    memcpy(dst, src, row);
-            }
-        if (I->fc_norm.weight) /* timm's token pooling with fc_norm */
-            swin__layernorm(tok, tok, I->fc_norm.weight, I->fc_norm.bias, B, D, I->fc_norm.eps,
-                            pool);
-        const bool distilled = Pf == 2 && I->head_dist_w;
-        if (distilled) /* timm's pre_logits of a distilled model: the mean of the two tokens */
-            for (int64_t i = 0; i < B * D; i++)
-                P->features[i] = (tok[i] + tok[B * D + i]) / 2;
-        else
-            memcpy(P->features, tok, (size_t)B * row);
-        if (P->logits) {
-            swin__linear(P->logits, tok, I->head_w, I->head_b, B, D, K, pool);
-            if (distilled) { /* the mean of head(class token) and head_dist(distillation) */
-                swin__linear(second, tok + B * D, I->head_dist_w, I->head_dist_b, B, D, K, pool);
-                for (int64_t i = 0; i < B * K; i++)
-                    P->logits[i] = (P->logits[i] + second[i]) / 2;
-            }
+    /* the token map: the final norm's output (timm's forward_features), prefix tokens too */
+    if (I->norm.weight)
+        swin__layernorm(P->tokens, P->x, I->norm.weight, I->norm.bias, B * N, D, I->norm.eps, pool);
+    else
+        memcpy(P->tokens, P->x, (size_t)(B * N) * row);
+    /* pooling into pooled [B, D] (and a distilled model's distillation tokens into second) */
+    float *pooled = P->scratch, *second = pooled + B * D, *second_logits = second + B * D;
+    const bool distilled = Pf == 2 && I->head_dist_w;
+    for (int64_t b = 0; b < B; b++) {
+        const float *tb = P->tokens + b * N * D;
+        if (!I->avg) { /* the class token */
+            memcpy(pooled + b * D, tb, row);
+            if (distilled) memcpy(second + b * D, tb + D, row);
+            continue;
         }
-        if (P->pooler) { /* transformers' ViTPooler */
-            swin__linear(P->pooler, tok, I->pooler_w, I->pooler_b, B, D, D, pool);
-            for (int64_t i = 0; i < B * D; i++)
-                P->pooler[i] = tanhf(P->pooler[i]);
+        for (int64_t c = 0; c < D; c++) { /* the mean of the patch tokens */
+            double acc = 0.0;
+            for (int64_t t = Pf; t < N; t++)
+                acc += tb[t * D + c];
+            pooled[b * D + c] = (float)(acc / (double)L);
         }
-    } else { /* mean of the patch tokens, then fc_norm */
-        const float *tok = P->x;
-        if (I->norm.weight) {
-            swin__layernorm(P->scratch, P->x, I->norm.weight, I->norm.bias, B * N, D, I->norm.eps,
-                            pool);
-            tok = P->scratch;
+    }
+    if (I->fc_norm.weight) /* timm's fc_norm: the final norm after pooling */
+        swin__layernorm(pooled, pooled, I->fc_norm.weight, I->fc_norm.bias, B, D, I->fc_norm.eps,
+                        pool);
+    if (distilled) /* timm's pre_logits of a distilled model: the mean of the two tokens */
+        for (int64_t i = 0; i < B * D; i++)
+            P->features[i] = (pooled[i] + second[i]) / 2;
+    else
+        memcpy(P->features, pooled, (size_t)B * row);
+    if (P->logits) {
+        swin__linear(P->logits, pooled, I->head_w, I->head_b, B, D, K, pool);
+        if (distilled) { /* the mean of head(class token) and head_dist(distillation token) */
+            swin__linear(second_logits, second, I->head_dist_w, I->head_dist_b, B, D, K, pool);
+            for (int64_t i = 0; i < B * K; i++)
+                P->logits[i] = (P->logits[i] + second_logits[i]) / 2;
         }
-        for (int64_t b = 0; b < B; b++)
-            for (int64_t c = 0; c < D; c++) {
-                double acc = 0.0;
-                for (int64_t t = Pf; t < N; t++)
-                    acc += tok[(b * N + t) * D + c];
-                P->features[b * D + c] = (float)(acc / (double)L);
-            }
-        if (I->fc_norm.weight)
-            swin__layernorm(P->features, P->features, I->fc_norm.weight, I->fc_norm.bias, B, D,
-                            I->fc_norm.eps, pool);
-        if (P->logits) swin__linear(P->logits, P->features, I->head_w, I->head_b, B, D, K, pool);
+    }
+    if (P->pooler) { /* transformers' ViTPooler */
+        swin__linear(P->pooler, pooled, I->pooler_w, I->pooler_b, B, D, D, pool);
+        for (int64_t i = 0; i < B * D; i++)
+            P->pooler[i] = tanhf(P->pooler[i]);
     }
 }
 

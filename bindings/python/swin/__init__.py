@@ -36,7 +36,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 # swin_output
-OUTPUT_LOGITS, OUTPUT_FEATURES, OUTPUT_STAGE, OUTPUT_POOLER = 0, 1, 2, 3
+OUTPUT_LOGITS, OUTPUT_FEATURES, OUTPUT_STAGE, OUTPUT_POOLER, OUTPUT_TOKENS = 0, 1, 2, 3, 4
 
 
 class Status(int):
@@ -349,8 +349,9 @@ class Model:
 
     def run(self, x, output="logits", stage=0):
         """Runs x ([B, C, H, W] float32) in a fresh context; returns a copy of one output:
-        "logits" [B, classes], "features" [B, C], "stage" (stage map `stage`, [B, H, W, C]) or
-        "pooler" [B, D] (transformers' ViTModel pooler, where the file has one)."""
+        "logits" [B, classes], "features" [B, C], "stage" (stage map `stage`, [B, H, W, C]),
+        "tokens" (the token map after the final norm, [B, T, C]) or "pooler" [B, D]
+        (transformers' ViTModel pooler, where the file has one)."""
         with self.context() as ctx:
             ctx.run(x)
             return ctx.output(output, stage)
@@ -453,10 +454,10 @@ class Context:
 
     def output(self, kind="logits", index=0):
         kinds = {"logits": OUTPUT_LOGITS, "features": OUTPUT_FEATURES, "stage": OUTPUT_STAGE,
-                 "pooler": OUTPUT_POOLER}
+                 "pooler": OUTPUT_POOLER, "tokens": OUTPUT_TOKENS}
         if kind not in kinds:
             raise SwinError(Status.ERR_INVALID_ARGUMENT,
-                            "output kind must be logits, features, stage or pooler, not %r"
+                            "output kind must be logits, features, stage, tokens or pooler, not %r"
                             % (kind,))
         t = ctypes.c_void_p()
         _check(_lib.swin_context_output(self.handle, kinds[kind], int(index), ctypes.byref(t)))
@@ -469,6 +470,11 @@ class Context:
     def features(self):
         """Pooled features [B, C] of the last run."""
         return self.output("features")
+
+    def tokens(self):
+        """The token map [B, T, C] of the last run: the last hidden state after the final norm
+        (ViT: prefix tokens first)."""
+        return self.output("tokens")
 
     def stage(self, index):
         """Stage map `index` of the last run: [B, H_s, W_s, C_s]."""

@@ -287,6 +287,7 @@ class TestTransformers(unittest.TestCase):
                 ctx.run(x)
                 assert_close(self, ctx.output("pooler"), exp["pooler"])
                 assert_close(self, ctx.features(), exp["features"])
+                assert_close(self, ctx.tokens(), exp["last_hidden_state"])
 
 
 class TestLibrary(unittest.TestCase):
