@@ -41,12 +41,47 @@ typedef struct linear_job {
     const swin_rows_hook *before, *after;
 } linear_job;
 
-/* x[i] = max(x[i] + b[i], 0) (b may be NULL). */
-static void bias_relu(float *x, const float *b, int64_t n) {
-    for (int64_t c = 0; c < n; c++) {
-        const float v = x[c] + (b ? b[c] : 0.0f);
-        x[c] = v > 0.0f ? v : 0.0f;
+swin_epilogue swin__epilogue_of(swin_activation act) {
+    switch (act) {
+    case SWIN_ACT_GELU:
+        return SWIN_EPI_BIAS_GELU;
+    case SWIN_ACT_RELU:
+        return SWIN_EPI_BIAS_RELU;
+    case SWIN_ACT_GELU_TANH:
+        return SWIN_EPI_BIAS_GELU_TANH;
+    case SWIN_ACT_QUICK_GELU:
+        return SWIN_EPI_BIAS_QUICK_GELU;
+    case SWIN_ACT_SILU:
+        return SWIN_EPI_BIAS_SILU;
+    case SWIN_ACT_NONE:
+        break;
     }
+    return SWIN_EPI_BIAS;
+}
+
+/* The activation an epilogue applies after its bias; false for BIAS and ACCUMULATE. */
+static bool epi_act(swin_epilogue e, swin_activation *act) {
+    switch (e) {
+    case SWIN_EPI_BIAS_GELU:
+        *act = SWIN_ACT_GELU;
+        return true;
+    case SWIN_EPI_BIAS_RELU:
+        *act = SWIN_ACT_RELU;
+        return true;
+    case SWIN_EPI_BIAS_GELU_TANH:
+        *act = SWIN_ACT_GELU_TANH;
+        return true;
+    case SWIN_EPI_BIAS_QUICK_GELU:
+        *act = SWIN_ACT_QUICK_GELU;
+        return true;
+    case SWIN_EPI_BIAS_SILU:
+        *act = SWIN_ACT_SILU;
+        return true;
+    case SWIN_EPI_BIAS:
+    case SWIN_EPI_ACCUMULATE:
+        break;
+    }
+    return false;
 }
 
 /* Rows [r0, r1) x columns [c0, c1) of the product and its epilogue. */
@@ -67,13 +102,10 @@ static void linear_block(const linear_job *j, int64_t r0, int64_t r1, int64_t c0
     }
     swin__sgemm(false, true, m, n, j->K, 1.0f, j->in + r0 * j->K, j->K, j->W + c0 * j->K, j->K,
                 beta, out, j->ldo);
-    if (j->epi == SWIN_EPI_BIAS_GELU) {
+    swin_activation act;
+    if (epi_act(j->epi, &act))
         for (int64_t i = 0; i < m; i++)
-            swin__bias_gelu(out + i * j->ldo, b, n);
-    } else if (j->epi == SWIN_EPI_BIAS_RELU) {
-        for (int64_t i = 0; i < m; i++)
-            bias_relu(out + i * j->ldo, b, n);
-    }
+            swin__bias_act(out + i * j->ldo, b, n, act);
 }
 
 void swin__linear_rows(float *out, int64_t ldo, const float *in, const float *W, const float *b,
@@ -139,13 +171,11 @@ static void ksplit_reduce_task(void *arg, int64_t begin, int64_t end, int tid) {
         float *row = j->out + i * j->ldo;
         for (int64_t c = 1; c < k->parts; c++)
             swin__add_inplace(row, k->partials + ((c - 1) * j->M + i) * N, N);
-        if (j->epi == SWIN_EPI_ACCUMULATE && j->b) {
+        swin_activation act;
+        if (j->epi == SWIN_EPI_ACCUMULATE && j->b)
             swin__add_inplace(row, j->b, N);
-        } else if (j->epi == SWIN_EPI_BIAS_GELU) {
-            swin__bias_gelu(row, j->b, N);
-        } else if (j->epi == SWIN_EPI_BIAS_RELU) {
-            bias_relu(row, j->b, N);
-        }
+        else if (epi_act(j->epi, &act))
+            swin__bias_act(row, j->b, N, act);
     }
     if (j->after) j->after->fn(j->after->arg, begin, end);
 }

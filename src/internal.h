@@ -159,13 +159,28 @@ void swin__sgemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t
  * threads. */
 void swin__linear(float *out, const float *in, const float *W, const float *b, int64_t M, int64_t K,
                   int64_t N, swin_pool *pool);
+/* Activations: exact (erf) GELU, ReLU, tanh-approximated GELU (torch's approximate='tanh'),
+ * QuickGELU x sigmoid(1.702 x), SiLU x sigmoid(x), none. */
+typedef enum swin_activation {
+    SWIN_ACT_GELU,
+    SWIN_ACT_RELU,
+    SWIN_ACT_GELU_TANH,
+    SWIN_ACT_QUICK_GELU,
+    SWIN_ACT_SILU,
+    SWIN_ACT_NONE
+} swin_activation;
 /* What swin__linear_ex does with the product P = in W^T of each output element. */
 typedef enum swin_epilogue {
     SWIN_EPI_BIAS,      /* out = P + b */
     SWIN_EPI_BIAS_GELU, /* out = gelu(P + b) */
     SWIN_EPI_BIAS_RELU, /* out = max(P + b, 0) */
-    SWIN_EPI_ACCUMULATE /* out += P + b (a residual connection) */
+    SWIN_EPI_ACCUMULATE, /* out += P + b (a residual connection) */
+    SWIN_EPI_BIAS_GELU_TANH,  /* out = gelu_tanh(P + b) */
+    SWIN_EPI_BIAS_QUICK_GELU, /* out = quick_gelu(P + b) */
+    SWIN_EPI_BIAS_SILU        /* out = silu(P + b) */
 } swin_epilogue;
+/* The epilogue that applies act after the bias. */
+swin_epilogue swin__epilogue_of(swin_activation act);
 /* out rows have stride ldo; b may be NULL. */
 void swin__linear_ex(float *out, int64_t ldo, const float *in, const float *W, const float *b,
                      int64_t M, int64_t K, int64_t N, swin_epilogue epi, swin_pool *pool);
@@ -239,6 +254,8 @@ void swin__softmax_rows_add(float *x, int64_t rows, int64_t n, const float *bias
 void swin__gelu(float *x, int64_t n);
 /* x[i] = gelu(x[i] + b[i]) for i < n (b may be NULL). */
 void swin__bias_gelu(float *x, const float *b, int64_t n);
+/* x[i] = act(x[i] + b[i]) for i < n (b may be NULL). */
+void swin__bias_act(float *x, const float *b, int64_t n, swin_activation act);
 /* Test hook: limits the vector kernels to cap (0 scalar, 1 AVX2+FMA, 2 AVX-512) and returns the
  * level now in use (at most what the CPU has). Not for concurrent use with running kernels. */
 int swin__kernels_isa(int cap);

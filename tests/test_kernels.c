@@ -122,7 +122,7 @@ static void test_linear_splits(void **state) {
         assert_non_null(got);
         assert_non_null(before_n);
         assert_non_null(after_n);
-        for (int epi = SWIN_EPI_BIAS; epi <= SWIN_EPI_ACCUMULATE; epi++)
+        for (int epi = SWIN_EPI_BIAS; epi <= SWIN_EPI_BIAS_SILU; epi++)
             for (int T = 1; T <= 4; T++) {
                 swin_pool *pool = NULL;
                 assert_int_equal(swin__pool_create(&pool, T), SWIN_OK);
@@ -144,6 +144,12 @@ static void test_linear_splits(void **state) {
                             acc += (double)x[i * K + k] * W[j * K + k];
                         if (epi == SWIN_EPI_BIAS_GELU) acc = 0.5 * acc * erfc(-acc / sqrt(2.0));
                         if (epi == SWIN_EPI_BIAS_RELU) acc = acc > 0 ? acc : 0;
+                        if (epi == SWIN_EPI_BIAS_GELU_TANH)
+                            acc = 0.5 * acc *
+                                  (1 + tanh(sqrt(2 / 3.14159265358979323846) *
+                                            (acc + 0.044715 * acc * acc * acc)));
+                        if (epi == SWIN_EPI_BIAS_QUICK_GELU) acc = acc / (1 + exp(-1.702 * acc));
+                        if (epi == SWIN_EPI_BIAS_SILU) acc = acc / (1 + exp(-acc));
                         if (epi == SWIN_EPI_ACCUMULATE) acc += res[i * ldo + j];
                         ref[i * N + j] = (float)acc;
                         got[i * N + j] = copy[i * ldo + j]; /* what "after" saw */
@@ -272,6 +278,33 @@ static void test_simd_paths(void **state) {
          * erfc by 2 u^2 * 6e-8 relative, 4e-6 at the far end (u = -5.7, gelu = -5e-15). */
         if (worst > 5e-6) fprintf(stderr, "isa %d: gelu worst relative error %g\n", isa, worst);
         assert_true(worst <= 5e-6);
+
+        /* the sigmoid-gated activations, against double references (relative error) */
+        for (int act = SWIN_ACT_GELU_TANH; act <= SWIN_ACT_SILU; act++) {
+            for (int i = 0; i < NG; i++)
+                g[i] = -30.0f + 60.0f * (float)i / (NG - 1);
+            swin__bias_act(g, gb, NG, (swin_activation)act);
+            double worst_act = 0;
+            for (int i = 0; i < NG; i++) {
+                const double v = (double)(-30.0f + 60.0f * (float)i / (NG - 1)) + (double)gb[i];
+                double want;
+                if (act == SWIN_ACT_GELU_TANH) /* 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)),
+                                                  * without 1 + tanh's cancellation */
+                    want = v / (1 + exp(-2 * sqrt(2 / 3.14159265358979323846) *
+                                        (v + 0.044715 * v * v * v)));
+                else
+                    want = v / (1 + exp(-(act == SWIN_ACT_QUICK_GELU ? 1.702 : 1.0) * v));
+                const double err = fabs(g[i] - want) / fmax(fabs(want), 1e-4);
+                if (err > worst_act) worst_act = err;
+            }
+            /* relative to the value down to 1e-4 (below it, absolute): z = c1 v + c3 v^3 is
+             * rounded before exp, and an ulp of z moves exp(-|z|) by |z| u relative, 1e-6 at
+             * |z| = 17 where the value is 1e-7 (the reference's own float tanh GELU is exactly
+             * 0 there) */
+            if (worst_act > 4e-6)
+                fprintf(stderr, "isa %d: act %d worst relative error %g\n", isa, act, worst_act);
+            assert_true(worst_act <= 4e-6);
+        }
 
         for (int n = 1; n <= 70; n++) {
             float x[3 * 70], bias[3 * 70], mask[3 * 70];

@@ -84,19 +84,28 @@ void swin__attention_windows(float *merged, const float *qkv, const swin_attenti
                              const float *bias, const float *mask, int64_t nW, float *scores,
                              int64_t i0, int64_t i1, int tid);
 
-/* ---- Mlp (mlp.c): fc1, activation, fc2 ---- */
-typedef enum swin_activation { SWIN_ACT_GELU, SWIN_ACT_RELU } swin_activation;
+/* ---- Mlp (mlp.c): fc1, activation, fc2; or a gated (GLU) MLP ---- */
+typedef enum swin_glu {
+    SWIN_GLU_NONE,      /* fc2(act(fc1(x))) */
+    SWIN_GLU_ACT_FIRST, /* fc1's halves a, b: fc2(act(a) * b) (timm's SwiGLUPacked) */
+    SWIN_GLU_ACT_LAST   /* fc2(a * act(b)) (timm's GluMlp, gate_last) */
+} swin_glu;
 typedef struct swin_mlp {
     const float *fc1_w; /* [hidden, C] */
     const float *fc1_b; /* [hidden] */
-    const float *fc2_w; /* [C, hidden] */
+    const float *fc2_w; /* [C, hidden] ([C, hidden/2] when gated) */
     const float *fc2_b; /* [C] */
     int64_t dim, hidden;
     swin_activation act;
+    swin_glu glu;
 } swin_mlp;
 swin_status swin__mlp_bind(swin_mlp *m, swin_weights *w, const char *fc1, const char *fc2,
                            int64_t dim, int64_t hidden, swin_activation act);
-/* out [rows, C] <- fc2(act(fc1(x))); hidden [rows, hidden] is scratch. out may alias x. */
+swin_status swin__mlp_bind_ex(swin_mlp *m, swin_weights *w, const char *fc1, const char *fc2,
+                              int64_t dim, int64_t hidden, swin_activation act, swin_glu glu);
+/* Floats of scratch for rows tokens; SIZE_MAX on overflow. */
+size_t swin__mlp_scratch(const swin_mlp *m, int64_t rows);
+/* out [rows, C] <- fc2(act(fc1(x))); hidden: swin__mlp_scratch floats. out may alias x. */
 void swin__mlp_forward(float *out, const float *x, const swin_mlp *m, int64_t rows, float *hidden,
                        swin_pool *pool);
 /* out [rows, C] += fc2(act(fc1(x))): the residual connection fused into fc2. */
@@ -161,23 +170,48 @@ size_t swin__patch_merging_scratch(const swin_patch_merging *pm, int64_t B, int6
 void swin__patch_merging_forward(float *out, const float *in, const swin_patch_merging *pm,
                                  int64_t B, int64_t H, int64_t W, float *scratch, swin_pool *pool);
 
+/* ---- position-table resampling (pos_embed.c) ---- */
+/* Floats of scratch for resampling a C-channel table of h rows to W columns; SIZE_MAX on
+ * overflow. */
+size_t swin__resample_scratch(int64_t C, int64_t h, int64_t W);
+/* out [H, W, C] <- in [h, w, C] as F.interpolate(mode="bicubic", align_corners=False,
+ * antialias) computes it on the [1, C, h, w] table in float32. */
+swin_status swin__resample_pos(float *out, const float *in, int64_t C, int64_t h, int64_t w,
+                               int64_t H, int64_t W, bool antialias, float *scratch);
+
 /* ---- ViT encoder blocks (vit_encoder.c): whole-sequence self-attention, no bias, no mask ---- */
+typedef enum swin_vit_kind {
+    SWIN_VIT_PRE,      /* timm's Block: x += ls1(attn(norm1(x))); x += ls2(mlp(norm2(x))) */
+    SWIN_VIT_RES_POST, /* timm's ResPostBlock: x += norm1(attn(x)); x += norm2(mlp(x)) */
+    SWIN_VIT_POST      /* nn.TransformerEncoderLayer: x = norm1(x + attn(x)); x = norm2(x + mlp(x)) */
+} swin_vit_kind;
+/* What a block is made of. */
+typedef struct swin_vit_block_cfg {
+    int64_t dim, heads, hidden; /* C, nH, fc1's outputs */
+    float eps;                  /* LayerNorm epsilon (norms, qk-norm) */
+    swin_activation act;
+    swin_glu glu;
+    swin_vit_kind kind;
+    bool qkv_bias;    /* attn.qkv.bias */
+    bool qk_norm;     /* attn.q_norm, attn.k_norm: LayerNorm over each head's channels */
+    bool layer_scale; /* ls1.gamma, ls2.gamma (SWIN_VIT_PRE) */
+} swin_vit_block_cfg;
 typedef struct swin_vit_block {
     swin_norm norm1, norm2; /* [C] */
     swin_attention attn;    /* qkv [3C, C] with q;k;v rows */
+    swin_norm q_norm, k_norm; /* [hd]; weight NULL: none */
+    const float *ls1, *ls2;   /* [C] layer-scale gammas, or NULL */
     swin_mlp mlp;
-    bool post_norm;
+    swin_vit_kind kind;
 } swin_vit_block;
-/* Binds {prefix}.{norm1,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}.*. Pre-norm: timm's Block;
- * post-norm: PyTorch's nn.TransformerEncoderLayer (norm_first=False). */
+/* Binds {prefix}.{norm1,attn.qkv,attn.q_norm,attn.k_norm,attn.proj,ls1,norm2,mlp.fc1,mlp.fc2,
+ * ls2}.* as cfg says. */
 swin_status swin__vit_block_bind(swin_vit_block *blk, swin_weights *w, const char *prefix,
-                                 int64_t dim, int64_t heads, int64_t hidden, float eps,
-                                 swin_activation act, bool qkv_bias, bool post_norm);
+                                 const swin_vit_block_cfg *cfg);
 /* Floats of scratch for B sequences of N tokens on a pool of `threads` threads; SIZE_MAX on
  * overflow. */
 size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N, int threads);
-/* x [B, N, C] in place. Pre-norm: x += attn(norm1(x)); x += mlp(norm2(x)).
- * Post-norm: x = norm1(x + attn(x)); x = norm2(x + mlp(x)). */
+/* x [B, N, C] in place, as the block's kind says. */
 void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int64_t N,
                              float *scratch, swin_pool *pool);
 

@@ -238,7 +238,7 @@ static void mlp_group(void *arg, int64_t r0, int64_t r1, int tid) {
     const int64_t C = j->norm.C;
     norm_rows(&j->norm, r0, r1);
     swin__linear_rows(j->hidden, m->hidden, j->norm.out, m->fc1_w, m->fc1_b, C, m->hidden, r0, r1,
-                      m->act == SWIN_ACT_GELU ? SWIN_EPI_BIAS_GELU : SWIN_EPI_BIAS_RELU);
+                      swin__epilogue_of(m->act));
     swin__linear_rows(j->x, C, j->hidden, m->fc2_w, m->fc2_b, m->hidden, C, r0, r1,
                       SWIN_EPI_ACCUMULATE);
 }
@@ -287,7 +287,7 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
     }
     const swin_rows_hook norm2 = {norm_rows, &nj};
     swin__linear_fused(hidden, m->hidden, normed, m->fc1_w, m->fc1_b, tokens, C, m->hidden,
-                       m->act == SWIN_ACT_GELU ? SWIN_EPI_BIAS_GELU : SWIN_EPI_BIAS_RELU, &norm2,
+                       swin__epilogue_of(m->act), &norm2,
                        NULL, pool);
     swin__linear_ex(x, C, hidden, m->fc2_w, m->fc2_b, tokens, m->hidden, C, SWIN_EPI_ACCUMULATE,
                     pool);

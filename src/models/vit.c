@@ -36,25 +36,30 @@ static const char *const vit_model_types[] = {"vit", "deit", NULL};
  * each vit_* / deit* architecture's values of the latter). */
 static const swin_key vit_keys[] = {
     COMMON_KEYS,
-    {"global_pool", SWIN_K_STR, "what the head reads: token (class token) or avg (patch mean)",
-     "token|avg", "attention pooling or another pooling than token and avg"},
-    {"activation", SWIN_K_STR, "MLP activation: gelu (exact erf) or relu", "gelu|relu",
-     "an MLP activation other than exact GELU or ReLU"},
+    {"global_pool", SWIN_K_STR,
+     "what the head reads: token (class token), avg, max or avgmax (of the patch tokens), map "
+     "(attention pooling)",
+     "token|avg|avgmax|max|map", "a pooling other than token, avg, avgmax, max and map"},
+    {"activation", SWIN_K_STR,
+     "MLP activation: gelu (exact erf), gelu_tanh, quick_gelu, silu or relu",
+     "gelu|gelu_tanh|gelu_new|gelu_pytorch_tanh|quick_gelu|silu|swish|relu",
+     "an MLP activation other than GELU, tanh GELU, QuickGELU, SiLU and ReLU"},
     {"dist_token", SWIN_K_BOOL, "a distillation token after the class token (DeiT)", NULL, NULL},
     /* timm's other VisionTransformer arguments */
-    {"init_values", SWIN_K_STR, "timm: layer scale", "none", "layer scale"},
-    {"reg_tokens", SWIN_K_STR, "timm: register tokens", "0", "register tokens"},
-    {"no_embed_class", SWIN_K_BOOL, "timm: position table without the prefix tokens",
-     "0|false|False", "a position table without the prefix tokens"},
-    {"pre_norm", SWIN_K_BOOL, "timm: a norm before the blocks", "0|false|False",
-     "a norm before the blocks"},
-    {"final_norm", SWIN_K_BOOL, "timm: the final norm", "1|true|True", "no final norm"},
-    {"fc_norm", SWIN_K_STR, "timm: norm after pooling (none: with avg pooling)", NULL, NULL},
-    {"qk_norm", SWIN_K_BOOL, "timm: qk-norm", "0|false|False", "qk-norm"},
+    {"init_values", SWIN_K_STR, "timm: layer scale (none or 0: without)", NULL, NULL},
+    {"reg_tokens", SWIN_K_INT, "timm: register tokens after the class token", NULL, NULL},
+    {"no_embed_class", SWIN_K_BOOL, "timm: position table without the prefix tokens", NULL,
+     NULL},
+    {"pre_norm", SWIN_K_BOOL, "timm: a norm before the blocks (and no patch bias)", NULL, NULL},
+    {"final_norm", SWIN_K_BOOL, "timm: the final norm", NULL, NULL},
+    {"fc_norm", SWIN_K_STR, "timm: norm after pooling (none: with avg, avgmax, max pooling)",
+     NULL, NULL},
+    {"qk_norm", SWIN_K_BOOL, "timm: LayerNorm of each head's queries and keys", NULL, NULL},
     {"proj_bias", SWIN_K_BOOL, "timm: bias of the projections", "1|true|True",
      "projections without bias"},
-    {"dynamic_img_size", SWIN_K_BOOL, "timm: any input size", "0|false|False",
-     "position table resampling"},
+    {"dynamic_img_size", SWIN_K_BOOL,
+     "timm: any input size (libswin always resamples the position table to the input grid)",
+     NULL, NULL},
     {"dynamic_img_pad", SWIN_K_BOOL, "timm: pad inputs to the patch", "0|false|False",
      "input padding to the patch size"},
     {"pos_embed", SWIN_K_STR, "timm: position embedding kind", "learn",
@@ -63,10 +68,13 @@ static const swin_key vit_keys[] = {
     {"embed_norm_layer", SWIN_K_STR, "timm: norm in the patch embedding", "none",
      "a norm in the patch embedding"},
     {"norm_layer", SWIN_K_STR, "timm: LayerNorm, optionally with eps", NULL, NULL},
-    {"act_layer", SWIN_K_STR, "timm: MLP activation", "none|GELU|gelu",
-     "an MLP activation other than exact GELU"},
-    {"block_fn", SWIN_K_STR, "timm: encoder block", "Block", "another block"},
-    {"mlp_layer", SWIN_K_STR, "timm: MLP", "Mlp", "another MLP"},
+    {"act_layer", SWIN_K_STR, "timm: MLP activation",
+     "none|GELU|gelu|gelu_tanh|GELUTanh|quick_gelu|QuickGELU|silu|SiLU|relu|ReLU",
+     "an MLP activation other than GELU, tanh GELU, QuickGELU, SiLU and ReLU"},
+    {"block_fn", SWIN_K_STR, "timm: encoder block (Block, ResPostBlock)", "Block|ResPostBlock",
+     "another block"},
+    {"mlp_layer", SWIN_K_STR, "timm: MLP (Mlp, or a packed SwiGLU)",
+     "Mlp|SwiGLUPacked|GluMlp(act_layer=SiLU,gate_last=false)", "another MLP"},
     {"attn_layer", SWIN_K_STR, "timm: attention", "Attention", "another attention"},
     {"scale_attn_norm", SWIN_K_BOOL, "timm: a norm inside attention", "0|false|False",
      "a norm inside attention"},
@@ -101,27 +109,87 @@ static const swin_hf_key vit_hf_keys[] = {
     {NULL, NULL},
 };
 
+typedef enum vit_pool { POOL_TOKEN, POOL_AVG, POOL_AVGMAX, POOL_MAX, POOL_MAP } vit_pool;
+
+/* timm's AttentionPoolLatent (global_pool map) with one latent query, pool "token":
+ * y = proj(attention(q(latent), kv(tokens))); y += mlp(norm(y)). */
+typedef struct attn_pool {
+    const float *latent;        /* [1, 1, D] */
+    const float *q_w, *q_b;     /* [D, D], [D] (no bias without qkv_bias) */
+    const float *kv_w, *kv_b;   /* [2D, D], [2D] */
+    const float *proj_w, *proj_b; /* [D, D], [D] */
+    swin_norm norm;
+    swin_mlp mlp;
+} attn_pool;
+
 typedef struct impl {
     bool post; /* vit_postnorm */
     int64_t img_size, patch, in_chans, dim, depth, heads, hidden, num_classes;
-    int64_t prefix;   /* P: class token + distillation token */
+    int64_t prefix;   /* P: class token + register tokens + distillation token */
+    int64_t reg;      /* register tokens */
+    bool no_embed_class; /* the position table covers the patches only */
     int64_t pos_rows; /* T */
-    bool avg;         /* global_pool avg, else token */
+    int64_t grid;     /* the position table's patch grid is grid x grid */
+    vit_pool pool;
     bool use_fc_norm; /* the final norm after pooling (fc_norm), else before it (norm) */
-    bool qkv_bias;
-    swin_activation act;
+    swin_vit_block_cfg cfg;
     double eps;
     swin_patch_embed pe;
     const float *cls;  /* [D], or NULL */
+    const float *regs; /* [R, D], or NULL */
     const float *dist; /* [D], or NULL */
     const float *pos;  /* [T, D] */
+    swin_norm norm_pre;                     /* after the position embedding; weight NULL: none */
     swin_vit_block *blocks;
     swin_norm norm;                         /* on the tokens before pooling; weight NULL: none */
     swin_norm fc_norm;                      /* on the pooled vector; weight NULL: none */
+    attn_pool map;                          /* global_pool map */
     const float *head_w, *head_b;           /* [K, D], [K] */
     const float *head_dist_w, *head_dist_b; /* [K, D], [K]: the distillation head, or NULL */
     const float *pooler_w, *pooler_b;       /* [D, D], [D]: transformers' pooler, or NULL */
 } impl;
+
+/* An activation's name in timm (act_layer, GluMlp's act_layer) or transformers (hidden_act). */
+static bool parse_activation(const char *v, swin_activation *act) {
+    static const struct {
+        const char *name;
+        swin_activation act;
+    } names[] = {
+        {"gelu", SWIN_ACT_GELU},           {"GELU", SWIN_ACT_GELU},
+        {"gelu_tanh", SWIN_ACT_GELU_TANH}, {"GELUTanh", SWIN_ACT_GELU_TANH},
+        {"gelu_new", SWIN_ACT_GELU_TANH},  {"gelu_pytorch_tanh", SWIN_ACT_GELU_TANH},
+        {"quick_gelu", SWIN_ACT_QUICK_GELU}, {"QuickGELU", SWIN_ACT_QUICK_GELU},
+        {"silu", SWIN_ACT_SILU},           {"SiLU", SWIN_ACT_SILU},
+        {"swish", SWIN_ACT_SILU},          {"relu", SWIN_ACT_RELU},
+        {"ReLU", SWIN_ACT_RELU},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(v, names[i].name) == 0) {
+            *act = names[i].act;
+            return true;
+        }
+    return false;
+}
+
+static const char *activation_name(swin_activation act) {
+    switch (act) {
+    case SWIN_ACT_GELU:
+        return "gelu";
+    case SWIN_ACT_RELU:
+        return "relu";
+    case SWIN_ACT_GELU_TANH:
+        return "gelu_tanh";
+    case SWIN_ACT_QUICK_GELU:
+        return "quick_gelu";
+    case SWIN_ACT_SILU:
+        return "silu";
+    case SWIN_ACT_NONE:
+        break;
+    }
+    return "none";
+}
+
+static const char *const pool_names[] = {"token", "avg", "avgmax", "max", "map"};
 
 static bool detect_vit(const swin_weights *w) {
     return swin__w_find(w, "blocks.0.attn.qkv.weight") &&
@@ -175,6 +243,11 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         return swin__error(SWIN_ERR_CONFIG, "num_heads: \"%.64s\" (%s) is not one positive integer",
                            v, origin);
     I->heads = heads[0];
+    if (I->dim % I->heads != 0)
+        return swin__error(SWIN_ERR_CONFIG, "embed_dim %lld is not a multiple of num_heads %lld",
+                           (long long)I->dim, (long long)I->heads);
+
+    /* prefix tokens: [class token, register tokens | distillation token] */
     bool cls, dist;
     SWIN_TRY(swin__src_bool(src, "class_token", swin__w_find(w, "cls_token") != NULL, &cls));
     SWIN_TRY(swin__src_bool(
@@ -182,50 +255,100 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         (src->arch && strcmp(src->arch->timm_class, "VisionTransformerDistilled") == 0) ||
             swin__w_find(w, "dist_token") != NULL,
         &dist));
-    if (post && dist) return swin__error(SWIN_ERR_CONFIG, "vit_postnorm has no distillation token");
+    const swin_weight *regw = swin__w_find(w, "reg_token");
+    SWIN_TRY(swin__src_int(src, "reg_tokens", 0, true, regw && regw->ndim == 3 ? regw->shape[1] : 0,
+                           regw, "rows", &I->reg));
+    if (I->reg > 4096) return swin__error(SWIN_ERR_CONFIG, "reg_tokens is implausibly large");
+    if (post && (dist || I->reg))
+        return swin__error(SWIN_ERR_CONFIG,
+                           "vit_postnorm has no distillation or register tokens");
     if (dist && !cls)
         return swin__error(SWIN_ERR_CONFIG, "a distillation token needs a class token");
-    I->prefix = (cls ? 1 : 0) + (dist ? 1 : 0);
-    /* timm's avg pooling comes with fc_norm; without a class token only avg is possible */
-    bool avg = post ? !cls : (!cls || swin__w_find(w, "fc_norm.weight"));
+    if (dist && I->reg)
+        return swin__error(SWIN_ERR_UNSUPPORTED,
+                           "a distillation token with register tokens is not supported");
+    I->prefix = (cls ? 1 : 0) + I->reg + (dist ? 1 : 0);
+    SWIN_TRY(swin__src_bool(src, "no_embed_class", false, &I->no_embed_class));
+    if (post && I->no_embed_class)
+        return swin__error(SWIN_ERR_CONFIG, "vit_postnorm's position table covers the class token");
+
+    /* pooling; timm: without a class token only the pooling of the patch tokens is possible */
+    const bool have_map = swin__w_find(w, "attn_pool.latent") != NULL;
+    I->pool = post ? (cls ? POOL_TOKEN : POOL_AVG)
+              : have_map ? POOL_MAP
+              : (!cls || swin__w_find(w, "fc_norm.weight")) ? POOL_AVG
+                                                            : POOL_TOKEN;
     if ((v = swin__src_value(src, "global_pool", &origin))) {
-        if (strcmp(v, "token") != 0 && strcmp(v, "avg") != 0)
+        size_t k = 0;
+        while (k < sizeof pool_names / sizeof pool_names[0] && strcmp(v, pool_names[k]) != 0)
+            k++;
+        if (k == sizeof pool_names / sizeof pool_names[0] || (post && k > POOL_AVG))
             return swin__error(SWIN_ERR_UNSUPPORTED,
-                               "global_pool \"%.64s\" (%s) is not supported "
-                               "yet (token and avg are)",
+                               "global_pool \"%.64s\" (%s) is not supported yet (token, avg, "
+                               "avgmax, max and map are)",
                                v, origin);
-        avg = strcmp(v, "avg") == 0;
+        I->pool = (vit_pool)k;
     }
-    I->avg = avg;
-    if (!I->avg && !cls)
+    if (I->pool == POOL_TOKEN && !cls)
         return swin__error(SWIN_ERR_CONFIG, "global_pool token needs a class token, and "
                                             "class_token is 0");
-    if (dist && I->avg)
+    if (dist && I->pool != POOL_TOKEN)
         return swin__error(SWIN_ERR_UNSUPPORTED,
-                           "a distillation token with global_pool avg is not supported");
-    /* timm: fc_norm None means "with avg pooling"; without timm's word, the tensors tell */
+                           "a distillation token with global_pool %s is not supported",
+                           pool_names[I->pool]);
+    const bool avg_like = I->pool == POOL_AVG || I->pool == POOL_AVGMAX || I->pool == POOL_MAX;
+    bool final_norm;
+    SWIN_TRY(swin__src_bool(src, "final_norm", true, &final_norm));
+    /* timm: fc_norm None means "with avg, avgmax or max pooling"; without timm's word, the
+     * tensors tell */
     if ((v = swin__src_value(src, "fc_norm", &origin)) && strcmp(v, "none") != 0) {
         if (!swin__parse_bool(v, &I->use_fc_norm))
             return swin__error(SWIN_ERR_CONFIG,
                                "fc_norm: \"%.64s\" (%s) is not none, true or false", v, origin);
     } else if (v || post) {
-        I->use_fc_norm = I->avg && !post;
+        I->use_fc_norm = avg_like && !post;
     } else {
         I->use_fc_norm =
-            swin__w_find(w, "fc_norm.weight") || (I->avg && !swin__w_find(w, "norm.weight"));
+            swin__w_find(w, "fc_norm.weight") || (avg_like && !swin__w_find(w, "norm.weight"));
     }
-    I->act = post ? SWIN_ACT_RELU : SWIN_ACT_GELU;
-    if ((v = swin__src_value(src, "activation", &origin))) {
-        if (strcmp(v, "gelu") == 0)
-            I->act = SWIN_ACT_GELU;
-        else if (strcmp(v, "relu") == 0)
-            I->act = SWIN_ACT_RELU;
-        else
+    if (!final_norm) I->use_fc_norm = false;
+    SWIN_TRY(swin__config_set(m, "final_norm", "%d", final_norm ? 1 : 0));
+
+    /* the blocks */
+    swin_vit_block_cfg *c = &I->cfg;
+    c->kind = post ? SWIN_VIT_POST : SWIN_VIT_PRE;
+    if ((v = swin__src_value(src, "block_fn", NULL)) && strcmp(v, "ResPostBlock") == 0)
+        c->kind = SWIN_VIT_RES_POST;
+    c->act = post ? SWIN_ACT_RELU : SWIN_ACT_GELU;
+    c->glu = SWIN_GLU_NONE;
+    if ((v = swin__src_value(src, "mlp_layer", NULL)) &&
+        (strcmp(v, "SwiGLUPacked") == 0 ||
+         strcmp(v, "GluMlp(act_layer=SiLU,gate_last=false)") == 0)) {
+        c->glu = SWIN_GLU_ACT_FIRST;
+        c->act = SWIN_ACT_SILU;
+    } else if ((v = swin__src_value(src, "activation", &origin)) ||
+               ((v = swin__src_value(src, "act_layer", &origin)) && strcmp(v, "none") != 0)) {
+        if (!parse_activation(v, &c->act))
             return swin__error(SWIN_ERR_UNSUPPORTED,
-                               "activation \"%.64s\" (%s) is not supported yet (gelu, relu are)", v,
-                               origin);
+                               "activation \"%.64s\" (%s) is not supported yet (gelu, gelu_tanh, "
+                               "quick_gelu, silu, relu are)",
+                               v, origin);
     }
-    SWIN_TRY(swin__src_bool(src, "qkv_bias", true, &I->qkv_bias));
+    SWIN_TRY(swin__src_bool(src, "qkv_bias", true, &c->qkv_bias));
+    SWIN_TRY(swin__src_bool(src, "qk_norm", false, &c->qk_norm));
+    if (post && (c->qk_norm || c->glu != SWIN_GLU_NONE))
+        return swin__error(SWIN_ERR_CONFIG, "vit_postnorm has no qk-norm or gated MLP");
+    /* layer scale: timm makes it when init_values is set and not 0 (its value only
+     * initialises the gammas); without timm's word, the tensors tell */
+    if ((v = swin__src_value(src, "init_values", &origin))) {
+        double iv = 0;
+        if (strcmp(v, "none") != 0 && strcmp(v, "None") != 0 && !swin__parse_double(v, &iv))
+            return swin__error(SWIN_ERR_CONFIG, "init_values: \"%.64s\" (%s) is not a number", v,
+                               origin);
+        c->layer_scale = iv != 0.0 && c->kind == SWIN_VIT_PRE;
+    } else {
+        c->layer_scale = swin__w_find(w, "blocks.0.ls1.gamma") != NULL;
+    }
     /* mlp_hidden_dim, else mlp_ratio * D, else fc1's rows, else the reference's default */
     const bool have_fc1 = fc1 && fc1->ndim == 2;
     if (swin__src_value(src, "mlp_hidden_dim", NULL)) {
@@ -261,10 +384,14 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     if (I->dim > (1 << 20) || I->depth > 4096 || I->patch > 4096 || I->in_chans > 4096 ||
         I->hidden > (1 << 24) || I->hidden < 1 || I->num_classes > (1 << 24))
         return swin__error(SWIN_ERR_CONFIG, "architecture sizes are implausibly large");
+    c->dim = I->dim;
+    c->heads = I->heads;
+    c->hidden = I->hidden;
+    c->eps = (float)I->eps;
 
-    /* The position table fixes the token count: img_size from it, or checked against it (after
+    /* The position table fixes the stored grid: img_size from it, or checked against it (after
      * the patch embedding, whose mismatch is the more telling one). */
-    const int64_t D = I->dim, P = I->prefix;
+    const int64_t D = I->dim, P = I->prefix, Pp = I->no_embed_class ? 0 : P;
     const int64_t pe_shape[4] = {D, I->in_chans, I->patch, I->patch};
     const float *unused;
     SWIN_TRY(swin__w_get(w, "patch_embed.proj.weight", 4, pe_shape, &unused));
@@ -272,15 +399,17 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     SWIN_TRY(swin__w_get(w, "pos_embed", post ? 2 : 3, post ? shape2 : shape3, &I->pos));
     const swin_weight *pos = swin__w_find(w, "pos_embed");
     I->pos_rows = pos->shape[post ? 0 : 1];
-    const int64_t cells = I->pos_rows - P;
+    const int64_t cells = I->pos_rows - Pp;
     int64_t g = cells > 0 ? (int64_t)sqrt((double)cells) : 0;
     while (g > 0 && g * g > cells)
         g--;
     while ((g + 1) * (g + 1) <= cells)
         g++;
-    const char *what = P == 2 ? "class and distillation tokens and "
-                       : P    ? "a class token and "
-                              : "";
+    const char *what = !Pp                ? ""
+                       : dist             ? "class and distillation tokens and "
+                       : cls && I->reg    ? "class and register tokens and "
+                       : cls              ? "a class token and "
+                                          : "register tokens and ";
     if ((v = swin__src_value(src, "img_size", &origin))) {
         SWIN_TRY(swin__src_int(src, "img_size", 1, false, 0, NULL, NULL, &I->img_size));
     } else {
@@ -297,19 +426,15 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     if (I->img_size > (1 << 20) || I->img_size < I->patch)
         return swin__error(SWIN_ERR_CONFIG, "img_size %lld is not at least patch_size %lld",
                            (long long)I->img_size, (long long)I->patch);
-    const int64_t grid = I->img_size / I->patch, need = P + grid * grid;
+    I->grid = I->img_size / I->patch;
+    const int64_t need = Pp + I->grid * I->grid;
     if (post ? need > I->pos_rows : need != I->pos_rows)
         return swin__error(SWIN_ERR_SHAPE,
                            "img_size %lld (from %s) with patch %lld needs %s%lld position rows "
-                           "(%lldx%lld patches%s), but tensor \"%s\" holds %lld; interpolating "
-                           "the position embedding is not supported",
+                           "(%s%lldx%lld patches), but tensor \"%s\" holds %lld",
                            (long long)I->img_size, origin, (long long)I->patch,
-                           post ? "at least " : "", (long long)need, (long long)grid,
-                           (long long)grid,
-                           P == 2 ? ", class and distillation tokens"
-                           : P    ? " and a class token"
-                                  : "",
-                           pos->source, (long long)I->pos_rows);
+                           post ? "at least " : "", (long long)need, what, (long long)I->grid,
+                           (long long)I->grid, pos->source, (long long)I->pos_rows);
     if (has_block(w, I->depth))
         return swin__error(SWIN_ERR_SHAPE, "the file has more blocks than depth %lld",
                            (long long)I->depth);
@@ -322,11 +447,19 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     SWIN_TRY(swin__config_set(m, "num_heads", "%lld", (long long)I->heads));
     SWIN_TRY(swin__config_set(m, "mlp_ratio", "%g", (double)I->hidden / (double)D));
     SWIN_TRY(swin__config_set(m, "mlp_hidden_dim", "%lld", (long long)I->hidden));
-    SWIN_TRY(swin__config_set(m, "activation", "%s", I->act == SWIN_ACT_RELU ? "relu" : "gelu"));
-    SWIN_TRY(swin__config_set(m, "qkv_bias", "%s", I->qkv_bias ? "true" : "false"));
+    SWIN_TRY(swin__config_set(m, "activation", "%s", activation_name(c->act)));
+    SWIN_TRY(swin__config_set(m, "qkv_bias", "%s", c->qkv_bias ? "true" : "false"));
     SWIN_TRY(swin__config_set(m, "class_token", "%d", cls ? 1 : 0));
-    if (!post) SWIN_TRY(swin__config_set(m, "dist_token", "%d", dist ? 1 : 0));
-    SWIN_TRY(swin__config_set(m, "global_pool", "%s", I->avg ? "avg" : "token"));
+    if (!post) {
+        SWIN_TRY(swin__config_set(m, "dist_token", "%d", dist ? 1 : 0));
+        SWIN_TRY(swin__config_set(m, "reg_tokens", "%lld", (long long)I->reg));
+        SWIN_TRY(swin__config_set(m, "no_embed_class", "%d", I->no_embed_class ? 1 : 0));
+        SWIN_TRY(swin__config_set(m, "qk_norm", "%d", c->qk_norm ? 1 : 0));
+        SWIN_TRY(swin__config_set(m, "block_fn", "%s",
+                                  c->kind == SWIN_VIT_RES_POST ? "ResPostBlock" : "Block"));
+        if (c->glu != SWIN_GLU_NONE) SWIN_TRY(swin__config_set(m, "mlp_layer", "SwiGLUPacked"));
+    }
+    SWIN_TRY(swin__config_set(m, "global_pool", "%s", pool_names[I->pool]));
     SWIN_TRY(swin__config_set(m, "num_classes", "%lld", (long long)I->num_classes));
     SWIN_TRY(swin__config_set(m, "norm_eps", "%g", I->eps));
     return SWIN_OK;
@@ -342,13 +475,45 @@ static void unbind(swin_model *m) {
 }
 
 static int64_t count_params(const impl *I) {
-    const int64_t D = I->dim, F = I->hidden;
+    const int64_t D = I->dim, F = I->hidden, hd = D / I->heads;
+    const swin_vit_block_cfg *c = &I->cfg;
     int64_t n = D * I->in_chans * I->patch * I->patch + (I->pe.proj_b ? D : 0);
-    n += I->prefix * D + I->pos_rows * D;
-    n += I->depth * (4 * D + 3 * D * D + (I->qkv_bias ? 3 * D : 0) + D * D + D + 2 * F * D + F + D);
+    n += I->prefix * D + I->pos_rows * D + (I->norm_pre.weight ? 2 * D : 0);
+    const int64_t fc2_in = c->glu != SWIN_GLU_NONE ? F / 2 : F;
+    n += I->depth * (4 * D + 3 * D * D + (c->qkv_bias ? 3 * D : 0) + D * D + D + F * D + F +
+                     D * fc2_in + D + (c->qk_norm ? 4 * hd : 0) + (c->layer_scale ? 2 * D : 0));
     n += (I->norm.weight ? 2 * D : 0) + (I->fc_norm.weight ? 2 * D : 0);
+    if (I->map.latent)
+        n += D + (D * D + (I->map.q_b ? D : 0)) + (2 * D * D + (I->map.kv_b ? 2 * D : 0)) +
+             D * D + D + 2 * D + 2 * I->map.mlp.hidden * D + I->map.mlp.hidden + D;
     n += I->pooler_w ? D * D + D : 0;
     return n + (I->head_dist_w ? 2 : 1) * I->num_classes * (D + 1);
+}
+
+/* timm's AttentionPoolLatent: attn_pool.{latent,q,kv,proj,norm,mlp.fc1,mlp.fc2}. */
+static swin_status bind_map(impl *I, swin_weights *w) {
+    attn_pool *a = &I->map;
+    const int64_t D = I->dim, D2 = 2 * D, lat[3] = {1, 1, D}, dd[2] = {D, D}, kv[2] = {2 * D, D};
+    const swin_weight *lw = swin__w_find(w, "attn_pool.latent");
+    if (lw && lw->ndim == 3 && lw->shape[1] != 1)
+        return swin__error(SWIN_ERR_UNSUPPORTED,
+                           "attention pooling with %lld latent queries (\"%s\") is not supported "
+                           "yet (one is)",
+                           (long long)lw->shape[1], lw->source);
+    SWIN_TRY(swin__w_get(w, "attn_pool.latent", 3, lat, &a->latent));
+    SWIN_TRY(swin__w_get(w, "attn_pool.q.weight", 2, dd, &a->q_w));
+    SWIN_TRY(swin__w_get(w, "attn_pool.kv.weight", 2, kv, &a->kv_w));
+    if (I->cfg.qkv_bias) {
+        SWIN_TRY(swin__w_get(w, "attn_pool.q.bias", 1, &D, &a->q_b));
+        SWIN_TRY(swin__w_get(w, "attn_pool.kv.bias", 1, &D2, &a->kv_b));
+    }
+    SWIN_TRY(swin__w_get(w, "attn_pool.proj.weight", 2, dd, &a->proj_w));
+    SWIN_TRY(swin__w_get(w, "attn_pool.proj.bias", 1, &D, &a->proj_b));
+    SWIN_TRY(swin__norm_bind(&a->norm, w, "attn_pool.norm", D, (float)I->eps));
+    /* timm: Mlp(D, int(D * mlp_ratio)) with the model's activation, never gated */
+    const swin_weight *f = swin__w_find(w, "attn_pool.mlp.fc1.weight");
+    return swin__mlp_bind(&a->mlp, w, "attn_pool.mlp.fc1", "attn_pool.mlp.fc2", D,
+                          f && f->ndim == 2 ? f->shape[0] : I->hidden, I->cfg.act);
 }
 
 static swin_status bind(swin_model *m, const swin_source *src, bool post) {
@@ -360,34 +525,43 @@ static swin_status bind(swin_model *m, const swin_source *src, bool post) {
     SWIN_TRY(resolve(m, src, I));
     const int64_t D = I->dim, K = I->num_classes;
     const float eps = (float)I->eps;
-    /* timm's patch embedding has a bias; the tutorial's convolution may or may not */
-    const bool pe_bias = !post || swin__w_find(w, "patch_embed.proj.bias");
+    bool pre_norm = false;
+    if (!post) SWIN_TRY(swin__src_bool(src, "pre_norm", false, &pre_norm));
+    /* timm's patch embedding has a bias unless pre_norm (CLIP); the tutorial's convolution
+     * may or may not */
+    const bool pe_bias = post ? swin__w_find(w, "patch_embed.proj.bias") != NULL
+                              : !pre_norm || swin__w_find(w, "patch_embed.proj.bias");
     SWIN_TRY(swin__patch_embed_bind(&I->pe, w, "patch_embed", I->in_chans, D, I->patch, pe_bias,
                                     false, eps));
-    const int64_t tok[3] = {1, 1, D};
-    if (I->prefix) SWIN_TRY(swin__w_get(w, "cls_token", 3, tok, &I->cls));
-    if (I->prefix == 2) SWIN_TRY(swin__w_get(w, "dist_token", 3, tok, &I->dist));
+    const int64_t tok[3] = {1, 1, D}, regs[3] = {1, I->reg, D};
+    if (I->prefix > I->reg) SWIN_TRY(swin__w_get(w, "cls_token", 3, tok, &I->cls));
+    if (I->reg) SWIN_TRY(swin__w_get(w, "reg_token", 3, regs, &I->regs));
+    if (I->prefix - I->reg == 2) SWIN_TRY(swin__w_get(w, "dist_token", 3, tok, &I->dist));
+    if (pre_norm) SWIN_TRY(swin__norm_bind(&I->norm_pre, w, "norm_pre", D, eps));
     I->blocks = swin__calloc((size_t)I->depth, sizeof *I->blocks);
     if (!I->blocks) return swin__oom();
     char prefix[64];
     for (int64_t b = 0; b < I->depth; b++) {
         snprintf(prefix, sizeof prefix, "blocks.%lld", (long long)b);
-        SWIN_TRY(swin__vit_block_bind(&I->blocks[b], w, prefix, D, I->heads, I->hidden, eps, I->act,
-                                      I->qkv_bias, post));
+        SWIN_TRY(swin__vit_block_bind(&I->blocks[b], w, prefix, &I->cfg));
     }
+    bool final_norm = true;
+    SWIN_TRY(swin__src_bool(src, "final_norm", true, &final_norm));
     if (post) {
         /* nn.TransformerEncoder(..., norm=LayerNorm) */
         if (swin__w_find(w, "norm.weight")) SWIN_TRY(swin__norm_bind(&I->norm, w, "norm", D, eps));
+    } else if (!final_norm) { /* timm: neither norm */
     } else if (I->use_fc_norm) { /* timm: the final norm after pooling */
         SWIN_TRY(swin__norm_bind(&I->fc_norm, w, "fc_norm", D, eps));
     } else { /* the final norm before pooling */
         SWIN_TRY(swin__norm_bind(&I->norm, w, "norm", D, eps));
     }
+    if (I->pool == POOL_MAP) SWIN_TRY(bind_map(I, w));
     if (K > 0) {
         const int64_t shape[2] = {K, D};
         SWIN_TRY(swin__w_get(w, "head.weight", 2, shape, &I->head_w));
         SWIN_TRY(swin__w_get(w, "head.bias", 1, &K, &I->head_b));
-        if (I->prefix == 2) {
+        if (I->dist) {
             SWIN_TRY(swin__w_get_opt(w, "head_dist.weight", 2, shape, &I->head_dist_w));
             if (I->head_dist_w) SWIN_TRY(swin__w_get(w, "head_dist.bias", 1, &K, &I->head_dist_b));
         }
@@ -396,13 +570,14 @@ static swin_status bind(swin_model *m, const swin_source *src, bool post) {
     if (!post && swin__w_find(w, "pooler.weight")) {
         /* transformers' ViTPooler: tanh(dense(final-norm class token)) */
         const int64_t shape[2] = {D, D};
-        if (!I->prefix || I->avg)
+        if (!I->cls || I->pool != POOL_TOKEN)
             return swin__error(SWIN_ERR_CONFIG, "a pooler needs the class token");
         SWIN_TRY(swin__w_get(w, "pooler.weight", 2, shape, &I->pooler_w));
         SWIN_TRY(swin__w_get(w, "pooler.bias", 1, &D, &I->pooler_b));
         m->has_pooler = true;
         SWIN_TRY(swin__config_set(m, "pooler", "1"));
     }
+    if (!post) SWIN_TRY(swin__config_set(m, "pre_norm", "%d", pre_norm ? 1 : 0));
     m->num_classes = K;
     m->in_chans = I->in_chans;
     m->num_stages = 1;
@@ -426,7 +601,7 @@ static swin_status stage_dims(const swin_model *m, int s, int64_t out[6]) {
     out[0] = I->depth;
     out[1] = I->heads;
     out[2] = I->dim;
-    out[3] = out[4] = I->img_size / I->patch;
+    out[3] = out[4] = I->grid;
     out[5] = 0; /* no windows: global attention */
     return SWIN_OK;
 }
@@ -434,13 +609,18 @@ static swin_status stage_dims(const swin_model *m, int s, int64_t out[6]) {
 /* Multiply-accumulates at img_size; attention is global, so both counts are the same. */
 static swin_status flops(const swin_model *m, int stage_index, double *f, double *fg) {
     const impl *I = m->impl;
-    const double grid = (double)(I->img_size / I->patch), L = grid * grid;
+    const double grid = (double)I->grid, L = grid * grid;
     const double N = L + (double)I->prefix, C = (double)I->dim, F = (double)I->hidden;
-    double total = (double)I->depth * (4.0 * N * C * C + 2.0 * N * N * C + 2.0 * N * C * F);
-    if (stage_index < 0)
+    const double fc2_in = I->cfg.glu != SWIN_GLU_NONE ? F / 2 : F;
+    double total = (double)I->depth * (4.0 * N * C * C + 2.0 * N * N * C + N * C * (F + fc2_in));
+    if (stage_index < 0) {
         total += L * C * (double)(I->in_chans * I->patch * I->patch) +
                  C * (double)I->num_classes * (I->head_dist_w ? 2.0 : 1.0) +
                  (I->pooler_w ? C * C : 0.0);
+        if (I->map.latent) /* kv of every token, q, the latent's attention, proj, mlp */
+            total += 2.0 * N * C * C + C * C + 2.0 * N * C + C * C +
+                     2.0 * C * (double)I->map.mlp.hidden;
+    }
     *f = *fg = total;
     return SWIN_OK;
 }
@@ -455,6 +635,7 @@ typedef struct plan {
     float *features; /* [B, D] */
     float *logits;   /* [B, K] */
     float *pooler;   /* [B, D], or NULL */
+    float *pos;      /* [T', D]: the position table resampled to the input grid, or NULL */
     float *scratch;
 } plan;
 
@@ -462,9 +643,26 @@ static size_t max_size(size_t a, size_t b) {
     return a > b ? a : b;
 }
 
-/* threads: the threads of the pool the plan runs on. */
+/* Floats of the pooling's scratch. Token, avg, max: pooled, second, second head [B, 2D + K].
+ * map: kv [B*N, 2D], q [D], one head's scores [N], merged, normed [B, D], the Mlp's. */
+static size_t pool_scratch(const impl *I, int64_t B, int64_t N) {
+    const size_t D = (size_t)I->dim;
+    size_t n = (size_t)B * (2 * D + (size_t)I->num_classes);
+    if (I->pool == POOL_MAP) {
+        const size_t mlp = swin__mlp_scratch(&I->map.mlp, B);
+        size_t map;
+        if (mlp == SIZE_MAX || !swin__mul_size((size_t)(B * N), 2 * D, &map) ||
+            !swin__add_size(map, D + (size_t)N + 2 * (size_t)B * D, &map) ||
+            !swin__add_size(map, mlp, &map))
+            return SIZE_MAX;
+        n = max_size(n, map);
+    }
+    return n;
+}
+
+/* threads: the threads of the pool the plan runs on. rows: the resampled table's rows, or 0. */
 static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H, int64_t W,
-                   int threads) {
+                   int threads, int64_t rows) {
     const int64_t D = I->dim;
     P->x = swin__arena_take(bp, swin__arena_count(bp, B, P->N, D, 1));
     P->stage = swin__arena_take(bp, swin__arena_count(bp, B, P->L, D, 1));
@@ -474,11 +672,15 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H,
                     ? swin__arena_take(bp, swin__arena_count(bp, B, I->num_classes, 1, 1))
                     : NULL;
     P->pooler = I->pooler_w ? swin__arena_take(bp, swin__arena_count(bp, B, D, 1, 1)) : NULL;
-    /* the patch embedding's, a block's, the pooling's (pooled, second, second head) */
+    P->pos = rows ? swin__arena_take(bp, swin__arena_count(bp, rows, D, 1, 1)) : NULL;
+    /* the patch embedding's, a block's, the pooling's, the resampling's */
     size_t scratch = swin__arena_size(bp, swin__patch_embed_scratch(&I->pe, B, H, W));
     scratch = max_size(
         scratch, swin__arena_size(bp, swin__vit_block_scratch(&I->blocks[0], B, P->N, threads)));
-    scratch = max_size(scratch, swin__arena_count(bp, B, 2 * D + I->num_classes, 1, 1));
+    scratch = max_size(scratch, swin__arena_size(bp, pool_scratch(I, B, P->N)));
+    if (rows)
+        scratch = max_size(scratch, swin__arena_size(bp, swin__resample_scratch(
+                                                             D, I->grid, W / I->patch)));
     P->scratch = swin__arena_take(bp, scratch);
 }
 
@@ -492,27 +694,37 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
                            "input %lldx%lld is not a multiple of the patch size %lld", (long long)H,
                            (long long)W, (long long)p);
     const int64_t Hg = H / p, Wg = W / p, L = Hg * Wg, N = L + I->prefix;
-    if (I->post ? N > I->pos_rows : N != I->pos_rows)
+    const int64_t Pp = I->no_embed_class ? 0 : I->prefix;
+    if (I->post && N > I->pos_rows)
         return swin__error(SWIN_ERR_INPUT_SIZE,
                            "input %lldx%lld makes %lld tokens (%lldx%lld patches%s), but pos_embed "
-                           "holds %s%lld (img_size %lld); interpolating the position embedding "
-                           "is not supported",
+                           "holds only %lld (img_size %lld)",
                            (long long)H, (long long)W, (long long)N, (long long)Hg, (long long)Wg,
-                           I->prefix == 2 ? ", class and distillation tokens"
-                           : I->prefix    ? " and a class token"
-                                          : "",
-                           I->post ? "only " : "", (long long)I->pos_rows, (long long)I->img_size);
+                           I->prefix ? " and a class token" : "", (long long)I->pos_rows,
+                           (long long)I->img_size);
+    /* another grid than the table's: the table resampled to it, as timm's dynamic_img_size */
+    const bool resample = !I->post && (Hg != I->grid || Wg != I->grid);
+    if (resample && (Hg > (1 << 14) || Wg > (1 << 14)))
+        return swin__error(SWIN_ERR_INPUT_SIZE, "input %lldx%lld is implausibly large",
+                           (long long)H, (long long)W);
     plan *P = swin__calloc(1, sizeof *P);
     if (!P) return swin__oom();
     ctx->plan = P;
     P->L = L;
     P->N = N;
     const int threads = swin__pool_size(ctx->pool);
+    const int64_t rows = resample ? Pp + L : 0;
     swin_arena count = {0};
-    layout(&count, P, I, B, H, W, threads);
+    layout(&count, P, I, B, H, W, threads, rows);
     SWIN_TRY(swin__arena_alloc(ctx, &count, B, H, W));
     swin_arena real = {.base = ctx->arena};
-    layout(&real, P, I, B, H, W, threads);
+    layout(&real, P, I, B, H, W, threads, rows);
+    if (resample) {
+        /* prefix rows as they are, the grid resampled (timm: bicubic, antialiased) */
+        memcpy(P->pos, I->pos, (size_t)(Pp * D) * sizeof(float));
+        SWIN_TRY(swin__resample_pos(P->pos + Pp * D, I->pos + Pp * D, D, I->grid, I->grid, Hg, Wg,
+                                    true, P->scratch));
+    }
     const int64_t sshape[4] = {B, Hg, Wg, D}, fshape[2] = {B, D}, lshape[2] = {B, I->num_classes};
     swin__tensor_view(&ctx->stages[0], P->stage, 4, sshape);
     const int64_t tshape[3] = {B, N, D};
@@ -525,6 +737,29 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
 
 /* ---- forward ---- */
 
+/* timm's AttentionPoolLatent over tokens [B, N, D] into out [B, D]. */
+static void map_pool(float *out, const float *tokens, const impl *I, int64_t B, int64_t N,
+                     float *scratch, swin_pool *pool) {
+    const attn_pool *a = &I->map;
+    const int64_t D = I->dim, nH = I->heads, hd = D / nH;
+    float *kv = scratch, *q = kv + B * N * 2 * D, *sc = q + D, *merged = sc + N;
+    float *normed = merged + B * D, *hidden = normed + B * D;
+    swin__linear(kv, tokens, a->kv_w, a->kv_b, B * N, D, 2 * D, pool);
+    swin__linear(q, a->latent, a->q_w, a->q_b, 1, D, D, NULL);
+    const float scale = 1.0f / sqrtf((float)hd);
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < nH; h++) {
+            const float *kb = kv + b * N * 2 * D + h * hd;
+            swin__sgemm(false, true, 1, N, hd, scale, q + h * hd, hd, kb, 2 * D, 0.0f, sc, N);
+            swin__softmax_rows(sc, 1, N);
+            swin__sgemm(false, false, 1, hd, N, 1.0f, sc, N, kb + D, 2 * D, 0.0f,
+                        merged + b * D + h * hd, hd);
+        }
+    swin__linear(out, merged, a->proj_w, a->proj_b, B, D, D, pool);
+    swin__layernorm(normed, out, a->norm.weight, a->norm.bias, B, D, a->norm.eps, pool);
+    swin__mlp_forward_residual(out, normed, &a->mlp, B, hidden, pool);
+}
+
 static void forward(swin_context *ctx, const float *input) {
     const impl *I = ctx->model->impl;
     const plan *P = ctx->plan;
@@ -532,16 +767,25 @@ static void forward(swin_context *ctx, const float *input) {
     const int64_t K = I->num_classes;
     const size_t row = (size_t)D * sizeof(float);
     swin_pool *pool = ctx->pool;
-    /* tokens: [class token; distillation token; patches] + the first N rows of the position
-     * table */
+    const float *pos = P->pos ? P->pos : I->pos;
+    /* tokens: [class token; register tokens | distillation token; patches] + the position
+     * table over all of them, or over the patches only (no_embed_class) */
     swin__patch_embed_forward(P->stage, input, &I->pe, B, ctx->H, ctx->W, P->scratch, pool);
     for (int64_t b = 0; b < B; b++) {
         float *xb = P->x + b * N * D;
-        if (I->cls) memcpy(xb, I->cls, row);
-        if (I->dist) memcpy(xb + D, I->dist, row);
+        int64_t t = 0;
+        if (I->cls) memcpy(xb + D * t++, I->cls, row);
+        if (I->regs) memcpy(xb + D * t, I->regs, (size_t)I->reg * row), t += I->reg;
+        if (I->dist) memcpy(xb + D * t++, I->dist, row);
         memcpy(xb + Pf * D, P->stage + b * L * D, (size_t)L * row);
-        swin__add_inplace(xb, I->pos, N * D);
+        if (I->no_embed_class)
+            swin__add_inplace(xb + Pf * D, pos, L * D);
+        else
+            swin__add_inplace(xb, pos, N * D);
     }
+    if (I->norm_pre.weight)
+        swin__layernorm(P->x, P->x, I->norm_pre.weight, I->norm_pre.bias, B * N, D,
+                        I->norm_pre.eps, pool);
     for (int64_t k = 0; k < I->depth; k++)
         swin__vit_block_forward(P->x, &I->blocks[k], B, N, P->scratch, pool);
     for (int64_t b = 0; b < B; b++)
@@ -554,19 +798,29 @@ static void forward(swin_context *ctx, const float *input) {
         memcpy(P->tokens, P->x, (size_t)(B * N) * row);
     /* pooling into pooled [B, D] (and a distilled model's distillation tokens into second) */
     float *pooled = P->scratch, *second = pooled + B * D, *second_logits = second + B * D;
-    const bool distilled = Pf == 2 && I->head_dist_w;
-    for (int64_t b = 0; b < B; b++) {
+    const bool distilled = I->dist && I->head_dist_w;
+    if (I->pool == POOL_MAP) {
+        map_pool(P->features, P->tokens, I, B, N, P->scratch, pool);
+        memcpy(pooled, P->features, (size_t)B * row);
+    }
+    for (int64_t b = 0; b < B && I->pool != POOL_MAP; b++) {
         const float *tb = P->tokens + b * N * D;
-        if (!I->avg) { /* the class token */
-            memcpy(pooled + b * D, tb, row);
+        float *pb = pooled + b * D;
+        if (I->pool == POOL_TOKEN) { /* the class token */
+            memcpy(pb, tb, row);
             if (distilled) memcpy(second + b * D, tb + D, row);
             continue;
         }
-        for (int64_t c = 0; c < D; c++) { /* the mean of the patch tokens */
+        for (int64_t c = 0; c < D; c++) { /* the mean and/or maximum of the patch tokens */
             double acc = 0.0;
-            for (int64_t t = Pf; t < N; t++)
-                acc += tb[t * D + c];
-            pooled[b * D + c] = (float)(acc / (double)L);
+            float mx = tb[Pf * D + c];
+            for (int64_t t = Pf; t < N; t++) {
+                const float v = tb[t * D + c];
+                acc += v;
+                mx = v > mx ? v : mx;
+            }
+            const float mean = (float)(acc / (double)L);
+            pb[c] = I->pool == POOL_AVG ? mean : I->pool == POOL_MAX ? mx : 0.5f * (mx + mean);
         }
     }
     if (I->fc_norm.weight) /* timm's fc_norm: the final norm after pooling */

@@ -298,9 +298,9 @@ class TestLibrary(unittest.TestCase):
         archs = {a["arch"]: a for a in swin.architectures()}
         self.assertTrue(archs["swin_tiny_patch4_window7_224"]["supported"])
         self.assertEqual(archs["vit_base_patch16_224"]["family"], "vit")
-        dino = archs["vit_small_patch14_dinov2"]
-        self.assertFalse(dino["supported"])
-        self.assertIn("layer scale", dino["missing"])
+        hybrid = archs["vit_base_r50_s16_384"]
+        self.assertFalse(hybrid["supported"])
+        self.assertIn("another patch embedding", hybrid["missing"])
 
     def test_version_and_threads(self):
         self.assertRegex(swin.library_version(), r"^\d+\.\d+\.\d+$")

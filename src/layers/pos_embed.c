@@ -1,0 +1,117 @@
+/* Position-table resampling, as torch.nn.functional.interpolate(mode="bicubic",
+ * align_corners=False) computes it on a float32 [1, C, h, w] table (timm's
+ * resample_abs_pos_embed): separable, along the width first, then along the height, each output
+ * a float sum of float weights times inputs, in tap order.
+ * antialias: PyTorch's antialiased filter (PIL's bicubic, a = -0.5, support widened by the
+ * scale when shrinking, weights normalised over the taps inside the input). Without it:
+ * Keys' cubic with a = -0.75 on four taps, indices clamped to the edge.
+ * Legend: C channels, h x w input grid, H x W output grid. */
+#include <math.h>
+#include <string.h>
+
+#include "layers.h"
+
+static float cubic_aa(float x) { /* a = -0.5 */
+    const float a = -0.5f;
+    x = fabsf(x);
+    if (x < 1.0f) return ((a + 2.0f) * x - (a + 3.0f)) * x * x + 1.0f;
+    if (x < 2.0f) return (((x - 5.0f) * x + 8.0f) * x - 4.0f) * a;
+    return 0.0f;
+}
+
+/* Taps of output o along a dimension of n inputs and m outputs: first index and count, and
+ * weights (at most SWIN_RESAMPLE_TAPS(n, m)). */
+static int64_t taps(int64_t o, int64_t n, int64_t m, bool antialias, int64_t *first, float *wt) {
+    const float scale = (float)n / (float)m;
+    if (antialias) {
+        const float support = scale >= 1.0f ? 2.0f * scale : 2.0f;
+        const float center = scale * ((float)o + 0.5f);
+        const float invscale = scale >= 1.0f ? 1.0f / scale : 1.0f;
+        int64_t lo = (int64_t)(center - support + 0.5f);
+        lo = lo < 0 ? 0 : lo;
+        int64_t hi = (int64_t)(center + support + 0.5f);
+        hi = hi > n ? n : hi;
+        float total = 0.0f;
+        for (int64_t j = 0; j < hi - lo; j++) {
+            wt[j] = cubic_aa(((float)(j + lo) - center + 0.5f) * invscale);
+            total += wt[j];
+        }
+        for (int64_t j = 0; j < hi - lo; j++)
+            if (total != 0.0f) wt[j] /= total;
+        *first = lo;
+        return hi - lo;
+    }
+    /* torch's upsample_bicubic2d: source x = scale (o + 0.5) - 0.5, four taps around floor(x) */
+    const float real = scale * ((float)o + 0.5f) - 0.5f;
+    const float fl = floorf(real);
+    const float t = real - fl;
+    const float A = -0.75f;
+    float x1 = t + 1.0f;
+    wt[0] = ((A * x1 - 5.0f * A) * x1 + 8.0f * A) * x1 - 4.0f * A;
+    x1 = t;
+    wt[1] = ((A + 2.0f) * x1 - (A + 3.0f)) * x1 * x1 + 1.0f;
+    x1 = 1.0f - t;
+    wt[2] = ((A + 2.0f) * x1 - (A + 3.0f)) * x1 * x1 + 1.0f;
+    x1 = 2.0f - t;
+    wt[3] = ((A * x1 - 5.0f * A) * x1 + 8.0f * A) * x1 - 4.0f * A;
+    *first = (int64_t)fl - 1;
+    return 4;
+}
+
+size_t swin__resample_scratch(int64_t C, int64_t h, int64_t W) {
+    size_t n;
+    if (!swin__mul_size((size_t)h, (size_t)W, &n) || !swin__mul_size(n, (size_t)C, &n))
+        return SIZE_MAX;
+    return n;
+}
+
+/* Taps of one output are at most 4 (plain) or 2 * ceil(2 * scale) + 2 (antialiased). */
+static int64_t max_taps(int64_t n, int64_t m) {
+    return n > m ? 4 * (n / m + 1) + 4 : 8;
+}
+
+swin_status swin__resample_pos(float *out, const float *in, int64_t C, int64_t h, int64_t w,
+                               int64_t H, int64_t W, bool antialias, float *scratch) {
+    const int64_t cap = max_taps(w, W) > max_taps(h, H) ? max_taps(w, W) : max_taps(h, H);
+    float *wt = swin__malloc((size_t)cap * sizeof(float));
+    if (!wt) return swin__oom();
+    /* along the width: tmp [h, W, C] */
+    float *tmp = scratch;
+    for (int64_t o = 0; o < W; o++) {
+        int64_t lo;
+        const int64_t n = taps(o, w, W, antialias, &lo, wt);
+        for (int64_t y = 0; y < h; y++) {
+            float *dst = tmp + (y * W + o) * C;
+            for (int64_t c = 0; c < C; c++) {
+                float acc = 0.0f;
+                for (int64_t j = 0; j < n; j++) {
+                    int64_t x = lo + j;
+                    x = x < 0 ? 0 : x >= w ? w - 1 : x;
+                    acc = j == 0 ? in[(y * w + x) * C + c] * wt[0]
+                                 : acc + in[(y * w + x) * C + c] * wt[j];
+                }
+                dst[c] = acc;
+            }
+        }
+    }
+    /* along the height: out [H, W, C] */
+    for (int64_t o = 0; o < H; o++) {
+        int64_t lo;
+        const int64_t n = taps(o, h, H, antialias, &lo, wt);
+        for (int64_t x = 0; x < W; x++) {
+            float *dst = out + (o * W + x) * C;
+            for (int64_t c = 0; c < C; c++) {
+                float acc = 0.0f;
+                for (int64_t j = 0; j < n; j++) {
+                    int64_t y = lo + j;
+                    y = y < 0 ? 0 : y >= h ? h - 1 : y;
+                    acc = j == 0 ? tmp[(y * W + x) * C + c] * wt[0]
+                                 : acc + tmp[(y * W + x) * C + c] * wt[j];
+                }
+                dst[c] = acc;
+            }
+        }
+    }
+    swin__free(wt);
+    return SWIN_OK;
+}
