@@ -1,0 +1,135 @@
+/* The modern ViT family against timm itself (tests/fixtures/vit_family, made by
+ * tests/reference/gen_vit_family_fixtures.py: timm architectures shrunk through model_args,
+ * every parameter random, hub folders as timm's save_for_hf writes them, references in float64):
+ * layer scale, register tokens, no_embed_class, norm_pre and bias-free patch embedding, qk-norm,
+ * ResPostBlock, packed SwiGLU, GELU/tanh GELU/QuickGELU/SiLU, token/avg/avgmax/max/map pooling,
+ * the distillation token, no final norm, and the position table resampled to other input
+ * grids. Logits, features and the token map, strict 1e-5. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "test_util.h"
+
+typedef struct fcase {
+    const char *name;
+    int64_t batch, img;
+    uint32_t seed;
+    int64_t extra[4]; /* more input sizes, batch 1, seed + size (0 ends) */
+    const char *config[4][2]; /* resolved settings swin_model_get must give (NULL ends) */
+} fcase;
+
+static const fcase cases[] = {
+    {"deit3", 2, 48, 31, {0}, {{"no_embed_class", "1"}, {"global_pool", "token"}}},
+    {"dinov2_reg", 2, 56, 32, {28, 42, 70, 0}, {{"reg_tokens", "4"}, {"no_embed_class", "1"}}},
+    {"dinov2_head", 1, 42, 33, {28, 84, 0}, {{"reg_tokens", "0"}}},
+    {"dinov2_swiglu", 2, 28, 34, {0}, {{"mlp_layer", "SwiGLUPacked"}, {"activation", "silu"}}},
+    {"clip", 2, 32, 35, {0}, {{"pre_norm", "1"}, {"norm_eps", "1e-05"}}},
+    {"clip_quickgelu", 2, 32, 36, {0}, {{"activation", "quick_gelu"}}},
+    {"siglip_map", 2, 48, 37, {0}, {{"global_pool", "map"}, {"activation", "gelu_tanh"}}},
+    {"siglip_map_nohead", 2, 48, 38, {0}, {{"global_pool", "map"}, {"num_classes", "0"}}},
+    {"rpn", 2, 48, 39, {0}, {{"block_fn", "ResPostBlock"}, {"global_pool", "avg"}}},
+    {"deit_distilled", 2, 32, 40, {0}, {{"dist_token", "1"}}},
+    {"qknorm", 2, 32, 41, {0}, {{"qk_norm", "1"}, {"qkv_bias", "false"}}},
+    {"avgmax", 2, 32, 42, {0}, {{"global_pool", "avgmax"}, {"activation", "silu"}}},
+    {"max_noclass", 2, 32, 43, {0}, {{"global_pool", "max"}, {"class_token", "0"}}},
+    {"no_final_norm", 2, 32, 44, {0}, {{"final_norm", "0"}, {"reg_tokens", "2"}}},
+};
+
+static void check(swin_context *ctx, swin_output kind, const swin_safetensors *exp,
+                  const char *key, const char *label) {
+    const float *want = NULL;
+    size_t n = 0;
+    if (!swin__st_find(exp, key)) {
+        /* no reference: the model has no head, and says so */
+        const swin_tensor *out;
+        assert_int_equal(kind, SWIN_OUTPUT_LOGITS);
+        assert_int_equal(swin_context_output(ctx, kind, 0, &out), SWIN_ERR_INVALID_ARGUMENT);
+        return;
+    }
+    want = swin_test_get(exp, key, &n);
+    const swin_tensor *out;
+    assert_int_equal(swin_context_output(ctx, kind, 0, &out), SWIN_OK);
+    assert_int_equal((size_t)swin_tensor_numel(out), n);
+    char l[128];
+    snprintf(l, sizeof l, "%s %s", label, key);
+    SWIN_CHECK(l, swin_tensor_data(out), want, n);
+}
+
+static void run_size(swin_model *m, const swin_safetensors *exp, const char *name, int64_t B,
+                     int64_t img, uint32_t seed, const char *suffix) {
+    const int64_t shape[4] = {B, 3, img, img};
+    swin_tensor *x;
+    assert_int_equal(swin_tensor_create(&x, 4, shape), SWIN_OK);
+    swin_test_input(swin_tensor_data(x), (size_t)swin_tensor_numel(x), seed);
+    swin_context *ctx;
+    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+    const swin_status s = swin_context_run(ctx, x);
+    if (s != SWIN_OK) fail_msg("%s at %lld: %s", name, (long long)img, swin_last_error());
+    char key[32];
+    snprintf(key, sizeof key, "logits%s", suffix);
+    check(ctx, SWIN_OUTPUT_LOGITS, exp, key, name);
+    snprintf(key, sizeof key, "features%s", suffix);
+    check(ctx, SWIN_OUTPUT_FEATURES, exp, key, name);
+    snprintf(key, sizeof key, "tokens%s", suffix);
+    check(ctx, SWIN_OUTPUT_TOKENS, exp, key, name);
+    swin_context_free(ctx);
+    swin_tensor_free(x);
+}
+
+static void test_cases(void **state) {
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const fcase *c = &cases[i];
+        char dir[128], exp_name[128];
+        snprintf(dir, sizeof dir, "vit_family/%s", c->name);
+        snprintf(exp_name, sizeof exp_name, "vit_family/%s.expected.safetensors", c->name);
+        swin_model *m;
+        const swin_status s = swin_model_load_file(&m, swin_test_fixture(dir), NULL);
+        if (s != SWIN_OK) fail_msg("%s: %s (%s)", c->name, swin_status_string(s), swin_last_error());
+        assert_string_equal(swin_model_get(m, "naming"), "timm");
+        for (int k = 0; k < 4 && c->config[k][0]; k++) {
+            const char *v = swin_model_get(m, c->config[k][0]);
+            if (!v || strcmp(v, c->config[k][1]) != 0)
+                fail_msg("%s: %s is %s, not %s", c->name, c->config[k][0], v ? v : "(unset)",
+                         c->config[k][1]);
+        }
+        swin_safetensors exp = {0};
+        swin_test_open(&exp, exp_name);
+        run_size(m, &exp, c->name, c->batch, c->img, c->seed, "");
+        for (int k = 0; k < 4 && c->extra[k]; k++) {
+            char suffix[16];
+            snprintf(suffix, sizeof suffix, "@%lld", (long long)c->extra[k]);
+            run_size(m, &exp, c->name, 1, c->extra[k], c->seed + (uint32_t)c->extra[k], suffix);
+        }
+        swin__st_close(&exp);
+        swin_model_free(m);
+    }
+}
+
+/* What the models cannot take is a status with a message: a size the patch does not divide
+ * (other than img_size, whose remainder a stride-p convolution leaves out). */
+static void test_refusals(void **state) {
+    (void)state;
+    swin_model *m;
+    assert_int_equal(swin_model_load_file(&m, swin_test_fixture("vit_family/dinov2_reg"), NULL),
+                     SWIN_OK);
+    swin_context *ctx;
+    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+    assert_int_equal(swin_context_reserve(ctx, 1, 50, 56), SWIN_ERR_INPUT_SIZE);
+    assert_non_null(strstr(swin_last_error(), "multiple of the patch size 14"));
+    assert_int_equal(swin_context_reserve(ctx, 1, 14, 28), SWIN_OK); /* 1x2 patches */
+    swin_context_free(ctx);
+    swin_model_free(m);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
