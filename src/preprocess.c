@@ -212,13 +212,15 @@ swin_status swin__preprocess(float *out, const uint8_t *pixels, int64_t stride, 
                            "interpolation \"%s\" is not one of bicubic, bilinear, "
                            "lanczos, hamming, box",
                            p->interpolation);
-    if (strcmp(p->crop_mode, "center") != 0 && !p->transformers)
+    const bool squash = strcmp(p->crop_mode, "squash") == 0;
+    const bool border = strcmp(p->crop_mode, "border") == 0;
+    if (!squash && !border && strcmp(p->crop_mode, "center") != 0 && !p->transformers)
         return swin__error(SWIN_ERR_UNSUPPORTED,
-                           "crop_mode %s is not supported yet (center is): the model loads and "
-                           "runs, but libswin cannot preprocess images for it",
+                           "crop_mode %s is not supported (center, squash and border are)",
                            p->crop_mode);
     const int64_t S = p->input_size;
     int64_t ow = w, oh = h, top, left;
+    uint8_t fill[3] = {0, 0, 0}; /* outside the image */
     if (p->transformers) {
         /* transformers' image processors: resize to the exact size, or the shorter side to
          * shortest_edge with the longer (n * long) // short; then an optional center crop at
@@ -255,7 +257,21 @@ swin_status swin__preprocess(float *out, const uint8_t *pixels, int64_t stride, 
             return swin__error(SWIN_ERR_CONFIG, "input_size %lld / crop_pct %g is out of range",
                                (long long)S, p->crop_pct);
         const int64_t scale = (int64_t)scaled;
-        if (w <= h && w != scale) {
+        if (squash) {
+            /* timm's squash: both sides to scale (torchvision Resize((scale, scale))) */
+            ow = oh = scale;
+        } else if (border) {
+            /* timm's border: ResizeKeepRatio(longest=1): the longer side to scale, both sides
+             * round(side / ratio) (Python's round, half to even); then CenterCropOrPad filled
+             * with round(255 * mean) */
+            const double ratio = fmax((double)h / (double)scale, (double)w / (double)scale);
+            oh = (int64_t)nearbyint((double)h / ratio);
+            ow = (int64_t)nearbyint((double)w / ratio);
+            for (int c = 0; c < 3; c++) {
+                const double v = nearbyint(255.0 * (double)p->mean[c]);
+                fill[c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+        } else if (w <= h && w != scale) { /* center: torchvision Resize(scale), shorter side */
             ow = scale;
             oh = (int64_t)((double)scale * (double)h / (double)w);
         } else if (h < w && h != scale) {
@@ -288,7 +304,7 @@ swin_status swin__preprocess(float *out, const uint8_t *pixels, int64_t stride, 
                 const int64_t sy = y + top, sx = x + left;
                 const uint8_t v = (sy >= y0 && sy < y1 && sx >= x0 && sx < x1)
                                       ? rs[((sy - y0) * nx + (sx - x0)) * 3 + c]
-                                      : 0;
+                                      : fill[c];
                 /* torchvision's ToTensor divides by 255 in float; transformers rescales in
                  * double and rounds to float */
                 const float t =

@@ -29,7 +29,10 @@ static const swin_key common_keys[] = {
     {"interpolation", SWIN_K_INTERP, "resize filter: bicubic, bilinear, lanczos, hamming, box",
      NULL, NULL},
     {"crop_pct", SWIN_K_REAL, "timm: resize the shorter side to input_size / crop_pct", NULL, NULL},
-    {"crop_mode", SWIN_K_STR, "timm's crop", "center", "timm's crop_mode squash or border"},
+    {"crop_mode", SWIN_K_STR,
+     "timm's crop: center (shorter side to input_size / crop_pct, then crop), squash (both "
+     "sides), border (longer side, then pad with the mean)",
+     NULL, NULL},
     {"mean", SWIN_K_RGB, "normalisation mean per channel", NULL, NULL},
     {"std", SWIN_K_RGB, "normalisation standard deviation per channel", NULL, NULL},
     {"preprocessing", SWIN_K_STR, "timm (resize, center crop) or transformers (image processor)",

@@ -15,15 +15,21 @@
 
 typedef struct setting {
     const char *name;
-    const char *size, *interp, *crop, *mean, *std;
+    const char *size, *interp, *crop, *mean, *std, *crop_mode;
 } setting;
 
+#define CLIP_MEAN "0.48145466,0.4578275,0.40821073"
+#define CLIP_STD "0.26862954,0.26130258,0.27577711"
 /* The settings of gen_preprocess_fixtures.py (its __metadata__ "settings"). */
 static const setting settings[] = {
-    {"s224_bicubic_in", "224", "bicubic", "0.9", "0.485,0.456,0.406", "0.229,0.224,0.225"},
-    {"s224_bilinear_half", "224", "bilinear", "0.875", "0.5,0.5,0.5", "0.5,0.5,0.5"},
-    {"s64_bicubic_in", "64", "bicubic", "0.9", "0.485,0.456,0.406", "0.229,0.224,0.225"},
-    {"s64_bilinear_half", "64", "bilinear", "0.875", "0.5,0.5,0.5", "0.5,0.5,0.5"},
+    {"s224_bicubic_in", "224", "bicubic", "0.9", "0.485,0.456,0.406", "0.229,0.224,0.225",
+     "center"},
+    {"s224_bilinear_half", "224", "bilinear", "0.875", "0.5,0.5,0.5", "0.5,0.5,0.5", "center"},
+    {"s64_bicubic_in", "64", "bicubic", "0.9", "0.485,0.456,0.406", "0.229,0.224,0.225",
+     "center"},
+    {"s64_bilinear_half", "64", "bilinear", "0.875", "0.5,0.5,0.5", "0.5,0.5,0.5", "center"},
+    {"s64_bicubic_squash", "64", "bicubic", "0.9", CLIP_MEAN, CLIP_STD, "squash"},
+    {"s64_bilinear_border", "64", "bilinear", "0.95", CLIP_MEAN, CLIP_STD, "border"},
 };
 
 static const char *const images[] = {
@@ -41,6 +47,7 @@ static swin_model *model_with(const setting *s) {
     assert_int_equal(swin_options_set(o, "crop_pct", s->crop), SWIN_OK);
     assert_int_equal(swin_options_set(o, "mean", s->mean), SWIN_OK);
     assert_int_equal(swin_options_set(o, "std", s->std), SWIN_OK);
+    assert_int_equal(swin_options_set(o, "crop_mode", s->crop_mode), SWIN_OK);
     swin_model *m;
     char path[512];
     snprintf(path, sizeof path, "%s/../../examples/swin_micro.safetensors", SWIN_FIXTURE_DIR);

@@ -7,10 +7,15 @@ Needs Debian's python3-pil, python3-numpy, python3-torchvision and python3-skima
 are scikit-image's bundled public-domain / CC0 sample photographs). Deterministic: re-running
 writes byte-identical files with the same PIL, zlib and libjpeg-turbo.
 
-The expected tensor of (image, setting) is what timm computes at evaluation:
+The expected tensor of (image, setting) is what timm computes at evaluation
+(transforms_imagenet_eval; with $TIMM_SRC set, this script also runs timm's own transform and
+asserts it is bit-identical):
     img = Image.open(path).convert("RGB")                # timm's loader
-    Resize(floor(size / crop_pct), interpolation)        # shorter side; PIL filter, antialiased
-    CenterCrop(size)
+    crop_mode center: Resize(floor(size / crop_pct))     # shorter side; PIL filter, antialiased
+                      CenterCrop(size)
+    crop_mode squash: Resize((scale, scale)), CenterCrop(size)      # scale = floor(size/crop_pct)
+    crop_mode border: the longer side to scale, sides round(side / ratio); CenterCropOrPad(size)
+                      padding with round(255 * mean)
     ToTensor()                                           # float32(uint8) / 255
     Normalize(mean, std)                                 # (x - float32(mean)) / float32(std)
 Because PIL resizes to uint8, everything before ToTensor is a uint8 image, so the fixture stores
@@ -39,12 +44,18 @@ IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 HALF = [0.5, 0.5, 0.5]
 
-# name -> (input_size, interpolation, crop_pct, mean, std)
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+# name -> (input_size, interpolation, crop_pct, mean, std, crop_mode)
 SETTINGS = {
-    "s224_bicubic_in": (224, "bicubic", 0.9, IMAGENET_MEAN, IMAGENET_STD),    # Swin default
-    "s224_bilinear_half": (224, "bilinear", 0.875, HALF, HALF),               # vit-like
-    "s64_bicubic_in": (64, "bicubic", 0.9, IMAGENET_MEAN, IMAGENET_STD),      # examples/shapes
-    "s64_bilinear_half": (64, "bilinear", 0.875, HALF, HALF),
+    "s224_bicubic_in": (224, "bicubic", 0.9, IMAGENET_MEAN, IMAGENET_STD, "center"),  # Swin
+    "s224_bilinear_half": (224, "bilinear", 0.875, HALF, HALF, "center"),             # vit-like
+    "s64_bicubic_in": (64, "bicubic", 0.9, IMAGENET_MEAN, IMAGENET_STD, "center"),
+    "s64_bilinear_half": (64, "bilinear", 0.875, HALF, HALF, "center"),
+    # timm's other crop modes (CLIP and medium architectures use squash)
+    "s64_bicubic_squash": (64, "bicubic", 0.9, CLIP_MEAN, CLIP_STD, "squash"),
+    "s64_bilinear_border": (64, "bilinear", 0.95, CLIP_MEAN, CLIP_STD, "border"),
 }
 # 224 tensors (147 KiB each) only for an upscaled and a downscaled photo, to stay under 1 MB
 FULL_SIZE_FOR = {"coffee_150x100": ("s224_bicubic_in", "s224_bilinear_half"),
@@ -156,12 +167,53 @@ def write_u8(path, tensors, metadata):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-def torchvision_transform(size, interp, crop_pct, mean, std):
+def torchvision_transform(size, interp, crop_pct, mean, std, crop_mode="center", fill_mean=None):
+    """timm's transforms_imagenet_eval, written out with torchvision (fill_mean: the mean the
+    border mode pads with, round(255 * mean), when mean itself is zeroed to read the uint8)."""
     from torchvision import transforms as T
+    import torchvision.transforms.functional as F
 
     mode = {"bicubic": T.InterpolationMode.BICUBIC, "bilinear": T.InterpolationMode.BILINEAR}
-    return T.Compose([T.Resize(math.floor(size / crop_pct), interpolation=mode[interp]),
-                      T.CenterCrop(size), T.ToTensor(), T.Normalize(mean, std)])
+    scale = math.floor(size / crop_pct)
+    if crop_mode == "squash":  # both sides to scale, then the center crop
+        geo = [T.Resize((scale, scale), interpolation=mode[interp]), T.CenterCrop(size)]
+    elif crop_mode == "border":  # the longer side to scale, then center crop or pad with the mean
+        fill = [round(255 * v) for v in (fill_mean or mean)]
+
+        def keep_ratio(img):
+            w, h = img.size
+            ratio = max(h / scale, w / scale)
+            return F.resize(img, [round(h / ratio), round(w / ratio)], mode[interp])
+
+        def crop_or_pad(img):
+            w, h = img.size
+            if size > w or size > h:
+                img = F.pad(img, [(size - w) // 2 if size > w else 0,
+                                  (size - h) // 2 if size > h else 0,
+                                  (size - w + 1) // 2 if size > w else 0,
+                                  (size - h + 1) // 2 if size > h else 0], fill=tuple(fill))
+                w, h = img.size
+                if (w, h) == (size, size):
+                    return img
+            return F.crop(img, int(round((h - size) / 2.0)), int(round((w - size) / 2.0)),
+                          size, size)
+
+        geo = [T.Lambda(keep_ratio), T.Lambda(crop_or_pad)]
+    else:
+        geo = [T.Resize(scale, interpolation=mode[interp]), T.CenterCrop(size)]
+    return T.Compose(geo + [T.ToTensor(), T.Normalize(mean, std)])
+
+
+def timm_transform(size, interp, crop_pct, mean, std, crop_mode):
+    """timm's own eval transform, when $TIMM_SRC names a timm source tree (else None)."""
+    src = os.environ.get("TIMM_SRC")
+    if not src:
+        return None
+    import sys
+    sys.path.insert(0, src)
+    from timm.data.transforms_factory import transforms_imagenet_eval
+    return transforms_imagenet_eval(img_size=size, crop_pct=crop_pct, crop_mode=crop_mode,
+                                    interpolation=interp, mean=mean, std=std)
 
 
 def load_rgb(path):
@@ -184,11 +236,14 @@ def main():
     tensors = []
     for stem, fname, _ in images:
         img = load_rgb(os.path.join(OUT, fname))
-        for sname, (size, interp, pct, mean, std) in SETTINGS.items():
+        for sname, (size, interp, pct, mean, std, crop) in SETTINGS.items():
             if size == 224 and sname not in FULL_SIZE_FOR.get(stem, ()):
                 continue
-            ref = torchvision_transform(size, interp, pct, mean, std)(img)
-            tf = torchvision_transform(size, interp, pct, [0.0] * 3, [1.0] * 3)
+            ref = torchvision_transform(size, interp, pct, mean, std, crop)(img)
+            timm_tf = timm_transform(size, interp, pct, mean, std, crop)
+            if timm_tf is not None:  # the written-out transform is timm's, bit for bit
+                assert torch.equal(timm_tf(img), ref), (stem, sname, "timm")
+            tf = torchvision_transform(size, interp, pct, [0.0] * 3, [1.0] * 3, crop, mean)
             u8 = torch.round(tf(img) * 255)
             assert u8.shape == (3, size, size) and 0 <= u8.min() and u8.max() <= 255
             u8 = u8.to(torch.uint8).numpy()
@@ -197,8 +252,8 @@ def main():
             tensors.append((f"{stem}.{sname}", u8))
     meta = {
         "settings": json.dumps({k: {"input_size": s, "interpolation": i, "crop_pct": c, "mean": m,
-                                    "std": d, "resize_shorter_to": math.floor(s / c)}
-                                for k, (s, i, c, m, d) in SETTINGS.items()}),
+                                    "std": d, "crop_mode": cm, "scale_to": math.floor(s / c)}
+                                for k, (s, i, c, m, d, cm) in SETTINGS.items()}),
         "images": json.dumps({stem: fname for stem, fname, _ in images}),
         "layout": "U8 [3, S, S] = ToTensor() * 255 of the center crop; "
                   "normalized = ((float)u8 / 255.0f - mean[c]) / std[c]",
