@@ -29,10 +29,14 @@ const c = {
     context_create: lib.func('int swin_context_create(_Out_ swin_context **out, const swin_model *model)'),
     context_free: lib.func('void swin_context_free(swin_context *ctx)'),
     context_run: lib.func('int swin_context_run(swin_context *ctx, const swin_tensor *input)'),
-    // kind: 0 logits, 1 features, 2 stage (swin_output)
+    // kind: a swin_output value (OUTPUTS below)
     context_output: lib.func(
         'int swin_context_output(swin_context *ctx, int kind, int index, _Out_ const swin_tensor **out)'),
 };
+
+// swin_output: the outputs of a pass. tokens: the token map [B, T, C] after the final norm
+// (ViT: prefix tokens first; Swin: [B, H*W, C]); pooler: transformers ViTModel's pooler.
+const OUTPUTS = {logits: 0, features: 1, stage: 2, pooler: 3, tokens: 4};
 
 class SwinError extends Error {
     constructor(status) {
@@ -46,11 +50,14 @@ function check(status) {
 }
 
 // Runs a model on a batch. input: Float32Array of numel(shape) floats, NCHW. Returns
-// {shape, data} with a copy of the output (kind: 0 logits, 1 features).
+// {shape, data} with a copy of the output: kind is a name of OUTPUTS ('logits', 'features',
+// 'tokens', 'pooler', 'stage') or its number; index picks the stage of 'stage'.
 // The input tensor is allocated by libswin (swin_tensor_create) and filled through a view of its
 // memory: the tensor keeps its data pointer after the call that made it, and a pointer into a
 // JS-managed array is only guaranteed for the duration of one call (docs/ffi.md).
-function run(modelPath, input, shape, kind = 0) {
+function run(modelPath, input, shape, kind = 'logits', index = 0) {
+    const k = typeof kind === 'string' ? OUTPUTS[kind] : kind;
+    if (k === undefined) throw new RangeError(`unknown output ${kind}: one of ${Object.keys(OUTPUTS)}`);
     const model = [null], ctx = [null], tensor = [null], out = [null];
     try {
         check(c.model_load_file(model, modelPath, null));
@@ -60,7 +67,7 @@ function run(modelPath, input, shape, kind = 0) {
         if (n_in !== input.length) throw new RangeError(`input has ${input.length} floats, shape needs ${n_in}`);
         new Float32Array(koffi.view(c.tensor_data(tensor[0]), 4 * n_in)).set(input);
         check(c.context_run(ctx[0], tensor[0]));
-        check(c.context_output(ctx[0], kind, 0, out));
+        check(c.context_output(ctx[0], k, index, out));
         const dims = [];
         for (let i = 0; i < c.tensor_ndim(out[0]); i++) dims.push(Number(c.tensor_dim(out[0], i)));
         // the output is owned by the context: copy it out before freeing the context
@@ -92,4 +99,4 @@ function readNpy(path) {
     return {shape, data};
 }
 
-module.exports = {run, readNpy, SwinError, version: () => c.version_string(), c};
+module.exports = {run, readNpy, SwinError, OUTPUTS, version: () => c.version_string(), c};

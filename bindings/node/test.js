@@ -19,6 +19,22 @@ const ok = JSON.stringify(got.shape) === JSON.stringify(ref.shape) && worst <= 1
 console.log(`node ${process.version}, libswin ${swin.version()}: logits [${got.shape}], ` +
             `max |diff| ${worst.toExponential(2)} vs expected: ${ok ? 'ok' : 'FAILED'}`);
 
+// the token map [B, H*W, C] after the final norm: Swin's features are its mean over tokens
+const tok = swin.run(path.join(ex, 'swin_micro.safetensors'), input.data, input.shape, 'tokens');
+const feat = swin.run(path.join(ex, 'swin_micro.safetensors'), input.data, input.shape, 'features');
+const [B, T, C] = tok.shape;
+let tokWorst = 0;
+for (let b = 0; b < B; b++)
+    for (let ch = 0; ch < C; ch++) {
+        let acc = 0;
+        for (let t = 0; t < T; t++) acc += tok.data[(b * T + t) * C + ch];
+        tokWorst = Math.max(tokWorst, Math.abs(acc / T - feat.data[b * C + ch]));
+    }
+const tokOk = tok.shape.length === 3 && B === input.shape[0] &&
+              JSON.stringify(feat.shape) === JSON.stringify([B, C]) && tokWorst <= 1e-5;
+console.log(`tokens [${tok.shape}], mean over tokens vs features max |diff| ` +
+            `${tokWorst.toExponential(2)} (${tokOk ? 'ok' : 'FAILED'})`);
+
 // errors carry the status and the message
 let err = null;
 try {
@@ -29,4 +45,4 @@ try {
 const errOk = err instanceof swin.SwinError && err.message.startsWith('SWIN_ERR_IO: ') &&
               err.message.includes('/nonexistent.safetensors');
 console.log(`error path: ${err && err.message} (${errOk ? 'ok' : 'FAILED'})`);
-process.exit(ok && errOk ? 0 : 1);
+process.exit(ok && tokOk && errOk ? 0 : 1);
