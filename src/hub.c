@@ -213,19 +213,72 @@ static swin_status read_timm(json_t *root, swin_options *o, char ***labels, int6
 
 /* ---- transformers: model_type, architectures, the config class's fields, id2label ---- */
 
-/* The transformers classes libswin computes, and whether they have a classifier. */
+/* The transformers classes libswin computes, their model_type, and whether they have a head
+ * (CLIP's: the visual projection). */
 static const struct {
-    const char *name;
+    const char *name, *model_type;
     bool head;
 } hf_classes[] = {
-    {"ViTModel", false},
-    {"ViTForImageClassification", true},
-    {"DeiTModel", false},
-    {"DeiTForImageClassification", true},
-    {"DeiTForImageClassificationWithTeacher", true},
-    {"SwinModel", false},
-    {"SwinForImageClassification", true},
+    {"ViTModel", "vit", false},
+    {"ViTForImageClassification", "vit", true},
+    {"DeiTModel", "deit", false},
+    {"DeiTForImageClassification", "deit", true},
+    {"DeiTForImageClassificationWithTeacher", "deit", true},
+    {"SwinModel", "swin", false},
+    {"SwinForImageClassification", "swin", true},
+    {"Dinov2Model", "dinov2", false},
+    {"Dinov2ForImageClassification", "dinov2", true},
+    {"Dinov2WithRegistersModel", "dinov2_with_registers", false},
+    {"Dinov2WithRegistersForImageClassification", "dinov2_with_registers", true},
+    {"CLIPVisionModel", "clip_vision_model", false},
+    {"CLIPVisionModelWithProjection", "clip_vision_model", true},
+    {"CLIPModel", "clip", true},
 };
+
+/* The config classes' defaults libswin needs when config.json leaves a key out
+ * (save_pretrained writes only what differs from them). */
+static const struct {
+    const char *model_type, *key, *value;
+} hf_defaults[] = {
+    {"vit", "hidden_act", "gelu"},
+    {"vit", "layer_norm_eps", "1e-12"},
+    {"vit", "num_attention_heads", "12"},
+    {"deit", "hidden_act", "gelu"},
+    {"deit", "layer_norm_eps", "1e-12"},
+    {"deit", "num_attention_heads", "12"},
+    {"dinov2", "hidden_act", "gelu"},
+    {"dinov2", "layer_norm_eps", "1e-06"},
+    {"dinov2", "num_attention_heads", "12"},
+    {"dinov2", "mlp_ratio", "4"},
+    {"dinov2_with_registers", "hidden_act", "gelu"},
+    {"dinov2_with_registers", "layer_norm_eps", "1e-06"},
+    {"dinov2_with_registers", "num_attention_heads", "12"},
+    {"dinov2_with_registers", "mlp_ratio", "4"},
+    {"dinov2_with_registers", "num_register_tokens", "4"},
+    {"clip_vision_model", "hidden_act", "quick_gelu"},
+    {"clip_vision_model", "layer_norm_eps", "1e-05"},
+    {"clip_vision_model", "num_attention_heads", "12"},
+    {"clip_vision_model", "projection_dim", "512"},
+};
+
+/* root[key] as text, else the model type's default; NULL when neither. */
+static const char *hf_value(const json_t *root, const char *model_type, const char *key,
+                            char *buf, size_t cap, const char *path, swin_status *s) {
+    const json_t *v = json_object_get(root, key);
+    *s = SWIN_OK;
+    if (v && !json_is_null(v)) {
+        if (!to_text(v, buf, cap)) {
+            *s = swin__error(SWIN_ERR_FORMAT, "%s: %s has an unexpected type", path, key);
+            return NULL;
+        }
+        return buf;
+    }
+    for (size_t i = 0; i < sizeof hf_defaults / sizeof hf_defaults[0]; i++)
+        if (strcmp(hf_defaults[i].model_type, model_type) == 0 &&
+            strcmp(hf_defaults[i].key, key) == 0)
+            return hf_defaults[i].value;
+    return NULL;
+}
 
 static swin_status read_transformers(json_t *root, swin_options *o, char ***labels,
                                      int64_t *num_labels, const char *path, swin_hub *hub) {
@@ -237,7 +290,8 @@ static swin_status read_transformers(json_t *root, swin_options *o, char ***labe
     const swin_family *f = swin__family_for_model_type(model_type);
     if (!f || strlen(model_type) >= sizeof hub->model_type)
         return swin__error(SWIN_ERR_UNSUPPORTED,
-                           "%s: model_type \"%.64s\" is not one libswin reads (vit, deit, swin)",
+                           "%s: model_type \"%.64s\" is not one libswin reads (vit, deit, "
+                           "dinov2, dinov2_with_registers, clip, clip_vision_model, swin)",
                            path, model_type);
     snprintf(hub->layout, sizeof hub->layout, "transformers");
     snprintf(hub->model_type, sizeof hub->model_type, "%s", model_type);
@@ -253,7 +307,7 @@ static swin_status read_transformers(json_t *root, swin_options *o, char ***labe
         size_t k = 0;
         while (k < sizeof hf_classes / sizeof hf_classes[0] &&
                (strcmp(hf_classes[k].name, name) != 0 ||
-                strncasecmp(name, model_type, strlen(model_type)) != 0))
+                strcmp(hf_classes[k].model_type, model_type) != 0))
             k++;
         if (k == sizeof hf_classes / sizeof hf_classes[0])
             return swin__error(SWIN_ERR_UNSUPPORTED,
@@ -265,17 +319,70 @@ static swin_status read_transformers(json_t *root, swin_options *o, char ***labe
     } else {
         snprintf(hub->architecture, sizeof hub->architecture, "%s", model_type);
     }
+    /* CLIPModel: the vision tower's fields are in vision_config (projection_dim stays at the
+     * top); the text tower's are ignored */
+    const bool clip = strcmp(model_type, "clip") == 0;
+    const json_t *top = root;
+    const char *vt = model_type; /* the model type whose defaults apply */
+    if (clip) {
+        root = json_object_get(top, "vision_config");
+        if (!json_is_object(root))
+            return swin__error(SWIN_ERR_FORMAT, "%s: model_type clip without a vision_config",
+                               path);
+        vt = "clip_vision_model";
+    }
+    const bool dinov2 = strncmp(model_type, "dinov2", 6) == 0;
+    const bool clip_vision = clip || strcmp(model_type, "clip_vision_model") == 0;
     /* the family's keys */
     for (const swin_hf_key *k = f->hf_keys; k && k->hf; k++) {
-        json_t *v = json_object_get(root, k->hf);
-        if (!v || json_is_null(v)) continue;
-        if (!to_text(v, buf, sizeof buf))
-            return swin__error(SWIN_ERR_FORMAT, "%s: %s has an unexpected type", path, k->hf);
-        SWIN_TRY(set(o, k->key, buf, path, k->hf));
+        swin_status s;
+        const char *v = hf_value(root, vt, k->hf, buf, sizeof buf, path, &s);
+        SWIN_TRY(s);
+        if (!v) continue;
+        /* DINOv2's SwiGLU width is not mlp_ratio * hidden_size: the tensors tell it */
+        if (strcmp(k->hf, "mlp_ratio") == 0 && dinov2) {
+            const json_t *sw = json_object_get(root, "use_swiglu_ffn");
+            if (json_is_true(sw)) continue;
+        }
+        SWIN_TRY(set(o, k->key, v, path, k->hf));
     }
     /* what transformers fixes by model type */
     if (strcmp(model_type, "swin") == 0) {
         SWIN_TRY(set(o, "windowing", "transformers", path, "model_type"));
+    } else if (dinov2 || clip_vision) {
+        /* DINOv2: layer scale, class token (+ registers without position rows), Mlp or packed
+         * SwiGLU; its classifier reads [class token, patch mean]; position tables resampled
+         * without antialiasing (with registers: antialiased). CLIP: norm_pre (pre_layrnorm),
+         * patch embedding without bias, the final norm on the class token, the projection a
+         * head without bias. */
+        SWIN_TRY(set(o, "class_token", "1", path, "model_type"));
+        SWIN_TRY(set(o, "dist_token", "0", path, "model_type"));
+        SWIN_TRY(set(o, "global_pool", dinov2 && head ? "token_avg" : "token", path,
+                     "architectures"));
+        SWIN_TRY(set(o, "pos_antialias",
+                     strcmp(model_type, "dinov2_with_registers") == 0 ? "1" : "0", path,
+                     "model_type"));
+        if (dinov2) {
+            SWIN_TRY(set(o, "init_values", "1.0", path, "model_type"));
+            const json_t *sw = json_object_get(root, "use_swiglu_ffn");
+            if (sw && !json_is_boolean(sw))
+                return swin__error(SWIN_ERR_FORMAT, "%s: use_swiglu_ffn is not a boolean", path);
+            SWIN_TRY(set(o, "mlp_layer", json_is_true(sw) ? "SwiGLUPacked" : "Mlp", path,
+                         "use_swiglu_ffn"));
+            if (strcmp(model_type, "dinov2") == 0)
+                SWIN_TRY(set(o, "reg_tokens", "0", path, "model_type"));
+        } else {
+            SWIN_TRY(set(o, "pre_norm", "1", path, "model_type"));
+            SWIN_TRY(set(o, "head_bias", "0", path, "model_type"));
+            if (head) {
+                swin_status s;
+                const char *v = hf_value(top, "clip_vision_model", "projection_dim", buf,
+                                         sizeof buf, path, &s);
+                SWIN_TRY(s);
+                SWIN_TRY(set(o, "num_classes", v, path, "projection_dim"));
+                return SWIN_OK; /* no labels: image embeddings */
+            }
+        }
     } else {
         SWIN_TRY(set(o, "class_token", "1", path, "model_type"));
         SWIN_TRY(set(o, "global_pool", "token", path, "model_type"));
@@ -381,6 +488,16 @@ static const struct {
      3,
      {0.48145466f, 0.4578275f, 0.40821073f},
      {0.26862954f, 0.26130258f, 0.27577711f}},
+    /* DINOv2's (image_processing_bit.py): CLIP's defaults */
+    {"BitImageProcessor",
+     true,
+     224,
+     true,
+     true,
+     224,
+     3,
+     {0.48145466f, 0.4578275f, 0.40821073f},
+     {0.26862954f, 0.26130258f, 0.27577711f}},
 };
 
 /* A size field: {"height": h, "width": w}, {"shortest_edge": s}, or a bare integer (a square,
@@ -418,6 +535,14 @@ static bool flag(const json_t *root, const char *key, bool fallback) {
     return json_is_boolean(v) ? json_is_true(v) : fallback;
 }
 
+/* The image processor transformers' AutoImageProcessor picks for a model type. */
+static const char *default_processor(const char *model_type) {
+    if (strcmp(model_type, "deit") == 0) return "DeiTImageProcessor";
+    if (strncmp(model_type, "dinov2", 6) == 0) return "BitImageProcessor";
+    if (strncmp(model_type, "clip", 4) == 0) return "CLIPImageProcessor";
+    return "ViTImageProcessor";
+}
+
 /* The class: image_processor_type, else feature_extractor_type with FeatureExtractor read as
  * ImageProcessor, else the model type's. */
 static swin_status processor_class(const json_t *root, const char *model_type, const char *path,
@@ -434,13 +559,13 @@ static swin_status processor_class(const json_t *root, const char *model_type, c
         else
             snprintf(name, sizeof name, "%s", v);
     } else {
-        snprintf(name, sizeof name, "%s",
-                 strcmp(model_type, "deit") == 0 ? "DeiTImageProcessor" : "ViTImageProcessor");
+        snprintf(name, sizeof name, "%s", default_processor(model_type));
     }
     for (*k = 0; *k < sizeof processors / sizeof processors[0]; (*k)++)
         if (strcmp(processors[*k].name, name) == 0) return SWIN_OK;
     return swin__error(SWIN_ERR_UNSUPPORTED,
-                       "%s: image processor %.64s is not one libswin follows (ViT, DeiT, CLIP)",
+                       "%s: image processor %.64s is not one libswin follows (ViT, DeiT, CLIP, "
+                       "Bit)",
                        path, name);
 }
 
@@ -537,9 +662,7 @@ swin_status swin__hub_preprocessor(const char *path, swin_options *o, const char
     swin_status s = SWIN_OK;
     /* without the file: the defaults of the model type's processor */
     json_t *root = path ? parse(path, NULL, 0, path, &s)
-                        : json_pack("{ss}", "image_processor_type",
-                                    strcmp(model_type, "deit") == 0 ? "DeiTImageProcessor"
-                                                                    : "ViTImageProcessor");
+                        : json_pack("{ss}", "image_processor_type", default_processor(model_type));
     if (!root) return path ? s : swin__oom();
     if (!path) path = "preprocessor_config.json (absent: defaults)";
     s = read_preprocessor(root, o, path, model_type);

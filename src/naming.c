@@ -58,8 +58,9 @@ static const swin_rename pytorch_rules[] = {
     {"encoder.norm.*", "norm.$*", P},
 };
 
-/* Hugging Face transformers: ViT, DeiT (base model under vit. / deit., or bare) and Swin
- * (swin.). Swin's PatchMerging ends a stage, as in the official release. */
+/* Hugging Face transformers: ViT, DeiT, DINOv2 (base model under vit. / deit. / dinov2. /
+ * dinov2_with_registers., or bare), CLIP's vision tower (vision_model.) and Swin (swin.).
+ * Swin's PatchMerging ends a stage, as in the official release. */
 static const swin_rename transformers_rules[] = {
     {"embeddings.cls_token", "cls_token", P},
     {"embeddings.distillation_token", "dist_token", P},
@@ -88,6 +89,36 @@ static const swin_rename transformers_rules[] = {
     {"encoder.layers.#.blocks.#.intermediate.dense.*", "layers.$1.blocks.$2.mlp.fc1.$*", P},
     {"encoder.layers.#.blocks.#.output.dense.*", "layers.$1.blocks.$2.mlp.fc2.$*", P},
     {"encoder.layers.#.downsample.*", "layers.$1+.downsample.$*", P},
+    /* DINOv2 (and with registers): layer scale, norm1/norm2, Mlp or packed SwiGLU */
+    {"embeddings.register_tokens", "reg_token", P},
+    {"encoder.layer.#.norm1.*", "blocks.$1.norm1.$*", P},
+    {"encoder.layer.#.norm2.*", "blocks.$1.norm2.$*", P},
+    {"encoder.layer.#.layer_scale1.lambda1", "blocks.$1.ls1.gamma", P},
+    {"encoder.layer.#.layer_scale2.lambda1", "blocks.$1.ls2.gamma", P},
+    {"encoder.layer.#.mlp.fc1.*", "blocks.$1.mlp.fc1.$*", P},
+    {"encoder.layer.#.mlp.fc2.*", "blocks.$1.mlp.fc2.$*", P},
+    {"encoder.layer.#.mlp.weights_in.*", "blocks.$1.mlp.fc1.$*", P},
+    {"encoder.layer.#.mlp.weights_out.*", "blocks.$1.mlp.fc2.$*", P},
+    /* CLIP's vision tower (CLIPVisionModel, ...WithProjection, CLIPModel); the text tower and
+     * the logit scale are not part of it */
+    {"vision_model.embeddings.class_embedding", "cls_token", P},
+    {"vision_model.embeddings.patch_embedding.*", "patch_embed.proj.$*", P},
+    {"vision_model.embeddings.position_embedding.weight", "pos_embed", P},
+    {"vision_model.embeddings.position_ids", "position_ids", IGN},
+    {"vision_model.pre_layrnorm.*", "norm_pre.$*", P},
+    {"vision_model.encoder.layers.#.layer_norm1.*", "blocks.$1.norm1.$*", P},
+    {"vision_model.encoder.layers.#.self_attn.q_proj.*", "blocks.$1.attn.q.$*", P},
+    {"vision_model.encoder.layers.#.self_attn.k_proj.*", "blocks.$1.attn.k.$*", P},
+    {"vision_model.encoder.layers.#.self_attn.v_proj.*", "blocks.$1.attn.v.$*", P},
+    {"vision_model.encoder.layers.#.self_attn.out_proj.*", "blocks.$1.attn.proj.$*", P},
+    {"vision_model.encoder.layers.#.layer_norm2.*", "blocks.$1.norm2.$*", P},
+    {"vision_model.encoder.layers.#.mlp.fc1.*", "blocks.$1.mlp.fc1.$*", P},
+    {"vision_model.encoder.layers.#.mlp.fc2.*", "blocks.$1.mlp.fc2.$*", P},
+    {"vision_model.post_layernorm.*", "norm.$*", P},
+    {"visual_projection.weight", "head.weight", P},
+    {"text_model.*", "text_model.$*", IGN},
+    {"text_projection.*", "text_projection.$*", IGN},
+    {"logit_scale", "logit_scale", IGN},
     {"layernorm.*", "norm.$*", P},
     {"pooler.dense.*", "pooler.$*", P},
     {"classifier.*", "head.$*", P},
@@ -100,7 +131,8 @@ static const swin_rename transformers_rules[] = {
 #undef IGN
 
 static const char *const no_prefixes[] = {NULL};
-static const char *const transformers_prefixes[] = {"vit.", "deit.", "swin.", NULL};
+static const char *const transformers_prefixes[] = {"vit.", "deit.", "swin.", "dinov2.",
+                                                     "dinov2_with_registers.", NULL};
 
 #define LAYOUT(n, pre, rules)                                                                      \
     { n, pre, rules, sizeof rules / sizeof rules[0] }
@@ -134,6 +166,8 @@ const swin_layout *swin__layout_detect(const swin_safetensors *st, const char *h
                  i < 0 ? "" : transformers_prefixes[i]);
         if (has(st, name)) return swin__layout_find("transformers");
     }
+    if (has(st, "vision_model.embeddings.patch_embedding.weight"))
+        return swin__layout_find("transformers");
     /* The official release: a Swin whose PatchMerging ends the stage, or with a bare head, or
      * with the stored relative position index. */
     if (has(st, "layers.0.blocks.0.attn.relative_position_bias_table") &&

@@ -306,6 +306,23 @@ static void test_hub_folder(void **state) {
     rmdir(dir);
 }
 
+/* The modern ViT family (timm hub folders): register tokens, layer scale and a second plan
+ * whose position table is resampled; attention pooling; packed SwiGLU. */
+static void test_vit_family(void **state) {
+    (void)state;
+    static char paths[3][1024];
+    snprintf(paths[0], sizeof paths[0], "%s", swin_test_fixture("vit_family/dinov2_reg"));
+    snprintf(paths[1], sizeof paths[1], "%s", swin_test_fixture("vit_family/siglip_map"));
+    snprintf(paths[2], sizeof paths[2], "%s", swin_test_fixture("vit_family/dinov2_swiglu"));
+    const model_case cases[] = {
+        {"DINOv2 with registers, resampled table", paths[0], false, 56, 42},
+        {"SigLIP attention pooling", paths[1], false, 48, 0},
+        {"packed SwiGLU", paths[2], false, 28, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        exhaust(cases[i].label, run_model_case, &cases[i]);
+}
+
 /* transformers folders: config.json, preprocessor_config.json, the naming layer's renames and
  * q/k/v stacking, DeiT's tokens, Swin's relative position index buffers and padding. */
 static void test_transformers(void **state) {
@@ -357,7 +374,8 @@ int main(void) {
     json_set_alloc_funcs(json_alloc, json_release);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_models),          cmocka_unit_test(test_hub_folder),
-        cmocka_unit_test(test_transformers),    cmocka_unit_test(test_images),
+        cmocka_unit_test(test_transformers),    cmocka_unit_test(test_vit_family),
+        cmocka_unit_test(test_images),
         cmocka_unit_test(test_npy_and_options), cmocka_unit_test(test_summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

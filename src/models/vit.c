@@ -15,7 +15,8 @@
 #include "../model.h"
 
 static const char *const vit_classes[] = {"VisionTransformer", "VisionTransformerDistilled", NULL};
-static const char *const vit_model_types[] = {"vit", "deit", NULL};
+static const char *const vit_model_types[] = {"vit",  "deit", "dinov2", "dinov2_with_registers",
+                                               "clip", "clip_vision_model", NULL};
 
 #define COMMON_KEYS                                                                                \
     {"img_size", SWIN_K_LIST, "input size the position table is made for", NULL, NULL},            \
@@ -38,8 +39,9 @@ static const swin_key vit_keys[] = {
     COMMON_KEYS,
     {"global_pool", SWIN_K_STR,
      "what the head reads: token (class token), avg, max or avgmax (of the patch tokens), map "
-     "(attention pooling)",
-     "token|avg|avgmax|max|map", "a pooling other than token, avg, avgmax, max and map"},
+     "(attention pooling), token_avg (class token and patch mean side by side: DINOv2's head)",
+     "token|avg|avgmax|max|map|token_avg",
+     "a pooling other than token, avg, avgmax, max, map and token_avg"},
     {"activation", SWIN_K_STR,
      "MLP activation: gelu (exact erf), gelu_tanh, quick_gelu, silu or relu",
      "gelu|gelu_tanh|gelu_new|gelu_pytorch_tanh|quick_gelu|silu|swish|relu",
@@ -84,6 +86,11 @@ static const swin_key vit_keys[] = {
      "prefix tokens in the average"},
     {"pooler", SWIN_K_BOOL, "transformers: ViTModel's pooler (dense + tanh on the class token)",
      NULL, NULL},
+    {"head_bias", SWIN_K_BOOL, "whether the head has a bias (CLIP's visual_projection has none)",
+     NULL, NULL},
+    {"pos_antialias", SWIN_K_BOOL,
+     "resample the position table with the antialiased bicubic filter (timm) or the plain one",
+     NULL, NULL},
     {NULL, 0, NULL, NULL, NULL},
 };
 
@@ -94,7 +101,7 @@ static const swin_key postnorm_keys[] = {
     {NULL, 0, NULL, NULL, NULL},
 };
 
-/* transformers' ViTConfig / DeiTConfig keys. */
+/* transformers' ViTConfig / DeiTConfig / Dinov2Config / CLIPVisionConfig keys. */
 static const swin_hf_key vit_hf_keys[] = {
     {"hidden_size", "embed_dim"},
     {"num_hidden_layers", "depth"},
@@ -106,10 +113,12 @@ static const swin_hf_key vit_hf_keys[] = {
     {"patch_size", "patch_size"},
     {"num_channels", "in_chans"},
     {"qkv_bias", "qkv_bias"},
+    {"mlp_ratio", "mlp_ratio"},
+    {"num_register_tokens", "reg_tokens"},
     {NULL, NULL},
 };
 
-typedef enum vit_pool { POOL_TOKEN, POOL_AVG, POOL_AVGMAX, POOL_MAX, POOL_MAP } vit_pool;
+typedef enum vit_pool { POOL_TOKEN, POOL_AVG, POOL_AVGMAX, POOL_MAX, POOL_MAP, POOL_TOKEN_AVG } vit_pool;
 
 /* timm's AttentionPoolLatent (global_pool map) with one latent query, pool "token":
  * y = proj(attention(q(latent), kv(tokens))); y += mlp(norm(y)). */
@@ -128,6 +137,9 @@ typedef struct impl {
     int64_t prefix;   /* P: class token + register tokens + distillation token */
     int64_t reg;      /* register tokens */
     bool no_embed_class; /* the position table covers the patches only */
+    int64_t pos_prefix;  /* Pp: the prefix tokens the table covers (0, 1: the class token, P) */
+    bool pos_aa;         /* resample the table with the antialiased filter */
+    int64_t feat;        /* F: width of the pooled features (D; 2D for token_avg) */
     int64_t pos_rows; /* T */
     int64_t grid;     /* the position table's patch grid is grid x grid */
     vit_pool pool;
@@ -144,7 +156,7 @@ typedef struct impl {
     swin_norm norm;                         /* on the tokens before pooling; weight NULL: none */
     swin_norm fc_norm;                      /* on the pooled vector; weight NULL: none */
     attn_pool map;                          /* global_pool map */
-    const float *head_w, *head_b;           /* [K, D], [K] */
+    const float *head_w, *head_b;           /* [K, F], [K] (no bias: NULL) */
     const float *head_dist_w, *head_dist_b; /* [K, D], [K]: the distillation head, or NULL */
     const float *pooler_w, *pooler_b;       /* [D, D], [D]: transformers' pooler, or NULL */
 } impl;
@@ -189,7 +201,7 @@ static const char *activation_name(swin_activation act) {
     return "none";
 }
 
-static const char *const pool_names[] = {"token", "avg", "avgmax", "max", "map"};
+static const char *const pool_names[] = {"token", "avg", "avgmax", "max", "map", "token_avg"};
 
 static bool detect_vit(const swin_weights *w) {
     return swin__w_find(w, "blocks.0.attn.qkv.weight") &&
@@ -289,9 +301,12 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
                                v, origin);
         I->pool = (vit_pool)k;
     }
-    if (I->pool == POOL_TOKEN && !cls)
-        return swin__error(SWIN_ERR_CONFIG, "global_pool token needs a class token, and "
-                                            "class_token is 0");
+    if ((I->pool == POOL_TOKEN || I->pool == POOL_TOKEN_AVG) && !cls)
+        return swin__error(SWIN_ERR_CONFIG, "global_pool %s needs a class token, and "
+                                            "class_token is 0",
+                           pool_names[I->pool]);
+    I->feat = I->pool == POOL_TOKEN_AVG ? 2 * I->dim : I->dim;
+    SWIN_TRY(swin__src_bool(src, "pos_antialias", true, &I->pos_aa));
     if (dist && I->pool != POOL_TOKEN)
         return swin__error(SWIN_ERR_UNSUPPORTED,
                            "a distillation token with global_pool %s is not supported",
@@ -390,35 +405,48 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     c->eps = (float)I->eps;
 
     /* The position table fixes the stored grid: img_size from it, or checked against it (after
-     * the patch embedding, whose mismatch is the more telling one). */
-    const int64_t D = I->dim, P = I->prefix, Pp = I->no_embed_class ? 0 : P;
+     * the patch embedding, whose mismatch is the more telling one). Its rows are the prefix
+     * tokens it covers (Pp: all of them; none, timm's no_embed_class; or the class token alone,
+     * transformers' DINOv2 with registers), then the grid. */
+    const int64_t D = I->dim, P = I->prefix;
     const int64_t pe_shape[4] = {D, I->in_chans, I->patch, I->patch};
     const float *unused;
     SWIN_TRY(swin__w_get(w, "patch_embed.proj.weight", 4, pe_shape, &unused));
-    const int64_t shape3[3] = {1, -1, D}, shape2[2] = {-1, D};
-    SWIN_TRY(swin__w_get(w, "pos_embed", post ? 2 : 3, post ? shape2 : shape3, &I->pos));
     const swin_weight *pos = swin__w_find(w, "pos_embed");
-    I->pos_rows = pos->shape[post ? 0 : 1];
-    const int64_t cells = I->pos_rows - Pp;
-    int64_t g = cells > 0 ? (int64_t)sqrt((double)cells) : 0;
-    while (g > 0 && g * g > cells)
-        g--;
-    while ((g + 1) * (g + 1) <= cells)
-        g++;
-    const char *what = !Pp                ? ""
-                       : dist             ? "class and distillation tokens and "
-                       : cls && I->reg    ? "class and register tokens and "
-                       : cls              ? "a class token and "
-                                          : "register tokens and ";
+    const bool pos2 = post || (pos && pos->ndim == 2); /* [T, D] (CLIP's nn.Embedding) */
+    const int64_t shape3[3] = {1, -1, D}, shape2[2] = {-1, D};
+    SWIN_TRY(swin__w_get(w, "pos_embed", pos2 ? 2 : 3, pos2 ? shape2 : shape3, &I->pos));
+    I->pos_rows = pos->shape[pos2 ? 0 : 1];
+    bool nec_given = swin__src_value(src, "no_embed_class", NULL) != NULL;
+    /* the prefix counts the table may cover, most likely first */
+    int64_t cand[3], nc = 0;
+    cand[nc++] = I->no_embed_class ? 0 : P;
+    if (!post && !nec_given && P > 0) cand[nc++] = 0;
+    if (!post && !I->no_embed_class && cls && P > 1) cand[nc++] = 1;
+    const char *what = I->no_embed_class ? ""
+                       : dist            ? "class and distillation tokens and "
+                       : cls && I->reg   ? "class and register tokens and "
+                       : cls             ? "a class token and "
+                       : I->reg          ? "register tokens and "
+                                         : "";
     if ((v = swin__src_value(src, "img_size", &origin))) {
         SWIN_TRY(swin__src_int(src, "img_size", 1, false, 0, NULL, NULL, &I->img_size));
     } else {
-        if (g < 1 || (!post && g * g != cells))
+        I->img_size = 0;
+        for (int64_t k = 0; k < nc && !I->img_size; k++) {
+            const int64_t cells = I->pos_rows - cand[k];
+            int64_t g = cells > 0 ? (int64_t)sqrt((double)cells) : 0;
+            while (g > 0 && g * g > cells)
+                g--;
+            while ((g + 1) * (g + 1) <= cells)
+                g++;
+            if (g >= 1 && (g * g == cells || (post && k == 0))) I->img_size = g * I->patch;
+        }
+        if (!I->img_size)
             return swin__error(SWIN_ERR_SHAPE,
                                "pos_embed holds %lld tokens, which is not %sa square grid of "
                                "patches: set img_size",
                                (long long)I->pos_rows, what);
-        I->img_size = g * I->patch;
         origin = "the position table";
     }
     /* the patch embedding is a stride-p convolution: a size the patch does not divide leaves
@@ -427,14 +455,20 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         return swin__error(SWIN_ERR_CONFIG, "img_size %lld is not at least patch_size %lld",
                            (long long)I->img_size, (long long)I->patch);
     I->grid = I->img_size / I->patch;
-    const int64_t need = Pp + I->grid * I->grid;
-    if (post ? need > I->pos_rows : need != I->pos_rows)
+    const int64_t cells = I->grid * I->grid;
+    I->pos_prefix = -1;
+    for (int64_t k = 0; k < nc && I->pos_prefix < 0; k++)
+        if (post ? cand[k] + cells <= I->pos_rows : cand[k] + cells == I->pos_rows)
+            I->pos_prefix = cand[k];
+    if (I->pos_prefix < 0)
         return swin__error(SWIN_ERR_SHAPE,
                            "img_size %lld (from %s) with patch %lld needs %s%lld position rows "
                            "(%s%lldx%lld patches), but tensor \"%s\" holds %lld",
                            (long long)I->img_size, origin, (long long)I->patch,
-                           post ? "at least " : "", (long long)need, what, (long long)I->grid,
-                           (long long)I->grid, pos->source, (long long)I->pos_rows);
+                           post ? "at least " : "", (long long)(cand[0] + cells), what,
+                           (long long)I->grid, (long long)I->grid, pos->source,
+                           (long long)I->pos_rows);
+    I->no_embed_class = I->pos_prefix == 0 && P > 0;
     if (has_block(w, I->depth))
         return swin__error(SWIN_ERR_SHAPE, "the file has more blocks than depth %lld",
                            (long long)I->depth);
@@ -454,6 +488,7 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         SWIN_TRY(swin__config_set(m, "dist_token", "%d", dist ? 1 : 0));
         SWIN_TRY(swin__config_set(m, "reg_tokens", "%lld", (long long)I->reg));
         SWIN_TRY(swin__config_set(m, "no_embed_class", "%d", I->no_embed_class ? 1 : 0));
+        SWIN_TRY(swin__config_set(m, "pos_antialias", "%d", I->pos_aa ? 1 : 0));
         SWIN_TRY(swin__config_set(m, "qk_norm", "%d", c->qk_norm ? 1 : 0));
         SWIN_TRY(swin__config_set(m, "block_fn", "%s",
                                   c->kind == SWIN_VIT_RES_POST ? "ResPostBlock" : "Block"));
@@ -487,7 +522,7 @@ static int64_t count_params(const impl *I) {
         n += D + (D * D + (I->map.q_b ? D : 0)) + (2 * D * D + (I->map.kv_b ? 2 * D : 0)) +
              D * D + D + 2 * D + 2 * I->map.mlp.hidden * D + I->map.mlp.hidden + D;
     n += I->pooler_w ? D * D + D : 0;
-    return n + (I->head_dist_w ? 2 : 1) * I->num_classes * (D + 1);
+    return n + (I->head_dist_w ? 2 : 1) * I->num_classes * (I->feat + (I->head_b ? 1 : 0));
 }
 
 /* timm's AttentionPoolLatent: attn_pool.{latent,q,kv,proj,norm,mlp.fc1,mlp.fc2}. */
@@ -534,7 +569,10 @@ static swin_status bind(swin_model *m, const swin_source *src, bool post) {
     SWIN_TRY(swin__patch_embed_bind(&I->pe, w, "patch_embed", I->in_chans, D, I->patch, pe_bias,
                                     false, eps));
     const int64_t tok[3] = {1, 1, D}, regs[3] = {1, I->reg, D};
-    if (I->prefix > I->reg) SWIN_TRY(swin__w_get(w, "cls_token", 3, tok, &I->cls));
+    const swin_weight *cw = swin__w_find(w, "cls_token");
+    if (I->prefix > I->reg) /* [1, 1, D], or [D] (CLIP's class_embedding) */
+        SWIN_TRY(cw && cw->ndim == 1 ? swin__w_get(w, "cls_token", 1, &D, &I->cls)
+                                     : swin__w_get(w, "cls_token", 3, tok, &I->cls));
     if (I->reg) SWIN_TRY(swin__w_get(w, "reg_token", 3, regs, &I->regs));
     if (I->prefix - I->reg == 2) SWIN_TRY(swin__w_get(w, "dist_token", 3, tok, &I->dist));
     if (pre_norm) SWIN_TRY(swin__norm_bind(&I->norm_pre, w, "norm_pre", D, eps));
@@ -557,10 +595,12 @@ static swin_status bind(swin_model *m, const swin_source *src, bool post) {
         SWIN_TRY(swin__norm_bind(&I->norm, w, "norm", D, eps));
     }
     if (I->pool == POOL_MAP) SWIN_TRY(bind_map(I, w));
+    bool head_bias = true;
+    SWIN_TRY(swin__src_bool(src, "head_bias", true, &head_bias));
     if (K > 0) {
-        const int64_t shape[2] = {K, D};
+        const int64_t shape[2] = {K, I->feat};
         SWIN_TRY(swin__w_get(w, "head.weight", 2, shape, &I->head_w));
-        SWIN_TRY(swin__w_get(w, "head.bias", 1, &K, &I->head_b));
+        if (head_bias) SWIN_TRY(swin__w_get(w, "head.bias", 1, &K, &I->head_b));
         if (I->dist) {
             SWIN_TRY(swin__w_get_opt(w, "head_dist.weight", 2, shape, &I->head_dist_w));
             if (I->head_dist_w) SWIN_TRY(swin__w_get(w, "head_dist.bias", 1, &K, &I->head_dist_b));
@@ -615,7 +655,7 @@ static swin_status flops(const swin_model *m, int stage_index, double *f, double
     double total = (double)I->depth * (4.0 * N * C * C + 2.0 * N * N * C + N * C * (F + fc2_in));
     if (stage_index < 0) {
         total += L * C * (double)(I->in_chans * I->patch * I->patch) +
-                 C * (double)I->num_classes * (I->head_dist_w ? 2.0 : 1.0) +
+                 (double)I->feat * (double)I->num_classes * (I->head_dist_w ? 2.0 : 1.0) +
                  (I->pooler_w ? C * C : 0.0);
         if (I->map.latent) /* kv of every token, q, the latent's attention, proj, mlp */
             total += 2.0 * N * C * C + C * C + 2.0 * N * C + C * C +
@@ -647,7 +687,7 @@ static size_t max_size(size_t a, size_t b) {
  * map: kv [B*N, 2D], q [D], one head's scores [N], merged, normed [B, D], the Mlp's. */
 static size_t pool_scratch(const impl *I, int64_t B, int64_t N) {
     const size_t D = (size_t)I->dim;
-    size_t n = (size_t)B * (2 * D + (size_t)I->num_classes);
+    size_t n = (size_t)B * (2 * (size_t)I->feat + (size_t)I->num_classes);
     if (I->pool == POOL_MAP) {
         const size_t mlp = swin__mlp_scratch(&I->map.mlp, B);
         size_t map;
@@ -667,7 +707,7 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H,
     P->x = swin__arena_take(bp, swin__arena_count(bp, B, P->N, D, 1));
     P->stage = swin__arena_take(bp, swin__arena_count(bp, B, P->L, D, 1));
     P->tokens = swin__arena_take(bp, swin__arena_count(bp, B, P->N, D, 1));
-    P->features = swin__arena_take(bp, swin__arena_count(bp, B, D, 1, 1));
+    P->features = swin__arena_take(bp, swin__arena_count(bp, B, I->feat, 1, 1));
     P->logits = I->num_classes
                     ? swin__arena_take(bp, swin__arena_count(bp, B, I->num_classes, 1, 1))
                     : NULL;
@@ -694,7 +734,7 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
                            "input %lldx%lld is not a multiple of the patch size %lld", (long long)H,
                            (long long)W, (long long)p);
     const int64_t Hg = H / p, Wg = W / p, L = Hg * Wg, N = L + I->prefix;
-    const int64_t Pp = I->no_embed_class ? 0 : I->prefix;
+    const int64_t Pp = I->pos_prefix;
     if (I->post && N > I->pos_rows)
         return swin__error(SWIN_ERR_INPUT_SIZE,
                            "input %lldx%lld makes %lld tokens (%lldx%lld patches%s), but pos_embed "
@@ -720,18 +760,20 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
     swin_arena real = {.base = ctx->arena};
     layout(&real, P, I, B, H, W, threads, rows);
     if (resample) {
-        /* prefix rows as they are, the grid resampled (timm: bicubic, antialiased) */
+        /* prefix rows as they are, the grid resampled (bicubic; timm antialiases, most
+         * transformers models do not) */
         memcpy(P->pos, I->pos, (size_t)(Pp * D) * sizeof(float));
         SWIN_TRY(swin__resample_pos(P->pos + Pp * D, I->pos + Pp * D, D, I->grid, I->grid, Hg, Wg,
-                                    true, P->scratch));
+                                    I->pos_aa, P->scratch));
     }
-    const int64_t sshape[4] = {B, Hg, Wg, D}, fshape[2] = {B, D}, lshape[2] = {B, I->num_classes};
+    const int64_t sshape[4] = {B, Hg, Wg, D}, fshape[2] = {B, I->feat}, pshape[2] = {B, D};
+    const int64_t lshape[2] = {B, I->num_classes};
     swin__tensor_view(&ctx->stages[0], P->stage, 4, sshape);
     const int64_t tshape[3] = {B, N, D};
     swin__tensor_view(&ctx->tokens, P->tokens, 3, tshape);
     swin__tensor_view(&ctx->features, P->features, 2, fshape);
     if (P->logits) swin__tensor_view(&ctx->logits, P->logits, 2, lshape);
-    if (P->pooler) swin__tensor_view(&ctx->pooler, P->pooler, 2, fshape);
+    if (P->pooler) swin__tensor_view(&ctx->pooler, P->pooler, 2, pshape);
     return SWIN_OK;
 }
 
@@ -769,7 +811,7 @@ static void forward(swin_context *ctx, const float *input) {
     swin_pool *pool = ctx->pool;
     const float *pos = P->pos ? P->pos : I->pos;
     /* tokens: [class token; register tokens | distillation token; patches] + the position
-     * table over all of them, or over the patches only (no_embed_class) */
+     * table over the prefix tokens it covers and the patches */
     swin__patch_embed_forward(P->stage, input, &I->pe, B, ctx->H, ctx->W, P->scratch, pool);
     for (int64_t b = 0; b < B; b++) {
         float *xb = P->x + b * N * D;
@@ -778,10 +820,8 @@ static void forward(swin_context *ctx, const float *input) {
         if (I->regs) memcpy(xb + D * t, I->regs, (size_t)I->reg * row), t += I->reg;
         if (I->dist) memcpy(xb + D * t++, I->dist, row);
         memcpy(xb + Pf * D, P->stage + b * L * D, (size_t)L * row);
-        if (I->no_embed_class)
-            swin__add_inplace(xb + Pf * D, pos, L * D);
-        else
-            swin__add_inplace(xb, pos, N * D);
+        swin__add_inplace(xb, pos, I->pos_prefix * D);
+        swin__add_inplace(xb + Pf * D, pos + I->pos_prefix * D, L * D);
     }
     if (I->norm_pre.weight)
         swin__layernorm(P->x, P->x, I->norm_pre.weight, I->norm_pre.bias, B * N, D,
@@ -797,7 +837,8 @@ static void forward(swin_context *ctx, const float *input) {
     else
         memcpy(P->tokens, P->x, (size_t)(B * N) * row);
     /* pooling into pooled [B, D] (and a distilled model's distillation tokens into second) */
-    float *pooled = P->scratch, *second = pooled + B * D, *second_logits = second + B * D;
+    const int64_t F = I->feat;
+    float *pooled = P->scratch, *second = pooled + B * F, *second_logits = second + B * F;
     const bool distilled = I->dist && I->head_dist_w;
     if (I->pool == POOL_MAP) {
         map_pool(P->features, P->tokens, I, B, N, P->scratch, pool);
@@ -805,11 +846,12 @@ static void forward(swin_context *ctx, const float *input) {
     }
     for (int64_t b = 0; b < B && I->pool != POOL_MAP; b++) {
         const float *tb = P->tokens + b * N * D;
-        float *pb = pooled + b * D;
-        if (I->pool == POOL_TOKEN) { /* the class token */
+        float *pb = pooled + b * F;
+        if (I->pool == POOL_TOKEN || I->pool == POOL_TOKEN_AVG) { /* the class token */
             memcpy(pb, tb, row);
             if (distilled) memcpy(second + b * D, tb + D, row);
-            continue;
+            if (I->pool == POOL_TOKEN) continue;
+            pb += D; /* DINOv2's head: then the mean of the patch tokens */
         }
         for (int64_t c = 0; c < D; c++) { /* the mean and/or maximum of the patch tokens */
             double acc = 0.0;
@@ -820,7 +862,9 @@ static void forward(swin_context *ctx, const float *input) {
                 mx = v > mx ? v : mx;
             }
             const float mean = (float)(acc / (double)L);
-            pb[c] = I->pool == POOL_AVG ? mean : I->pool == POOL_MAX ? mx : 0.5f * (mx + mean);
+            pb[c] = I->pool == POOL_AVG || I->pool == POOL_TOKEN_AVG ? mean
+                    : I->pool == POOL_MAX                            ? mx
+                                                                     : 0.5f * (mx + mean);
         }
     }
     if (I->fc_norm.weight) /* timm's fc_norm: the final norm after pooling */
@@ -830,9 +874,9 @@ static void forward(swin_context *ctx, const float *input) {
         for (int64_t i = 0; i < B * D; i++)
             P->features[i] = (pooled[i] + second[i]) / 2;
     else
-        memcpy(P->features, pooled, (size_t)B * row);
+        memcpy(P->features, pooled, (size_t)(B * F) * sizeof(float));
     if (P->logits) {
-        swin__linear(P->logits, pooled, I->head_w, I->head_b, B, D, K, pool);
+        swin__linear(P->logits, pooled, I->head_w, I->head_b, B, F, K, pool);
         if (distilled) { /* the mean of head(class token) and head_dist(distillation token) */
             swin__linear(second_logits, second, I->head_dist_w, I->head_dist_b, B, D, K, pool);
             for (int64_t i = 0; i < B * K; i++)
