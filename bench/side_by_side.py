@@ -29,8 +29,11 @@ if libswin is off by more than 1e-4 * max(1, max|ref|): a loose sanity bound tha
 wrong model (the test suite checks 1e-5 on its fixtures); ORT's difference is only reported.
 
 Cases are named FAMILY[_SIZE]_bBATCH with FAMILY swin_t (Swin-T: embed 96, depths 2,2,6,2,
-heads 3,6,12,24, window 7, 1000 classes) or vit_b16 (ViT-B/16: 768 wide, 12 blocks, 12 heads,
-class token, 1000 classes), SIZE the input side (default 224): swin_t_b1, vit_b16_b1, swin_t_b8,
+heads 3,6,12,24, window 7, 1000 classes), vit_b16 (ViT-B/16: 768 wide, 12 blocks, 12 heads,
+class token, 1000 classes), dinov2_b14 (ViT-B/14 with DINOv2's layer scale and a position table
+on the patches only) or clip_b16 (ViT-B/16 as CLIP's image tower: norm_pre, a patch embedding
+without bias, QuickGELU, LayerNorm eps 1e-5), SIZE the input side (default 224): swin_t_b1,
+vit_b16_b1, dinov2_b14_b1, clip_b16_b1, swin_t_b8,
 swin_t_448_b1, vit_b16_896_b1, ... A model at another size is built for that size (Swin: the
 windows and shifts follow timm's rule on the configured resolution; ViT: a position table of
 (S/16)^2 + 1 rows, no interpolation), identically in all three systems.
@@ -87,7 +90,9 @@ SCALING_CASES = ("swin_t_224_b1", "swin_t_448_b1", "swin_t_896_b1",
                  "vit_b16_224_b1", "vit_b16_448_b1", "vit_b16_896_b1")
 SYSTEMS = ("torch", "ort", "swin")
 LABELS = {"torch": "PyTorch", "ort": "ONNX Runtime", "swin": "libswin", "floor": "GEMM floor"}
-FAMILIES = {"swin_t": "Swin-T", "vit_b16": "ViT-B/16"}
+FAMILIES = {"swin_t": "Swin-T", "vit_b16": "ViT-B/16", "dinov2_b14": "DINOv2-B/14",
+            "clip_b16": "CLIP ViT-B/16"}
+PATCH = {"swin_t": 4, "vit_b16": 16, "dinov2_b14": 14, "clip_b16": 16}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,12 +101,12 @@ FAMILIES = {"swin_t": "Swin-T", "vit_b16": "ViT-B/16"}
 
 def parse_case(name):
     """'swin_t_448_b8' -> dict(name, family, size, batch)."""
-    m = re.fullmatch(r"(swin_t|vit_b16)(?:_(\d+))?_b(\d+)", name)
+    m = re.fullmatch(r"(swin_t|vit_b16|dinov2_b14|clip_b16)(?:_(\d+))?_b(\d+)", name)
     if not m:
         raise ValueError(f"case {name!r}: expected FAMILY[_SIZE]_bBATCH, FAMILY one of "
                          f"{', '.join(FAMILIES)} (e.g. swin_t_b1, vit_b16_448_b1)")
     family, size, batch = m.group(1), int(m.group(2) or 224), int(m.group(3))
-    step = 4 if family == "swin_t" else 16  # the patch
+    step = PATCH[family]
     if size <= 0 or size % step or batch <= 0:
         raise ValueError(f"case {name!r}: size must be a positive multiple of {step}, batch >= 1")
     return dict(name=name, family=family, size=size, batch=batch)
@@ -117,8 +122,15 @@ def build_model(family, size, randomize=True):
         if randomize:
             swin_ref.randomize_(model, SEED)
     else:
-        cfg = vit_ref.ViTConfig(img_size=size, patch_size=16, embed_dim=768, depth=12,
-                                num_heads=12, mlp_hidden_dim=3072, num_classes=1000)
+        # ViT-B/16; DINOv2-B/14 (layer scale, the position table on the patches only);
+        # CLIP ViT-B/16 (norm_pre, patch embedding without bias, QuickGELU, eps 1e-5)
+        extra = {"vit_b16": {},
+                 "dinov2_b14": dict(patch_size=14, layer_scale=True, no_embed_class=True),
+                 "clip_b16": dict(pre_norm=True, act="quick_gelu", norm_eps=1e-5)}[family]
+        kw = dict(img_size=size, patch_size=16, embed_dim=768, depth=12, num_heads=12,
+                  mlp_hidden_dim=3072, num_classes=1000)
+        kw.update(extra)
+        cfg = vit_ref.ViTConfig(**kw)
         model = vit_ref.VisionTransformer(cfg).eval()
         if randomize:
             vit_ref.randomize_(model, SEED)
@@ -129,7 +141,7 @@ def build_model(family, size, randomize=True):
 
 def tokens(family, size):
     """Tokens of the first stage (Swin) or of the encoder (ViT, with the class token)."""
-    return (size // 4) ** 2 if family == "swin_t" else (size // 16) ** 2 + 1
+    return (size // 4) ** 2 if family == "swin_t" else (size // PATCH[family]) ** 2 + 1
 
 
 def default_runs(case):

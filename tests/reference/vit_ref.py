@@ -40,6 +40,12 @@ class ViTConfig:
     class_token: bool = True
     global_pool: str = "token"  # or "avg"
     norm_eps: float = 1e-6
+    # the modern variants (timm's arguments): layer scale (ls1/ls2 gammas), the position table
+    # on the patches only, norm_pre with a bias-free patch embedding (CLIP), the activation
+    layer_scale: bool = False
+    no_embed_class: bool = False
+    pre_norm: bool = False
+    act: str = "gelu"  # or "quick_gelu"
 
     def grid(self):
         return self.img_size // self.patch_size
@@ -58,6 +64,11 @@ class ViTConfig:
             "class_token": "1" if self.class_token else "0",
             "global_pool": self.global_pool,
             "norm_eps": repr(float(self.norm_eps)),
+            # the modern variants only when used (the classic fixtures' metadata unchanged)
+            **({"init_values": "1e-05"} if self.layer_scale else {}),
+            **({"no_embed_class": "1"} if self.no_embed_class else {}),
+            **({"pre_norm": "1"} if self.pre_norm else {}),
+            **({"activation": self.act} if self.act != "gelu" else {}),
         }
 
 
@@ -86,11 +97,25 @@ class Attention(nn.Module):
         return self.proj((attn @ v).transpose(1, 2).reshape(B, N, C))
 
 
+class QuickGELU(nn.Module):
+    def forward(self, x):
+        return x * torch.sigmoid(1.702 * x)
+
+
+class LayerScale(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return x * self.gamma
+
+
 class Mlp(nn.Module):
-    def __init__(self, dim, hidden):
+    def __init__(self, dim, hidden, act="gelu"):
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()  # exact erf
+        self.act = QuickGELU() if act == "quick_gelu" else nn.GELU()  # exact erf
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x):
@@ -98,16 +123,18 @@ class Mlp(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, dim, num_heads, hidden, eps):
+    def __init__(self, dim, num_heads, hidden, eps, layer_scale=False, act="gelu"):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=eps)
         self.attn = Attention(dim, num_heads)
+        self.ls1 = LayerScale(dim) if layer_scale else nn.Identity()
         self.norm2 = nn.LayerNorm(dim, eps=eps)
-        self.mlp = Mlp(dim, hidden)
+        self.mlp = Mlp(dim, hidden, act)
+        self.ls2 = LayerScale(dim) if layer_scale else nn.Identity()
 
     def forward(self, x):
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
+        x = x + self.ls1(self.attn(self.norm1(x)))
+        return x + self.ls2(self.mlp(self.norm2(x)))
 
 
 class VisionTransformer(nn.Module):
@@ -116,11 +143,15 @@ class VisionTransformer(nn.Module):
         self.cfg = cfg
         D = cfg.embed_dim
         self.prefix = 1 if cfg.class_token else 0
-        self.patch_embed = PatchEmbed(cfg.patch_size, cfg.in_chans, D)
+        self.patch_embed = PatchEmbed(cfg.patch_size, cfg.in_chans, D, bias=not cfg.pre_norm)
         if cfg.class_token:
             self.cls_token = nn.Parameter(torch.zeros(1, 1, D))
-        self.pos_embed = nn.Parameter(torch.zeros(1, cfg.grid() ** 2 + self.prefix, D))
-        self.blocks = nn.Sequential(*[Block(D, cfg.num_heads, cfg.mlp_hidden_dim, cfg.norm_eps)
+        rows = cfg.grid() ** 2 + (0 if cfg.no_embed_class else self.prefix)
+        self.pos_embed = nn.Parameter(torch.zeros(1, rows, D))
+        if cfg.pre_norm:
+            self.norm_pre = nn.LayerNorm(D, eps=cfg.norm_eps)
+        self.blocks = nn.Sequential(*[Block(D, cfg.num_heads, cfg.mlp_hidden_dim, cfg.norm_eps,
+                                            cfg.layer_scale, cfg.act)
                                       for _ in range(cfg.depth)])
         if cfg.global_pool == "avg":
             self.fc_norm = nn.LayerNorm(D, eps=cfg.norm_eps)
@@ -133,9 +164,14 @@ class VisionTransformer(nn.Module):
         B, _, H, W = x.shape
         p = self.cfg.patch_size
         t = self.patch_embed(x)
+        if self.cfg.no_embed_class:
+            t = t + self.pos_embed
         if self.prefix:
             t = torch.cat([self.cls_token.expand(B, -1, -1), t], dim=1)
-        t = t + self.pos_embed
+        if not self.cfg.no_embed_class:
+            t = t + self.pos_embed
+        if self.cfg.pre_norm:
+            t = self.norm_pre(t)
         t = self.blocks(t)
         stage = t[:, self.prefix:].reshape(B, H // p, W // p, -1)
         if self.cfg.global_pool == "avg":
@@ -209,7 +245,7 @@ class PostNormViT(nn.Module):
 def randomize_(model, seed_or_gen):
     """Every parameter random, in float32, from a fixed generator (named_parameters order):
     LayerNorm gains 1 + 0.1 N and biases 0.1 N, other biases 0.1 N, cls_token and pos_embed
-    0.5 N, weights N / sqrt(fan_in)."""
+    0.5 N, layer-scale gammas 1 + 0.1 N, weights N / sqrt(fan_in)."""
     g = seed_or_gen
     if not isinstance(g, torch.Generator):
         g = torch.Generator().manual_seed(int(seed_or_gen))
@@ -222,6 +258,8 @@ def randomize_(model, seed_or_gen):
                 v = 1 + 0.1 * r if name.endswith("weight") else 0.1 * r
             elif name in ("cls_token", "pos_embed"):
                 v = 0.5 * r
+            elif name.endswith(".gamma"):  # layer scale
+                v = 1 + 0.1 * r
             elif name.endswith("bias"):
                 v = 0.1 * r
             else:
