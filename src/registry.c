@@ -15,7 +15,6 @@ static const struct {
     const char *timm_class, *feature;
 } missing_classes[] = {
     {"Eva", "EVA blocks (rotary position embedding, SwiGLU or sub-LN MLPs)"},
-    {"VisionTransformerRelPos", "a relative-position ViT (RelPosMlp attention bias)"},
     {"SwinTransformerV2",
      "Swin V2 (scaled cosine attention, continuous position bias, res-post-norm)"},
     {"SwinTransformerV2Cr", "timm's Swin V2 CR variant (swinv2_cr)"},

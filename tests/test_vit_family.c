@@ -3,8 +3,8 @@
  * every parameter random, hub folders as timm's save_for_hf writes them, references in float64):
  * layer scale, register tokens, no_embed_class, norm_pre and bias-free patch embedding, qk-norm,
  * ResPostBlock, packed SwiGLU, GELU/tanh GELU/QuickGELU/SiLU, token/avg/avgmax/max/map pooling,
- * the distillation token, no final norm, and the position table resampled to other input
- * grids. Logits, features and the token map, strict 1e-5. */
+ * the distillation token, no final norm, the position table resampled to other input grids,
+ * and the relative-position ViT's RelPosMlp bias (per block and shared). Logits, features and the token map, strict 1e-5. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,6 +37,9 @@ static const fcase cases[] = {
     {"avgmax", 2, 32, 42, {0}, {{"global_pool", "avgmax"}, {"activation", "silu"}}},
     {"max_noclass", 2, 32, 43, {0}, {{"global_pool", "max"}, {"class_token", "0"}}},
     {"no_final_norm", 2, 32, 44, {0}, {{"final_norm", "0"}, {"reg_tokens", "2"}}},
+    {"relpos", 2, 48, 45, {0}, {{"block_fn", "Block"}, {"qkv_bias", "false"}}},
+    {"srelpos", 2, 48, 46, {0}, {{"global_pool", "avg"}}},
+    {"relpos_cls", 2, 32, 47, {0}, {{"global_pool", "token"}, {"class_token", "1"}}},
 };
 
 static void check(swin_context *ctx, swin_output kind, const swin_safetensors *exp,
@@ -122,6 +125,14 @@ static void test_refusals(void **state) {
     assert_int_equal(swin_context_reserve(ctx, 1, 50, 56), SWIN_ERR_INPUT_SIZE);
     assert_non_null(strstr(swin_last_error(), "multiple of the patch size 14"));
     assert_int_equal(swin_context_reserve(ctx, 1, 14, 28), SWIN_OK); /* 1x2 patches */
+    swin_context_free(ctx);
+    swin_model_free(m);
+    /* a relative-position ViT's bias is made for its grid, as timm's */
+    assert_int_equal(swin_model_load_file(&m, swin_test_fixture("vit_family/relpos"), NULL),
+                     SWIN_OK);
+    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+    assert_int_equal(swin_context_reserve(ctx, 1, 64, 64), SWIN_ERR_INPUT_SIZE);
+    assert_non_null(strstr(swin_last_error(), "made for 3x3"));
     swin_context_free(ctx);
     swin_model_free(m);
 }

@@ -203,6 +203,8 @@ typedef struct swin_vit_block {
     const float *ls1, *ls2;   /* [C] layer-scale gammas, or NULL */
     swin_mlp mlp;
     swin_vit_kind kind;
+    const float *attn_bias; /* [nH, N, N] added to the scaled scores (relative position), or
+                             * NULL; set by the model, which owns it */
 } swin_vit_block;
 /* Binds {prefix}.{norm1,attn.qkv,attn.q_norm,attn.k_norm,attn.proj,ls1,norm2,mlp.fc1,mlp.fc2,
  * ls2}.* as cfg says. */

@@ -128,7 +128,7 @@ void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int
     }
     swin__linear_fused(qkv, 3 * C, in, a->qkv_w, a->qkv_b, rows, C, 3 * C, SWIN_EPI_BIAS, NULL,
                        blk->q_norm.weight ? &qk : NULL, pool);
-    swin__attention_core(branch, qkv, a, B, N, NULL, NULL, 1, scores, pool);
+    swin__attention_core(branch, qkv, a, B, N, blk->attn_bias, NULL, 1, scores, pool);
     /* the residual addition, fused into proj: plain, scaled (ls1) or normed (ResPostBlock) */
     const swin_rows_hook scaled = {scaled_add_rows, &j}, normed_add = {norm_add_rows, &j};
     j.branch = normed; /* proj's output */

@@ -14,7 +14,8 @@
 #include "../layers/layers.h"
 #include "../model.h"
 
-static const char *const vit_classes[] = {"VisionTransformer", "VisionTransformerDistilled", NULL};
+static const char *const vit_classes[] = {"VisionTransformer", "VisionTransformerDistilled",
+                                           "VisionTransformerRelPos", NULL};
 static const char *const vit_model_types[] = {"vit",  "deit", "dinov2", "dinov2_with_registers",
                                                "clip", "clip_vision_model", NULL};
 
@@ -64,8 +65,15 @@ static const swin_key vit_keys[] = {
      NULL, NULL},
     {"dynamic_img_pad", SWIN_K_BOOL, "timm: pad inputs to the patch", "0|false|False",
      "input padding to the patch size"},
-    {"pos_embed", SWIN_K_STR, "timm: position embedding kind", "learn",
+    {"pos_embed", SWIN_K_STR, "timm: position embedding kind (learn, none)", "learn|none",
      "a position embedding other than a learned table"},
+    {"rel_pos_type", SWIN_K_STR,
+     "timm's relative-position ViT: mlp (RelPosMlp over log-spaced offsets)", "mlp",
+     "a relative position bias other than timm's RelPosMlp"},
+    {"rel_pos_dim", SWIN_K_STR, "timm's relative-position ViT: RelPosMlp's hidden width", NULL,
+     NULL},
+    {"shared_rel_pos", SWIN_K_BOOL, "timm's relative-position ViT: one bias for all blocks", NULL,
+     NULL},
     {"embed_layer", SWIN_K_STR, "timm: patch embedding", "PatchEmbed", "another patch embedding"},
     {"embed_norm_layer", SWIN_K_STR, "timm: norm in the patch embedding", "none",
      "a norm in the patch embedding"},
@@ -73,8 +81,9 @@ static const swin_key vit_keys[] = {
     {"act_layer", SWIN_K_STR, "timm: MLP activation",
      "none|GELU|gelu|gelu_tanh|GELUTanh|quick_gelu|QuickGELU|silu|SiLU|relu|ReLU",
      "an MLP activation other than GELU, tanh GELU, QuickGELU, SiLU and ReLU"},
-    {"block_fn", SWIN_K_STR, "timm: encoder block (Block, ResPostBlock)", "Block|ResPostBlock",
-     "another block"},
+    {"block_fn", SWIN_K_STR,
+     "timm: encoder block (Block, ResPostBlock; RelPosBlock, ResPostRelPosBlock)",
+     "Block|ResPostBlock|RelPosBlock|ResPostRelPosBlock", "another block"},
     {"mlp_layer", SWIN_K_STR, "timm: MLP (Mlp, or a packed SwiGLU)",
      "Mlp|SwiGLUPacked|GluMlp(act_layer=SiLU,gate_last=false)", "another MLP"},
     {"attn_layer", SWIN_K_STR, "timm: attention", "Attention", "another attention"},
@@ -153,6 +162,10 @@ typedef struct impl {
     const float *pos;  /* [T, D] */
     swin_norm norm_pre;                     /* after the position embedding; weight NULL: none */
     swin_vit_block *blocks;
+    bool relpos;     /* timm's VisionTransformerRelPos: RelPosMlp attention bias, no table */
+    bool shared_rel; /* one bias for every block (shared_rel_pos) */
+    float *rel_bias; /* [1 or depth][nH, N, N], computed at load (owned) */
+    int64_t rel_hidden;
     swin_norm norm;                         /* on the tokens before pooling; weight NULL: none */
     swin_norm fc_norm;                      /* on the pooled vector; weight NULL: none */
     attn_pool map;                          /* global_pool map */
@@ -332,8 +345,21 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     /* the blocks */
     swin_vit_block_cfg *c = &I->cfg;
     c->kind = post ? SWIN_VIT_POST : SWIN_VIT_PRE;
-    if ((v = swin__src_value(src, "block_fn", NULL)) && strcmp(v, "ResPostBlock") == 0)
+    if ((v = swin__src_value(src, "block_fn", NULL)) &&
+        (strcmp(v, "ResPostBlock") == 0 || strcmp(v, "ResPostRelPosBlock") == 0))
         c->kind = SWIN_VIT_RES_POST;
+    I->relpos = !post && ((src->arch && strcmp(src->arch->timm_class,
+                                                "VisionTransformerRelPos") == 0) ||
+                          swin__w_find(w, "blocks.0.attn.rel_pos.mlp.fc1.weight") ||
+                          swin__w_find(w, "shared_rel_pos.mlp.fc1.weight"));
+    if (I->relpos) {
+        SWIN_TRY(swin__src_bool(src, "shared_rel_pos",
+                                swin__w_find(w, "shared_rel_pos.mlp.fc1.weight") != NULL,
+                                &I->shared_rel));
+        if (I->prefix > 1)
+            return swin__error(SWIN_ERR_UNSUPPORTED, "a relative-position ViT with more than a "
+                                                     "class token is not supported");
+    }
     c->act = post ? SWIN_ACT_RELU : SWIN_ACT_GELU;
     c->glu = SWIN_GLU_NONE;
     if ((v = swin__src_value(src, "mlp_layer", NULL)) &&
@@ -412,63 +438,77 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     const int64_t pe_shape[4] = {D, I->in_chans, I->patch, I->patch};
     const float *unused;
     SWIN_TRY(swin__w_get(w, "patch_embed.proj.weight", 4, pe_shape, &unused));
-    const swin_weight *pos = swin__w_find(w, "pos_embed");
-    const bool pos2 = post || (pos && pos->ndim == 2); /* [T, D] (CLIP's nn.Embedding) */
-    const int64_t shape3[3] = {1, -1, D}, shape2[2] = {-1, D};
-    SWIN_TRY(swin__w_get(w, "pos_embed", pos2 ? 2 : 3, pos2 ? shape2 : shape3, &I->pos));
-    I->pos_rows = pos->shape[pos2 ? 0 : 1];
-    bool nec_given = swin__src_value(src, "no_embed_class", NULL) != NULL;
-    /* the prefix counts the table may cover, most likely first */
-    int64_t cand[3], nc = 0;
-    cand[nc++] = I->no_embed_class ? 0 : P;
-    if (!post && !nec_given && P > 0) cand[nc++] = 0;
-    if (!post && !I->no_embed_class && cls && P > 1) cand[nc++] = 1;
-    const char *what = I->no_embed_class ? ""
-                       : dist            ? "class and distillation tokens and "
-                       : cls && I->reg   ? "class and register tokens and "
-                       : cls             ? "a class token and "
-                       : I->reg          ? "register tokens and "
-                                         : "";
-    if ((v = swin__src_value(src, "img_size", &origin))) {
+    const char *pe_kind = swin__src_value(src, "pos_embed", NULL);
+    if (I->relpos || (pe_kind && strcmp(pe_kind, "none") == 0)) {
+        /* no position table (the relative-position ViT): img_size fixes the grid */
         SWIN_TRY(swin__src_int(src, "img_size", 1, false, 0, NULL, NULL, &I->img_size));
+        if (I->img_size > (1 << 20) || I->img_size < I->patch)
+            return swin__error(SWIN_ERR_CONFIG, "img_size %lld is not at least patch_size %lld",
+                               (long long)I->img_size, (long long)I->patch);
+        I->grid = I->img_size / I->patch;
+        I->pos_prefix = 0;
+        I->pos_rows = 0;
+        I->pos = NULL;
+        I->no_embed_class = false;
     } else {
-        I->img_size = 0;
-        for (int64_t k = 0; k < nc && !I->img_size; k++) {
-            const int64_t cells = I->pos_rows - cand[k];
-            int64_t g = cells > 0 ? (int64_t)sqrt((double)cells) : 0;
-            while (g > 0 && g * g > cells)
-                g--;
-            while ((g + 1) * (g + 1) <= cells)
-                g++;
-            if (g >= 1 && (g * g == cells || (post && k == 0))) I->img_size = g * I->patch;
+        const swin_weight *pos = swin__w_find(w, "pos_embed");
+        const bool pos2 = post || (pos && pos->ndim == 2); /* [T, D] (CLIP's nn.Embedding) */
+        const int64_t shape3[3] = {1, -1, D}, shape2[2] = {-1, D};
+        SWIN_TRY(swin__w_get(w, "pos_embed", pos2 ? 2 : 3, pos2 ? shape2 : shape3, &I->pos));
+        I->pos_rows = pos->shape[pos2 ? 0 : 1];
+        bool nec_given = swin__src_value(src, "no_embed_class", NULL) != NULL;
+        /* the prefix counts the table may cover, most likely first */
+        int64_t cand[3], nc = 0;
+        cand[nc++] = I->no_embed_class ? 0 : P;
+        if (!post && !nec_given && P > 0) cand[nc++] = 0;
+        if (!post && !I->no_embed_class && cls && P > 1) cand[nc++] = 1;
+        const char *what = I->no_embed_class ? ""
+                           : dist            ? "class and distillation tokens and "
+                           : cls && I->reg   ? "class and register tokens and "
+                           : cls             ? "a class token and "
+                           : I->reg          ? "register tokens and "
+                                             : "";
+        if ((v = swin__src_value(src, "img_size", &origin))) {
+            SWIN_TRY(swin__src_int(src, "img_size", 1, false, 0, NULL, NULL, &I->img_size));
+        } else {
+            I->img_size = 0;
+            for (int64_t k = 0; k < nc && !I->img_size; k++) {
+                const int64_t cells = I->pos_rows - cand[k];
+                int64_t g = cells > 0 ? (int64_t)sqrt((double)cells) : 0;
+                while (g > 0 && g * g > cells)
+                    g--;
+                while ((g + 1) * (g + 1) <= cells)
+                    g++;
+                if (g >= 1 && (g * g == cells || (post && k == 0))) I->img_size = g * I->patch;
+            }
+            if (!I->img_size)
+                return swin__error(SWIN_ERR_SHAPE,
+                                   "pos_embed holds %lld tokens, which is not %sa square grid of "
+                                   "patches: set img_size",
+                                   (long long)I->pos_rows, what);
+            origin = "the position table";
         }
-        if (!I->img_size)
+        /* the patch embedding is a stride-p convolution: a size the patch does not divide leaves
+         * its last pixels out, as timm's (SigLIP's 384 with patch 14: 27 patches) */
+        if (I->img_size > (1 << 20) || I->img_size < I->patch)
+            return swin__error(SWIN_ERR_CONFIG, "img_size %lld is not at least patch_size %lld",
+                               (long long)I->img_size, (long long)I->patch);
+        I->grid = I->img_size / I->patch;
+        const int64_t cells = I->grid * I->grid;
+        I->pos_prefix = -1;
+        for (int64_t k = 0; k < nc && I->pos_prefix < 0; k++)
+            if (post ? cand[k] + cells <= I->pos_rows : cand[k] + cells == I->pos_rows)
+                I->pos_prefix = cand[k];
+        if (I->pos_prefix < 0)
             return swin__error(SWIN_ERR_SHAPE,
-                               "pos_embed holds %lld tokens, which is not %sa square grid of "
-                               "patches: set img_size",
-                               (long long)I->pos_rows, what);
-        origin = "the position table";
+                               "img_size %lld (from %s) with patch %lld needs %s%lld position rows "
+                               "(%s%lldx%lld patches), but tensor \"%s\" holds %lld",
+                               (long long)I->img_size, origin, (long long)I->patch,
+                               post ? "at least " : "", (long long)(cand[0] + cells), what,
+                               (long long)I->grid, (long long)I->grid, pos->source,
+                               (long long)I->pos_rows);
+        I->no_embed_class = I->pos_prefix == 0 && P > 0;
     }
-    /* the patch embedding is a stride-p convolution: a size the patch does not divide leaves
-     * its last pixels out, as timm's (SigLIP's 384 with patch 14: 27 patches) */
-    if (I->img_size > (1 << 20) || I->img_size < I->patch)
-        return swin__error(SWIN_ERR_CONFIG, "img_size %lld is not at least patch_size %lld",
-                           (long long)I->img_size, (long long)I->patch);
-    I->grid = I->img_size / I->patch;
-    const int64_t cells = I->grid * I->grid;
-    I->pos_prefix = -1;
-    for (int64_t k = 0; k < nc && I->pos_prefix < 0; k++)
-        if (post ? cand[k] + cells <= I->pos_rows : cand[k] + cells == I->pos_rows)
-            I->pos_prefix = cand[k];
-    if (I->pos_prefix < 0)
-        return swin__error(SWIN_ERR_SHAPE,
-                           "img_size %lld (from %s) with patch %lld needs %s%lld position rows "
-                           "(%s%lldx%lld patches), but tensor \"%s\" holds %lld",
-                           (long long)I->img_size, origin, (long long)I->patch,
-                           post ? "at least " : "", (long long)(cand[0] + cells), what,
-                           (long long)I->grid, (long long)I->grid, pos->source,
-                           (long long)I->pos_rows);
-    I->no_embed_class = I->pos_prefix == 0 && P > 0;
     if (has_block(w, I->depth))
         return swin__error(SWIN_ERR_SHAPE, "the file has more blocks than depth %lld",
                            (long long)I->depth);
@@ -504,6 +544,7 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
 
 static void unbind(swin_model *m) {
     impl *I = m->impl;
+    swin__free(I->rel_bias);
     swin__free(I->blocks);
     swin__free(I);
     m->impl = NULL;
@@ -522,7 +563,86 @@ static int64_t count_params(const impl *I) {
         n += D + (D * D + (I->map.q_b ? D : 0)) + (2 * D * D + (I->map.kv_b ? 2 * D : 0)) +
              D * D + D + 2 * D + 2 * I->map.mlp.hidden * D + I->map.mlp.hidden + D;
     n += I->pooler_w ? D * D + D : 0;
+    if (I->relpos) /* RelPosMlp: 2 -> hidden -> heads */
+        n += (I->shared_rel ? 1 : I->depth) * (3 * I->rel_hidden + (I->rel_hidden + 1) * I->heads);
     return n + (I->head_dist_w ? 2 : 1) * I->num_classes * (I->feat + (I->head_b ? 1 : 0));
+}
+
+/* timm's RelPosMlp (mode "cr") for the G x G grid: an MLP 2 -> hidden -> nH (ReLU) over the
+ * offsets (dy, dx) in (-(G-1), G-1)^2 as sign * log(1 + |.|), gathered to [nH, L, L] by the
+ * offset of each (query, key) pair of patches; the prefix token's rows and columns are 0.
+ * Computed once at load, for every block (or once, shared_rel_pos): timm rebuilds it in
+ * each pass from the same weights. */
+static swin_status bind_relpos(impl *I, swin_weights *w, const swin_source *src) {
+    const int64_t nH = I->heads, G = I->grid, L = G * G, P = I->prefix, N = L + P;
+    const int64_t S = 2 * G - 1, R = S * S, count = I->shared_rel ? 1 : I->depth;
+    char name[96];
+    snprintf(name, sizeof name, "%s.mlp.fc1.weight",
+             I->shared_rel ? "shared_rel_pos" : "blocks.0.attn.rel_pos");
+    const swin_weight *f1 = swin__w_find(w, name);
+    const char *rd = swin__src_value(src, "rel_pos_dim", NULL);
+    if (rd && strcmp(rd, "none") != 0) /* timm's None: RelPosMlp's default, the tensors tell */
+        SWIN_TRY(swin__src_int(src, "rel_pos_dim", 1, f1 && f1->ndim == 2,
+                               f1 && f1->ndim == 2 ? f1->shape[0] : 0, f1, "rows",
+                               &I->rel_hidden));
+    else
+        I->rel_hidden = f1 && f1->ndim == 2 ? f1->shape[0] : 128; /* RelPosMlp's default */
+    const int64_t Hd = I->rel_hidden;
+    size_t n;
+    if (Hd > (1 << 16) || !swin__mul_size((size_t)(nH * N), (size_t)N, &n) ||
+        !swin__mul_size(n, (size_t)count, &n) || n > ((size_t)1 << 32))
+        return swin__error(SWIN_ERR_CONFIG, "the relative position bias is implausibly large");
+    I->rel_bias = swin__calloc(n, sizeof(float));
+    double *table = swin__malloc((size_t)(R * nH) * sizeof(double));
+    double *hid = swin__malloc((size_t)Hd * sizeof(double));
+    swin_status st = SWIN_OK;
+    if (!I->rel_bias || !table || !hid) st = swin__oom();
+    for (int64_t k = 0; k < count && st == SWIN_OK; k++) {
+        char pre[64];
+        if (I->shared_rel)
+            snprintf(pre, sizeof pre, "shared_rel_pos.mlp");
+        else
+            snprintf(pre, sizeof pre, "blocks.%lld.attn.rel_pos.mlp", (long long)k);
+        const float *w1, *b1, *w2, *b2;
+        const int64_t s1[2] = {Hd, 2}, s2[2] = {nH, Hd};
+        snprintf(name, sizeof name, "%s.fc1.weight", pre);
+        if ((st = swin__w_get(w, name, 2, s1, &w1)) != SWIN_OK) break;
+        snprintf(name, sizeof name, "%s.fc1.bias", pre);
+        if ((st = swin__w_get(w, name, 1, &Hd, &b1)) != SWIN_OK) break;
+        snprintf(name, sizeof name, "%s.fc2.weight", pre);
+        if ((st = swin__w_get(w, name, 2, s2, &w2)) != SWIN_OK) break;
+        snprintf(name, sizeof name, "%s.fc2.bias", pre);
+        if ((st = swin__w_get(w, name, 1, &nH, &b2)) != SWIN_OK) break;
+        for (int64_t r = 0; r < R; r++) {
+            /* timm's coordinates, in float32: sign(c) * log(1 + |c|) */
+            const float dy = (float)(r / S - (G - 1)), dx = (float)(r % S - (G - 1));
+            const float cy = copysignf(logf(1.0f + fabsf(dy)), dy) * (dy != 0.0f);
+            const float cx = copysignf(logf(1.0f + fabsf(dx)), dx) * (dx != 0.0f);
+            for (int64_t j = 0; j < Hd; j++) {
+                const double v = (double)w1[2 * j] * cy + (double)w1[2 * j + 1] * cx + b1[j];
+                hid[j] = v > 0.0 ? v : 0.0;
+            }
+            for (int64_t h = 0; h < nH; h++) {
+                double acc = b2[h];
+                for (int64_t j = 0; j < Hd; j++)
+                    acc += (double)w2[h * Hd + j] * hid[j];
+                table[r * nH + h] = acc;
+            }
+        }
+        float *bias = I->rel_bias + (size_t)k * (size_t)(nH * N * N);
+        for (int64_t h = 0; h < nH; h++)
+            for (int64_t q = 0; q < L; q++)
+                for (int64_t t = 0; t < L; t++) {
+                    const int64_t r = (q / G - t / G + G - 1) * S + (q % G - t % G + G - 1);
+                    bias[(h * N + P + q) * N + P + t] = (float)table[r * nH + h];
+                }
+    }
+    swin__free(table);
+    swin__free(hid);
+    SWIN_TRY(st);
+    for (int64_t b = 0; b < I->depth; b++)
+        I->blocks[b].attn_bias = I->rel_bias + (I->shared_rel ? 0 : b * nH * N * N);
+    return SWIN_OK;
 }
 
 /* timm's AttentionPoolLatent: attn_pool.{latent,q,kv,proj,norm,mlp.fc1,mlp.fc2}. */
@@ -583,6 +703,7 @@ static swin_status bind(swin_model *m, const swin_source *src, bool post) {
         snprintf(prefix, sizeof prefix, "blocks.%lld", (long long)b);
         SWIN_TRY(swin__vit_block_bind(&I->blocks[b], w, prefix, &I->cfg));
     }
+    if (I->relpos) SWIN_TRY(bind_relpos(I, w, src));
     bool final_norm = true;
     SWIN_TRY(swin__src_bool(src, "final_norm", true, &final_norm));
     if (post) {
@@ -742,8 +863,14 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
                            (long long)H, (long long)W, (long long)N, (long long)Hg, (long long)Wg,
                            I->prefix ? " and a class token" : "", (long long)I->pos_rows,
                            (long long)I->img_size);
+    if (I->relpos && (Hg != I->grid || Wg != I->grid))
+        return swin__error(SWIN_ERR_INPUT_SIZE,
+                           "input %lldx%lld makes %lldx%lld patches, but this relative-position "
+                           "ViT's bias is made for %lldx%lld (img_size %lld), as timm's",
+                           (long long)H, (long long)W, (long long)Hg, (long long)Wg,
+                           (long long)I->grid, (long long)I->grid, (long long)I->img_size);
     /* another grid than the table's: the table resampled to it, as timm's dynamic_img_size */
-    const bool resample = !I->post && (Hg != I->grid || Wg != I->grid);
+    const bool resample = !I->post && I->pos && (Hg != I->grid || Wg != I->grid);
     if (resample && (Hg > (1 << 14) || Wg > (1 << 14)))
         return swin__error(SWIN_ERR_INPUT_SIZE, "input %lldx%lld is implausibly large",
                            (long long)H, (long long)W);
@@ -820,6 +947,7 @@ static void forward(swin_context *ctx, const float *input) {
         if (I->regs) memcpy(xb + D * t, I->regs, (size_t)I->reg * row), t += I->reg;
         if (I->dist) memcpy(xb + D * t++, I->dist, row);
         memcpy(xb + Pf * D, P->stage + b * L * D, (size_t)L * row);
+        if (!pos) continue; /* the relative-position ViT */
         swin__add_inplace(xb, pos, I->pos_prefix * D);
         swin__add_inplace(xb + Pf * D, pos + I->pos_prefix * D, L * D);
     }

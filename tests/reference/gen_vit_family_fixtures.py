@@ -76,6 +76,14 @@ CASES = [
     ("max_noclass", "vit_small_patch16_224",
      dict(SMALL, img_size=32, num_classes=5, global_pool="max", class_token=False), 2, 32, [],
      43),
+    # relative-position ViTs: RelPosMlp bias per block (avg pooling with fc_norm, no qkv bias),
+    # shared by all blocks (norm before avg pooling), with a class token (token pooling)
+    ("relpos", "vit_relpos_small_patch16_224", dict(SMALL, img_size=48, num_classes=5), 2, 48, [],
+     45),
+    ("srelpos", "vit_srelpos_small_patch16_224",
+     dict(SMALL, img_size=48, num_classes=5, rel_pos_dim=24), 2, 48, [], 46),
+    ("relpos_cls", "vit_relpos_medium_patch16_cls_224",
+     dict(SMALL, img_size=32, num_classes=5, rel_pos_dim=24), 2, 32, [], 47),
     # no final norm (timm's final_norm=False), register tokens without a class token
     ("no_final_norm", "vit_small_patch16_224",
      dict(SMALL, img_size=32, num_classes=5, final_norm=False, class_token=False, reg_tokens=2,
@@ -97,9 +105,14 @@ def outputs(model, x):
 def main():
     timm, commit = cta.import_timm()
     from timm.models._hub import save_config_for_hf
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    # everything but the README is generated: remove it first (a dropped case leaves nothing)
+    os.makedirs(OUT, exist_ok=True)
+    for entry in os.listdir(OUT):
+        path = os.path.join(OUT, entry)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif entry != "README.md":
+            os.remove(path)
     for case, arch, margs, batch, img, extra, seed in CASES:
         with cta.no_init(), torch.no_grad():
             model = timm.create_model(arch, **margs)

@@ -91,7 +91,7 @@ Image processors (slow, PIL path): see hf_preprocess() and its docstring.
 """
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
@@ -109,6 +109,8 @@ def activation(name):
         return lambda x: F.gelu(x)  # GELUActivation: exact erf
     if name == "tanh":
         return torch.tanh
+    if name == "quick_gelu":
+        return lambda x: x * torch.sigmoid(1.702 * x)  # QuickGELUActivation (CLIP's default)
     raise ValueError(f"hidden_act {name!r} is not supported by this reference")
 
 
@@ -203,6 +205,134 @@ class SwinConfig:
             s = 0
             w = min(H, W)
         return w, s
+
+
+@dataclass
+class Dinov2Config:
+    """Dinov2Config (model_type "dinov2") or Dinov2WithRegistersConfig ("dinov2_with_registers").
+    Defaults are transformers' own (what a loader must assume for a missing key); note
+    patch_size: 14 for dinov2, 16 for dinov2_with_registers (None here = that default)."""
+    model_type: str = "dinov2"
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    mlp_ratio: float = 4              # an int in transformers' signature (written as 4)
+    hidden_act: str = "gelu"          # ignored when use_swiglu_ffn (the SwiGLU uses SiLU)
+    hidden_dropout_prob: float = 0.0
+    attention_probs_dropout_prob: float = 0.0
+    initializer_range: float = 0.02
+    layer_norm_eps: float = 1e-6
+    image_size: int = 224
+    patch_size: int = None
+    num_channels: int = 3
+    qkv_bias: bool = True
+    layerscale_value: float = 1.0
+    drop_path_rate: float = 0.0
+    use_swiglu_ffn: bool = False
+    use_mask_token: bool = True       # dinov2 only (the registers model always has mask_token)
+    num_register_tokens: int = 4      # dinov2_with_registers only
+    apply_layernorm: bool = True      # backbone-only keys
+    reshape_hidden_states: bool = True
+    id2label: dict = None
+
+    def __post_init__(self):
+        if self.model_type not in ("dinov2", "dinov2_with_registers"):
+            raise ValueError(self.model_type)
+        if self.patch_size is None:
+            self.patch_size = 14 if self.model_type == "dinov2" else 16
+
+    @property
+    def registers(self):
+        """Number of register tokens in the sequence (0 for dinov2)."""
+        return self.num_register_tokens if self.model_type == "dinov2_with_registers" else 0
+
+    @property
+    def has_mask_token(self):
+        return self.model_type == "dinov2_with_registers" or self.use_mask_token
+
+    def grid(self):
+        return self.image_size // self.patch_size
+
+    @property
+    def mlp_hidden(self):
+        """Units of the MLP (Dinov2MLP) or of each SwiGLU half (Dinov2SwiGLUFFN)."""
+        h = int(self.hidden_size * self.mlp_ratio)
+        if self.use_swiglu_ffn:
+            h = (int(h * 2 / 3) + 7) // 8 * 8
+        return h
+
+    @property
+    def num_labels(self):
+        return len(self.id2label) if self.id2label else 2
+
+
+@dataclass
+class CLIPVisionConfig:
+    """CLIPVisionConfig fields and defaults (model_type "clip_vision_model")."""
+    hidden_size: int = 768
+    intermediate_size: int = 3072
+    projection_dim: int = 512         # used by CLIPVisionModelWithProjection only
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    num_channels: int = 3
+    image_size: int = 224
+    patch_size: int = 32
+    hidden_act: str = "quick_gelu"
+    layer_norm_eps: float = 1e-5
+    attention_dropout: float = 0.0
+    initializer_range: float = 0.02
+    initializer_factor: float = 1.0
+    model_type: str = field(default="clip_vision_model", init=False)
+
+    def grid(self):
+        return self.image_size // self.patch_size
+
+
+@dataclass
+class CLIPTextConfig:
+    """CLIPTextConfig fields and defaults (model_type "clip_text_model"); only its tensors'
+    names and shapes are modelled."""
+    vocab_size: int = 49408
+    hidden_size: int = 512
+    intermediate_size: int = 2048
+    projection_dim: int = 512
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 8
+    max_position_embeddings: int = 77
+    hidden_act: str = "quick_gelu"
+    layer_norm_eps: float = 1e-5
+    attention_dropout: float = 0.0
+    initializer_range: float = 0.02
+    initializer_factor: float = 1.0
+    pad_token_id: int = 1
+    bos_token_id: int = 49406
+    eos_token_id: int = 49407
+    model_type: str = field(default="clip_text_model", init=False)
+
+
+@dataclass
+class CLIPConfig:
+    """CLIPConfig (model_type "clip"): nested text_config and vision_config. CLIPModel's
+    visual_projection is [projection_dim, vision hidden_size] with THIS projection_dim, not
+    vision_config.projection_dim (which CLIPModel never reads)."""
+    text_config: CLIPTextConfig = None
+    vision_config: CLIPVisionConfig = None
+    projection_dim: int = 512
+    logit_scale_init_value: float = 2.6592
+    initializer_factor: float = 1.0   # CLIPConfig.__init__ always sets 1.0
+    model_type: str = field(default="clip", init=False)
+
+    def __post_init__(self):
+        self.text_config = self.text_config or CLIPTextConfig()
+        self.vision_config = self.vision_config or CLIPVisionConfig()
+
+    @property
+    def image_size(self):
+        return self.vision_config.image_size
+
+    @property
+    def num_channels(self):
+        return self.vision_config.num_channels
 
 
 # =============================================================================================
@@ -370,6 +500,30 @@ def DeiTModel(cfg, add_pooling_layer=True):
 def DeiTForImageClassification(cfg):
     assert cfg.model_type == "deit"
     return ViTForImageClassification(cfg)
+
+
+class DeiTForImageClassificationWithTeacher(nn.Module):
+    """`deit.` (DeiTModel without pooler), `cls_classifier` on the final layernorm's token 0,
+    `distillation_classifier` on token 1, logits = their mean (the inference path of
+    DeiTForImageClassificationWithTeacher.forward). features = (token 0 + token 1) / 2 of the
+    final layernorm's output: timm's distilled forward_head(pre_logits=True); note that the logits
+    are NOT a single head applied to it (two different heads)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        assert cfg.model_type == "deit"
+        self.cfg = cfg
+        self.deit = ViTModel(cfg, add_pooling_layer=False)
+        self.cls_classifier = nn.Linear(cfg.hidden_size, cfg.num_labels)
+        self.distillation_classifier = nn.Linear(cfg.hidden_size, cfg.num_labels)
+
+    def forward(self, x):
+        out = self.deit(x)
+        lhs = out["last_hidden_state"]
+        out["features"] = (lhs[:, 0] + lhs[:, 1]) / 2
+        out["tokens"] = lhs
+        out["logits"] = (self.cls_classifier(lhs[:, 0]) + self.distillation_classifier(lhs[:, 1])) / 2
+        return out
 
 
 # =============================================================================================
@@ -584,27 +738,398 @@ class SwinForImageClassification(nn.Module):
 
 
 # =============================================================================================
+# Position-table resampling (DINOv2, DINOv2 with registers, CLIP)
+
+
+def resample_patch_table(table, new_h, new_w, antialias, in_float32):
+    """[1, n*n, D] patch rows -> [1, new_h*new_w, D]: F.interpolate(size=(new_h, new_w),
+    mode="bicubic", align_corners=False, antialias=antialias) on the [1, D, n, n] map, computed in
+    float32 and cast back (in_float32, DINOv2) or in the table's own dtype (CLIP)."""
+    n = int(table.shape[1] ** 0.5)
+    if n * n != table.shape[1]:
+        raise ValueError("position table is not square")
+    D = table.shape[-1]
+    dt = table.dtype
+    t = table.reshape(1, n, n, D).permute(0, 3, 1, 2)
+    if in_float32:
+        t = t.to(torch.float32)
+    t = F.interpolate(t, size=(new_h, new_w), mode="bicubic", align_corners=False, antialias=antialias)
+    return t.to(dt).permute(0, 2, 3, 1).reshape(1, new_h * new_w, D)
+
+
+# =============================================================================================
+# DINOv2 and DINOv2 with registers
+
+
+class Dinov2PatchEmbeddings(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.projection = nn.Conv2d(cfg.num_channels, cfg.hidden_size, cfg.patch_size, cfg.patch_size)
+
+    def forward(self, x):  # any input size: the strided conv floors H / p and W / p
+        return self.projection(x).flatten(2).transpose(1, 2)
+
+
+class Dinov2Embeddings(nn.Module):
+    """Dinov2Embeddings / Dinov2WithRegistersEmbeddings. Tokens [cls, (registers), patches]:
+    position row 0 goes to the class token, rows 1.. to the patches, nothing to the registers
+    (they are inserted after the position embedding is added)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        D = cfg.hidden_size
+        self.cfg = cfg
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, D))
+        if cfg.has_mask_token:
+            self.mask_token = nn.Parameter(torch.zeros(1, D))  # [1, D]; used only with bool_masked_pos
+        if cfg.registers:
+            self.register_tokens = nn.Parameter(torch.zeros(1, cfg.registers, D))
+        self.patch_embeddings = Dinov2PatchEmbeddings(cfg)
+        self.position_embeddings = nn.Parameter(torch.zeros(1, cfg.grid() ** 2 + 1, D))
+
+    def interpolate_pos_encoding(self, num_patches, H, W):
+        """Dinov2(WithRegisters)Embeddings.interpolate_pos_encoding: the table itself when the
+        patch count equals the table's and H == W; else the patch rows resampled to
+        (H // p, W // p) by bicubic in float32 (dinov2: no antialias; dinov2_with_registers:
+        antialias=True), the class row kept."""
+        pos = self.position_embeddings
+        if num_patches == pos.shape[1] - 1 and H == W:
+            return pos
+        p = self.cfg.patch_size
+        patches = resample_patch_table(pos[:, 1:], H // p, W // p,
+                                       antialias=self.cfg.model_type == "dinov2_with_registers",
+                                       in_float32=True)
+        return torch.cat([pos[:, :1], patches], dim=1)
+
+    def forward(self, x):
+        B, _, H, W = x.shape
+        t = self.patch_embeddings(x)
+        t = torch.cat([self.cls_token.expand(B, -1, -1), t], dim=1)
+        t = t + self.interpolate_pos_encoding(t.shape[1] - 1, H, W)
+        if self.cfg.registers:
+            t = torch.cat([t[:, :1], self.register_tokens.expand(B, -1, -1), t[:, 1:]], dim=1)
+        return t
+
+
+class Dinov2LayerScale(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.lambda1 = nn.Parameter(cfg.layerscale_value * torch.ones(cfg.hidden_size))
+
+    def forward(self, x):
+        return x * self.lambda1
+
+
+class Dinov2MLP(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.fc1 = nn.Linear(cfg.hidden_size, cfg.mlp_hidden)
+        self.fc2 = nn.Linear(cfg.mlp_hidden, cfg.hidden_size)
+        self._act = activation(cfg.hidden_act)
+
+    def forward(self, x):
+        return self.fc2(self._act(self.fc1(x)))
+
+
+class Dinov2SwiGLUFFN(nn.Module):
+    """weights_in [2h, D] -> (x1, x2) = the two halves (x1 first), silu(x1) * x2 -> weights_out
+    [D, h], h = (int(int(D * mlp_ratio) * 2 / 3) + 7) // 8 * 8. config.hidden_act is ignored."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        h = cfg.mlp_hidden
+        self.weights_in = nn.Linear(cfg.hidden_size, 2 * h)
+        self.weights_out = nn.Linear(h, cfg.hidden_size)
+
+    def forward(self, x):
+        x1, x2 = self.weights_in(x).chunk(2, dim=-1)
+        return self.weights_out(F.silu(x1) * x2)
+
+
+class Dinov2Layer(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        D = cfg.hidden_size
+        self.norm1 = nn.LayerNorm(D, eps=cfg.layer_norm_eps)
+        self.attention = ViTAttention(cfg)  # attention.{query,key,value}, output.dense
+        self.layer_scale1 = Dinov2LayerScale(cfg)
+        self.norm2 = nn.LayerNorm(D, eps=cfg.layer_norm_eps)
+        self.mlp = Dinov2SwiGLUFFN(cfg) if cfg.use_swiglu_ffn else Dinov2MLP(cfg)
+        self.layer_scale2 = Dinov2LayerScale(cfg)
+
+    def forward(self, x):
+        x = x + self.layer_scale1(self.attention(self.norm1(x)))
+        return x + self.layer_scale2(self.mlp(self.norm2(x)))
+
+
+class Dinov2Encoder(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.layer = nn.ModuleList([Dinov2Layer(cfg) for _ in range(cfg.num_hidden_layers)])
+
+
+class Dinov2Model(nn.Module):
+    """Dinov2Model / Dinov2WithRegistersModel (no prefix). last_hidden_state = tokens = the final
+    layernorm's output [B, 1 + R + N, D]; features = pooler_output = its token 0."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.embeddings = Dinov2Embeddings(cfg)
+        self.encoder = Dinov2Encoder(cfg)
+        self.layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+
+    def forward(self, x, interpolate_pos_encoding=None):  # DINOv2 always interpolates when needed
+        t = self.embeddings(x)
+        for layer in self.encoder.layer:
+            t = layer(t)
+        lhs = self.layernorm(t)
+        return {"features": lhs[:, 0], "last_hidden_state": lhs, "tokens": lhs}
+
+
+def Dinov2WithRegistersModel(cfg):
+    assert cfg.model_type == "dinov2_with_registers"
+    return Dinov2Model(cfg)
+
+
+class Dinov2ForImageClassification(nn.Module):
+    """Dinov2ForImageClassification (`dinov2.` prefix) / Dinov2WithRegistersForImageClassification
+    (`dinov2_with_registers.` prefix): classifier [num_labels, 2D] on
+    concat(token 0, mean of the patch tokens) of the final layernorm's output; the mean skips the
+    class token and the R register tokens (tokens 1 + R ..)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.add_module(cfg.model_type, Dinov2Model(cfg))
+        self.classifier = nn.Linear(2 * cfg.hidden_size, cfg.num_labels)
+
+    def forward(self, x, interpolate_pos_encoding=None):
+        out = getattr(self, self.cfg.model_type)(x)
+        lhs = out["last_hidden_state"]
+        out["features"] = torch.cat([lhs[:, 0], lhs[:, 1 + self.cfg.registers:].mean(dim=1)], dim=1)
+        out["logits"] = self.classifier(out["features"])
+        return out
+
+
+def Dinov2WithRegistersForImageClassification(cfg):
+    assert cfg.model_type == "dinov2_with_registers"
+    return Dinov2ForImageClassification(cfg)
+
+
+# =============================================================================================
+# CLIP (vision tower; the text tower's tensors only)
+
+
+class CLIPVisionEmbeddings(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        D = cfg.hidden_size
+        self.cfg = cfg
+        self.class_embedding = nn.Parameter(torch.zeros(D))                       # [D]
+        self.patch_embedding = nn.Conv2d(cfg.num_channels, D, cfg.patch_size, cfg.patch_size,
+                                         bias=False)
+        self.position_embedding = nn.Embedding(cfg.grid() ** 2 + 1, D)           # weight [N+1, D]
+        # position_ids: a NON-persistent buffer (not in the state dict) since transformers 4.31
+
+    def interpolate_pos_encoding(self, num_patches, H, W):
+        """CLIPVisionEmbeddings.interpolate_pos_encoding: the table when the patch count equals
+        and H == W, else the patch rows bicubic-resampled to (H // p, W // p), no antialias, in
+        the model's dtype (no float32 round trip)."""
+        pos = self.position_embedding.weight[None]
+        if num_patches == pos.shape[1] - 1 and H == W:
+            return pos
+        p = self.cfg.patch_size
+        patches = resample_patch_table(pos[:, 1:], H // p, W // p, antialias=False, in_float32=False)
+        return torch.cat([pos[:, :1], patches], dim=1)
+
+    def forward(self, x, interpolate_pos_encoding=False):
+        B, _, H, W = x.shape
+        S = self.cfg.image_size
+        if not interpolate_pos_encoding and (H, W) != (S, S):
+            raise ValueError(f"input {H}x{W} is not config.image_size {S} and "
+                             "interpolate_pos_encoding is False (transformers refuses it too)")
+        t = self.patch_embedding(x).flatten(2).transpose(1, 2)
+        t = torch.cat([self.class_embedding.expand(B, 1, -1), t], dim=1)
+        if interpolate_pos_encoding:
+            return t + self.interpolate_pos_encoding(t.shape[1] - 1, H, W)
+        return t + self.position_embedding.weight[None]
+
+
+class CLIPAttention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        D = cfg.hidden_size
+        if D % cfg.num_attention_heads:
+            raise ValueError("hidden_size is not a multiple of num_attention_heads")
+        self.num_heads = cfg.num_attention_heads
+        self.head_dim = D // cfg.num_attention_heads
+        self.scale = self.head_dim ** -0.5
+        self.k_proj = nn.Linear(D, D)  # declaration order of transformers: k, v, q, out
+        self.v_proj = nn.Linear(D, D)
+        self.q_proj = nn.Linear(D, D)
+        self.out_proj = nn.Linear(D, D)
+
+    def forward(self, x):
+        B, N, D = x.shape
+
+        def heads(t):
+            return t.reshape(B, N, self.num_heads, self.head_dim).transpose(1, 2)
+
+        q, k, v = heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x))
+        a = ((q @ k.transpose(-1, -2)) * self.scale).softmax(-1) @ v
+        return self.out_proj(a.transpose(1, 2).reshape(B, N, D))
+
+
+class CLIPMLP(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.fc1 = nn.Linear(cfg.hidden_size, cfg.intermediate_size)
+        self.fc2 = nn.Linear(cfg.intermediate_size, cfg.hidden_size)
+        self._act = activation(cfg.hidden_act)
+
+    def forward(self, x):
+        return self.fc2(self._act(self.fc1(x)))
+
+
+class CLIPEncoderLayer(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.self_attn = CLIPAttention(cfg)
+        self.layer_norm1 = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+        self.mlp = CLIPMLP(cfg)
+        self.layer_norm2 = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+
+    def forward(self, x):
+        x = x + self.self_attn(self.layer_norm1(x))
+        return x + self.mlp(self.layer_norm2(x))
+
+
+class CLIPEncoder(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.layers = nn.ModuleList([CLIPEncoderLayer(cfg) for _ in range(cfg.num_hidden_layers)])
+
+
+class CLIPVisionTransformer(nn.Module):
+    """embeddings -> pre_layrnorm (sic) -> encoder.layers -> last_hidden_state (NO final norm);
+    pooler_output = post_layernorm(last_hidden_state[:, 0]). tokens (libswin's token map) =
+    post_layernorm applied to every token."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.embeddings = CLIPVisionEmbeddings(cfg)
+        self.pre_layrnorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+        self.encoder = CLIPEncoder(cfg)
+        self.post_layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+
+    def forward(self, x, interpolate_pos_encoding=False):
+        t = self.pre_layrnorm(self.embeddings(x, interpolate_pos_encoding))
+        for layer in self.encoder.layers:
+            t = layer(t)
+        return {"features": self.post_layernorm(t[:, 0]), "last_hidden_state": t,
+                "tokens": self.post_layernorm(t)}
+
+
+class CLIPVisionModel(nn.Module):
+    """CLIPVisionModel: `vision_model.` prefix; features = pooler_output."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.vision_model = CLIPVisionTransformer(cfg)
+
+    def forward(self, x, interpolate_pos_encoding=False):
+        return self.vision_model(x, interpolate_pos_encoding)
+
+
+class CLIPVisionModelWithProjection(nn.Module):
+    """`vision_model.` + visual_projection [vision projection_dim, D] (no bias); logits =
+    image_embeds = visual_projection(pooler_output) (not normalised)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.vision_model = CLIPVisionTransformer(cfg)
+        self.visual_projection = nn.Linear(cfg.hidden_size, cfg.projection_dim, bias=False)
+
+    def forward(self, x, interpolate_pos_encoding=False):
+        out = self.vision_model(x, interpolate_pos_encoding)
+        out["logits"] = self.visual_projection(out["features"])
+        return out
+
+
+class CLIPTextEmbeddings(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.token_embedding = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        self.position_embedding = nn.Embedding(cfg.max_position_embeddings, cfg.hidden_size)
+
+
+class CLIPTextTransformer(nn.Module):
+    """Names and shapes only (libswin ignores the text tower): no forward."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.embeddings = CLIPTextEmbeddings(cfg)
+        self.encoder = CLIPEncoder(cfg)
+        self.final_layer_norm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+
+
+class CLIPModel(nn.Module):
+    """text_model.*, vision_model.*, visual_projection [projection_dim, Dv], text_projection
+    [projection_dim, Dt] (no biases), logit_scale (a 0-d tensor). logits = image_embeds =
+    get_image_features = visual_projection(pooler_output), NOT L2-normalised (CLIPModel.forward
+    normalises its image_embeds; get_image_features does not)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.text_model = CLIPTextTransformer(cfg.text_config)
+        self.vision_model = CLIPVisionTransformer(cfg.vision_config)
+        self.visual_projection = nn.Linear(cfg.vision_config.hidden_size, cfg.projection_dim, bias=False)
+        self.text_projection = nn.Linear(cfg.text_config.hidden_size, cfg.projection_dim, bias=False)
+        self.logit_scale = nn.Parameter(torch.tensor(cfg.logit_scale_init_value))
+
+    def forward(self, x, interpolate_pos_encoding=False):
+        out = self.vision_model(x, interpolate_pos_encoding)
+        out["logits"] = self.visual_projection(out["features"])
+        return out
+
+
+# =============================================================================================
 # Weights and config.json
+
+
+TOKEN_LEAVES = ("cls_token", "distillation_token", "position_embeddings",
+                "relative_position_bias_table", "mask_token", "register_tokens", "class_embedding")
 
 
 def randomize_(model, seed_or_gen):
     """Every parameter random, in float32, from a fixed generator (named_parameters order):
-    LayerNorm gains 1 + 0.1 N and biases 0.1 N; cls_token, distillation_token,
-    position_embeddings and relative_position_bias_table 0.5 N; other biases 0.1 N; weights
-    N / sqrt(fan_in). Buffers (relative_position_index) are left alone."""
+    LayerNorm gains 1 + 0.1 N and biases 0.1 N; cls_token, distillation_token, mask_token,
+    register_tokens, class_embedding, position_embeddings, relative_position_bias_table and
+    CLIP's position_embedding.weight tables 0.5 N; layer-scale lambda1 1 + 0.1 N; logit_scale
+    2.6592 + 0.1 N; other biases 0.1 N; weights (token_embedding included) N / sqrt(fan_in).
+    Buffers (relative_position_index) are left alone."""
     g = seed_or_gen
     if not isinstance(g, torch.Generator):
         g = torch.Generator().manual_seed(int(seed_or_gen))
     norms = {n for n, m in model.named_modules() if isinstance(m, nn.LayerNorm)}
+    pos_tables = {n for n, m in model.named_modules()
+                  if isinstance(m, nn.Embedding) and n.rsplit(".", 1)[-1] == "position_embedding"}
     with torch.no_grad():
         for name, p in model.named_parameters():
             r = torch.randn(p.shape, generator=g, dtype=torch.float32)
             owner, leaf = name.rsplit(".", 1) if "." in name else ("", name)
             if owner in norms:
                 v = 1 + 0.1 * r if leaf == "weight" else 0.1 * r
-            elif leaf in ("cls_token", "distillation_token", "position_embeddings",
-                          "relative_position_bias_table"):
+            elif leaf in TOKEN_LEAVES or owner in pos_tables:
                 v = 0.5 * r
+            elif leaf == "lambda1":
+                v = 1 + 0.1 * r
+            elif leaf == "logit_scale":
+                v = 2.6592 + 0.1 * r
             elif leaf == "bias":
                 v = 0.1 * r
             else:
@@ -639,6 +1164,15 @@ def config_dict(cfg, architecture, version=TRANSFORMERS_VERSION, name_or_path=No
     if name_or_path:
         d["_name_or_path"] = name_or_path
     d["architectures"] = [architecture]
+    if isinstance(cfg, (Dinov2Config, CLIPVisionConfig, CLIPConfig)):
+        d.update(_new_model_fields(cfg))
+        d.update(_labels(cfg) if isinstance(cfg, Dinov2Config) else {})
+        if problem_type:
+            d["problem_type"] = problem_type
+        d["model_type"] = cfg.model_type
+        d["torch_dtype"] = "float32"
+        d["transformers_version"] = version
+        return d
     common = dict(attention_probs_dropout_prob=cfg.attention_probs_dropout_prob,
                   encoder_stride=cfg.encoder_stride, hidden_act=cfg.hidden_act,
                   hidden_dropout_prob=cfg.hidden_dropout_prob, image_size=cfg.image_size,
@@ -674,6 +1208,49 @@ def config_dict(cfg, architecture, version=TRANSFORMERS_VERSION, name_or_path=No
     return d
 
 
+def _init_fields(cls):
+    return [f.name for f in fields(cls) if f.init and f.name not in ("model_type", "id2label")]
+
+
+def _diff_fields(cfg):
+    """A nested sub-config as PretrainedConfig.to_diff_dict writes it (recursive_diff_dict): only
+    the fields whose value differs from the sub-config class's default, plus model_type."""
+    default = type(cfg)()
+    d = {k: getattr(cfg, k) for k in _init_fields(type(cfg)) if getattr(cfg, k) != getattr(default, k)}
+    d["model_type"] = cfg.model_type
+    return d
+
+
+def _new_model_fields(cfg):
+    """The class-specific keys of Dinov2Config, Dinov2WithRegistersConfig, CLIPVisionConfig and
+    CLIPConfig as save_pretrained (to_diff_dict) writes them: every field of the class (they are
+    not PretrainedConfig keys), except inside CLIPConfig's nested text_config / vision_config,
+    which hold only the values that differ from those classes' defaults (plus model_type)."""
+    if isinstance(cfg, Dinov2Config):
+        keys = [k for k in _init_fields(Dinov2Config) if k not in ("use_mask_token", "num_register_tokens")]
+        d = {k: getattr(cfg, k) for k in keys}
+        if cfg.model_type == "dinov2":
+            d["use_mask_token"] = cfg.use_mask_token
+        else:
+            d["num_register_tokens"] = cfg.num_register_tokens
+        n = cfg.num_hidden_layers
+        d.update(stage_names=["stem"] + [f"stage{i}" for i in range(1, n + 1)],
+                 out_features=[f"stage{n}"], out_indices=[n])  # BackboneConfigMixin.to_dict
+        return d
+    if isinstance(cfg, CLIPVisionConfig):
+        return {k: getattr(cfg, k) for k in _init_fields(CLIPVisionConfig)}
+    return {"initializer_factor": cfg.initializer_factor,
+            "logit_scale_init_value": cfg.logit_scale_init_value,
+            "projection_dim": cfg.projection_dim,
+            "text_config": _diff_fields(cfg.text_config),
+            "vision_config": _diff_fields(cfg.vision_config)}
+
+
+def _from_fields(cls, d, **extra):
+    """cls from a config dict, transformers' defaults for the missing keys."""
+    return cls(**{k: d[k] for k in _init_fields(cls) if k in d}, **extra)
+
+
 def config_json(cfg, architecture, **kw):
     """config.json text: json.dumps(indent=2, sort_keys=True) + newline, as to_json_string."""
     return json.dumps(config_dict(cfg, architecture, **kw), indent=2, sort_keys=True) + "\n"
@@ -703,6 +1280,15 @@ def config_from_dict(d):
                          layer_norm_eps=d["layer_norm_eps"], encoder_stride=d["encoder_stride"],
                          path_norm=d.get("path_norm"), id2label=id2label)
         assert d["hidden_size"] == cfg.hidden_size and d["num_layers"] == len(cfg.depths)
+    elif mt in ("dinov2", "dinov2_with_registers"):
+        cfg = _from_fields(Dinov2Config, d, model_type=mt, id2label=id2label)
+    elif mt == "clip_vision_model":
+        cfg = _from_fields(CLIPVisionConfig, d)
+    elif mt == "clip":
+        cfg = CLIPConfig(text_config=_from_fields(CLIPTextConfig, d.get("text_config", {})),
+                         vision_config=_from_fields(CLIPVisionConfig, d.get("vision_config", {})),
+                         projection_dim=d.get("projection_dim", 512),
+                         logit_scale_init_value=d.get("logit_scale_init_value", 2.6592))
     else:
         raise ValueError(mt)
     return cfg, d["architectures"][0]
@@ -712,6 +1298,12 @@ ARCHITECTURES = {
     "ViTModel": ViTModel, "ViTForImageClassification": ViTForImageClassification,
     "DeiTModel": DeiTModel, "DeiTForImageClassification": DeiTForImageClassification,
     "SwinModel": SwinModel, "SwinForImageClassification": SwinForImageClassification,
+    "DeiTForImageClassificationWithTeacher": DeiTForImageClassificationWithTeacher,
+    "Dinov2Model": Dinov2Model, "Dinov2ForImageClassification": Dinov2ForImageClassification,
+    "Dinov2WithRegistersModel": Dinov2WithRegistersModel,
+    "Dinov2WithRegistersForImageClassification": Dinov2WithRegistersForImageClassification,
+    "CLIPVisionModel": CLIPVisionModel, "CLIPVisionModelWithProjection": CLIPVisionModelWithProjection,
+    "CLIPModel": CLIPModel,
 }
 
 
