@@ -18,7 +18,9 @@
 
 typedef struct swin_rename {
     const char *from, *to;
-    swin_role role;
+    swin_role role; /* SWIN_ROLE_ALIAS: a parameter whose canonical name the layout also uses
+                     * itself (timm's Eva vs its other models): a missing tensor is named
+                     * canonically, not by this rule */
 } swin_rename;
 
 struct swin_layout {
@@ -32,9 +34,18 @@ struct swin_layout {
 #define BUF SWIN_ROLE_BUFFER
 #define IGN SWIN_ROLE_IGNORED
 
-/* timm (>= 0.9) is the canonical naming; only Swin's classifier differs. */
+/* timm (>= 0.9) is the canonical naming; Swin's classifier differs, and timm's Eva names its
+ * layer scale gamma_1/gamma_2 and its attention's biases q_bias/v_bias (no k bias: the
+ * assembly gives k zeros) or its unfused projections q_proj/k_proj/v_proj. */
 static const swin_rename timm_rules[] = {
     {"head.fc.*", "head.$*", P},
+    {"blocks.#.gamma_1", "blocks.$1.ls1.gamma", SWIN_ROLE_ALIAS},
+    {"blocks.#.gamma_2", "blocks.$1.ls2.gamma", SWIN_ROLE_ALIAS},
+    {"blocks.#.attn.q_bias", "blocks.$1.attn.q.bias", SWIN_ROLE_ALIAS},
+    {"blocks.#.attn.v_bias", "blocks.$1.attn.v.bias", SWIN_ROLE_ALIAS},
+    {"blocks.#.attn.q_proj.*", "blocks.$1.attn.q.$*", SWIN_ROLE_ALIAS},
+    {"blocks.#.attn.k_proj.*", "blocks.$1.attn.k.$*", SWIN_ROLE_ALIAS},
+    {"blocks.#.attn.v_proj.*", "blocks.$1.attn.v.$*", SWIN_ROLE_ALIAS},
 };
 
 /* The official Microsoft Swin release: PatchMerging at the end of a stage, head.*, and the
@@ -296,7 +307,7 @@ static size_t canonical(const swin_layout *L, const char *prefix, const char *na
     const char *rest;
     for (size_t i = 0; i < L->num_rules; i++)
         if (match(L->rules[i].from, stripped, caps, &ncaps, &rest)) {
-            *role = L->rules[i].role;
+            *role = L->rules[i].role == SWIN_ROLE_ALIAS ? SWIN_ROLE_PARAM : L->rules[i].role;
             return expand(L->rules[i].to, caps, ncaps, rest, buf, cap);
         }
     *role = SWIN_ROLE_PARAM;
@@ -344,8 +355,20 @@ static void release_pages(const swin_safetensors *st, const swin_weight *t) {
 #endif
 }
 
+/* timm's Eva has q and v biases and no k bias (zeros, a non-persistent buffer): a timm file
+ * with a q bias, a v bias and no k bias. */
+static bool zero_k_bias(const swin_weights *w, const swin_weight *q) {
+    const char *at = strstr(q->name, ".attn.q.");
+    if (!at || strcmp(at + 8, "bias") != 0 || strcmp(swin__layout_name(w->layout), "timm") != 0)
+        return false;
+    char name[512];
+    sibling(name, sizeof name, q->name, "v");
+    return swin__w_find(w, name) != NULL;
+}
+
 /* Concatenates every attn.{q,k,v}.{weight,bias} triple into attn.qkv.*, in place of the
- * three (their rows stacked q;k;v, as timm's fused qkv). */
+ * three (their rows stacked q;k;v, as timm's fused qkv); in a timm file a missing k bias next
+ * to q and v biases is zeros (Eva). */
 static swin_status assemble_qkv(swin_weights *w, swin_safetensors *st) {
     size_t floats = 0, triples = 0;
     for (size_t i = 0; i < w->n; i++) {
@@ -356,6 +379,7 @@ static swin_status assemble_qkv(swin_weights *w, swin_safetensors *st) {
         for (int p = 1; p < 3; p++) {
             sibling(name, sizeof name, q->name, part_names[p]);
             kv[p - 1] = swin__w_find(w, name);
+            if (!kv[p - 1] && p == 1 && zero_k_bias(w, q)) continue;
             if (!kv[p - 1]) {
                 char src[512];
                 return swin__error(SWIN_ERR_MISSING_TENSOR,
@@ -365,6 +389,7 @@ static swin_status assemble_qkv(swin_weights *w, swin_safetensors *st) {
         }
         for (int p = 0; p < 3; p++) {
             const swin_weight *t = p ? kv[p - 1] : q;
+            if (!t) continue; /* Eva's k bias: zeros */
             if (!t->f32)
                 return swin__error(SWIN_ERR_DTYPE,
                                    "tensor \"%s\" has dtype %s; F32, F16 or BF16 expected",
@@ -411,6 +436,10 @@ static swin_status assemble_qkv(swin_weights *w, swin_safetensors *st) {
             parts[p] = swin__w_find(w, name);
         }
         for (int p = 0; p < 3; p++) {
+            if (!parts[p]) { /* Eva's k bias */
+                memset(dst + p * q->numel, 0, q->numel * sizeof(float));
+                continue;
+            }
             memcpy(dst + p * q->numel, parts[p]->f32, q->numel * sizeof(float));
             release_pages(st, parts[p]);
         }
@@ -533,7 +562,9 @@ const char *swin__w_source(const swin_weights *w, const char *name, char *buf, s
             canon = q;
         }
         for (size_t i = 0; i < L->num_rules; i++)
-            if (invert(&L->rules[i], canon, w->prefix, buf, cap)) return buf;
+            if (L->rules[i].role != SWIN_ROLE_ALIAS &&
+                invert(&L->rules[i], canon, w->prefix, buf, cap))
+                return buf;
     }
     /* no rule renames it: the file uses the canonical name (a classifier under the prefix-
      * less part of a transformers file keeps its own) */

@@ -21,6 +21,7 @@ typedef enum swin_role {
     SWIN_ROLE_PARAM,   /* a weight the architecture must use */
     SWIN_ROLE_BUFFER,  /* recomputable (relative_position_index, attn_mask): checked, not used */
     SWIN_ROLE_IGNORED, /* never read at inference (transformers' mask_token) */
+    SWIN_ROLE_ALIAS,   /* in rename rules only: a parameter under a second name of the layout */
 } swin_role;
 
 typedef struct swin_weight {

@@ -14,7 +14,6 @@ const size_t swin__num_families = sizeof swin__families / sizeof swin__families[
 static const struct {
     const char *timm_class, *feature;
 } missing_classes[] = {
-    {"Eva", "EVA blocks (rotary position embedding, SwiGLU or sub-LN MLPs)"},
     {"SwinTransformerV2",
      "Swin V2 (scaled cosine attention, continuous position bias, res-post-norm)"},
     {"SwinTransformerV2Cr", "timm's Swin V2 CR variant (swinv2_cr)"},

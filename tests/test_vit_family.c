@@ -40,6 +40,13 @@ static const fcase cases[] = {
     {"relpos", 2, 48, 45, {0}, {{"block_fn", "Block"}, {"qkv_bias", "false"}}},
     {"srelpos", 2, 48, 46, {0}, {{"global_pool", "avg"}}},
     {"relpos_cls", 2, 32, 47, {0}, {{"global_pool", "token"}, {"class_token", "1"}}},
+    {"eva02", 2, 56, 48, {28, 70, 0}, {{"rope", "cat"}, {"mlp_layer", "SwiGLUPacked"}}},
+    {"eva02_split", 2, 28, 49, {0}, {{"rope", "cat"}, {"mlp_layer", "SwiGLU"}}},
+    {"eva02_clip", 2, 32, 50, {0}, {{"scale_attn_inner", "1"}, {"global_pool", "token"}}},
+    {"rope_xy", 2, 48, 51, {0}, {{"rope", "cat"}, {"rope_grid_indexing", "xy"}}},
+    {"rope_mixed", 2, 48, 52, {0}, {{"rope", "mixed"}}},
+    {"dinov3", 2, 48, 53, {32, 64, 0}, {{"rope", "dinov3"}, {"reg_tokens", "4"}}},
+    {"pe_core", 2, 48, 54, {0}, {{"global_pool", "map"}, {"pre_norm", "1"}}},
 };
 
 static void check(swin_context *ctx, swin_output kind, const swin_safetensors *exp,

@@ -91,10 +91,13 @@ typedef enum swin_glu {
     SWIN_GLU_ACT_LAST   /* fc2(a * act(b)) (timm's GluMlp, gate_last) */
 } swin_glu;
 typedef struct swin_mlp {
-    const float *fc1_w; /* [hidden, C] */
-    const float *fc1_b; /* [hidden] */
-    const float *fc2_w; /* [C, hidden] ([C, hidden/2] when gated) */
-    const float *fc2_b; /* [C] */
+    const float *fc1_w;  /* [hidden, C] (split: the gate half [hidden/2, C], fc1_g) */
+    const float *fc1_b;  /* [hidden], or NULL */
+    const float *fc1x_w; /* split SwiGLU (timm's SwiGLU): the other half [hidden/2, C], fc1_x */
+    const float *fc1x_b;
+    swin_norm norm;      /* a LayerNorm before fc2 (timm's scale_mlp); weight NULL: none */
+    const float *fc2_w;  /* [C, hidden] ([C, hidden/2] when gated) */
+    const float *fc2_b;  /* [C] */
     int64_t dim, hidden;
     swin_activation act;
     swin_glu glu;
@@ -103,6 +106,13 @@ swin_status swin__mlp_bind(swin_mlp *m, swin_weights *w, const char *fc1, const 
                            int64_t dim, int64_t hidden, swin_activation act);
 swin_status swin__mlp_bind_ex(swin_mlp *m, swin_weights *w, const char *fc1, const char *fc2,
                               int64_t dim, int64_t hidden, swin_activation act, swin_glu glu);
+/* timm's SwiGLU with split fc1 ({prefix}.fc1_g, .fc1_x, each [G, C]): fc2(norm(act(g) * x));
+ * norm ({prefix}.norm over G) when eps > 0. */
+swin_status swin__mlp_bind_split(swin_mlp *m, swin_weights *w, const char *prefix, int64_t dim,
+                                 int64_t gated, swin_activation act, bool norm, float eps);
+/* The optional LayerNorm after the activation ({prefix}.norm over the hidden width, timm's
+ * scale_mlp), for an Mlp or a packed GluMlp already bound. */
+swin_status swin__mlp_bind_norm(swin_mlp *m, swin_weights *w, const char *prefix, float eps);
 /* Floats of scratch for rows tokens; SIZE_MAX on overflow. */
 size_t swin__mlp_scratch(const swin_mlp *m, int64_t rows);
 /* out [rows, C] <- fc2(act(fc1(x))); hidden: swin__mlp_scratch floats. out may alias x. */
@@ -195,11 +205,25 @@ typedef struct swin_vit_block_cfg {
     bool qkv_bias;    /* attn.qkv.bias */
     bool qk_norm;     /* attn.q_norm, attn.k_norm: LayerNorm over each head's channels */
     bool layer_scale; /* ls1.gamma, ls2.gamma (SWIN_VIT_PRE) */
+    bool attn_norm;   /* attn.norm: LayerNorm of the heads' output before proj (EVA's
+                       * scale_attn_inner) */
+    bool mlp_norm;    /* mlp.norm: LayerNorm after the activation (EVA's scale_mlp) */
+    bool split_glu;   /* the SwiGLU's fc1 as mlp.fc1_g and mlp.fc1_x (timm's SwiGLU) */
 } swin_vit_block_cfg;
+/* Rotary position embedding of one pass: q and k of the patch tokens (not the first npt
+ * tokens) rotated per head, x * cos + rot(x) * sin, with rot interleaved ([-x1, x0, -x3, x2,
+ * ...]) or half ([-x_{d/2..}, x_{..d/2}]); tables [tables][L][hd], one for all heads and
+ * blocks, or one per (block, head) (per_head: index block * nH + head). */
+typedef struct swin_rope {
+    const float *sin, *cos;
+    int64_t npt, L;
+    bool half, per_head;
+} swin_rope;
 typedef struct swin_vit_block {
     swin_norm norm1, norm2; /* [C] */
     swin_attention attn;    /* qkv [3C, C] with q;k;v rows */
     swin_norm q_norm, k_norm; /* [hd]; weight NULL: none */
+    swin_norm attn_norm;      /* [C]; weight NULL: none */
     const float *ls1, *ls2;   /* [C] layer-scale gammas, or NULL */
     swin_mlp mlp;
     swin_vit_kind kind;
@@ -213,8 +237,10 @@ swin_status swin__vit_block_bind(swin_vit_block *blk, swin_weights *w, const cha
 /* Floats of scratch for B sequences of N tokens on a pool of `threads` threads; SIZE_MAX on
  * overflow. */
 size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N, int threads);
-/* x [B, N, C] in place, as the block's kind says. */
+/* x [B, N, C] in place, as the block's kind says; rope NULL or the pass's rotary tables
+ * (index: the block's place in the model, for per-block tables). */
 void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int64_t N,
-                             float *scratch, swin_pool *pool);
+                             const swin_rope *rope, int64_t index, float *scratch,
+                             swin_pool *pool);
 
 #endif /* SWIN_LAYERS_H */

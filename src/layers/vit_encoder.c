@@ -28,6 +28,10 @@ swin_status swin__vit_block_bind(swin_vit_block *blk, swin_weights *w, const cha
                                  swin__name(name, sizeof name, prefix, ".attn.k_norm"), hd,
                                  cfg->eps));
     }
+    if (cfg->attn_norm)
+        SWIN_TRY(swin__norm_bind(&blk->attn_norm, w,
+                                 swin__name(name, sizeof name, prefix, ".attn.norm"), C,
+                                 cfg->eps));
     SWIN_TRY(swin__norm_bind(&blk->norm2, w, swin__name(name, sizeof name, prefix, ".norm2"), C,
                              cfg->eps));
     if (cfg->layer_scale) {
@@ -36,9 +40,14 @@ swin_status swin__vit_block_bind(swin_vit_block *blk, swin_weights *w, const cha
         SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".ls2.gamma"), 1, &C,
                              &blk->ls2));
     }
+    swin__name(name, sizeof name, prefix, ".mlp");
+    if (cfg->split_glu)
+        return swin__mlp_bind_split(&blk->mlp, w, name, C, cfg->hidden / 2, cfg->act,
+                                    cfg->mlp_norm, cfg->eps);
     swin__name(fc1, sizeof fc1, prefix, ".mlp.fc1");
     swin__name(fc2, sizeof fc2, prefix, ".mlp.fc2");
-    return swin__mlp_bind_ex(&blk->mlp, w, fc1, fc2, C, cfg->hidden, cfg->act, cfg->glu);
+    SWIN_TRY(swin__mlp_bind_ex(&blk->mlp, w, fc1, fc2, C, cfg->hidden, cfg->act, cfg->glu));
+    return cfg->mlp_norm ? swin__mlp_bind_norm(&blk->mlp, w, name, cfg->eps) : SWIN_OK;
 }
 
 /* normed x [B*N, C], branch output [B*N, C], then the larger of the attention's scratch (qkv,
@@ -64,6 +73,8 @@ typedef struct rows_job {
     const swin_norm *norm; /* ResPostBlock's norm of the branch */
     const swin_vit_block *blk;
     float *qkv; /* [rows, 3C] */
+    const swin_rope *rope;
+    int64_t N, index;
 } rows_job;
 
 /* x += gamma * branch, rows [r0, r1). */
@@ -87,20 +98,57 @@ static void norm_add_rows(void *arg, int64_t r0, int64_t r1) {
     swin__add_inplace(j->x + r0 * C, br, (r1 - r0) * C);
 }
 
-/* qk-norm: LayerNorm over each head's hd channels of q and k, rows [r0, r1) of qkv. */
-static void qk_norm_rows(void *arg, int64_t r0, int64_t r1) {
+/* x (hd floats) <- x * cos + rot(x) * sin, each product rounded, as torch computes it. */
+static void rotate(float *restrict x, const float *restrict s, const float *restrict c,
+                   int64_t hd, bool half) {
+    if (half) {
+        const int64_t h = hd / 2;
+        for (int64_t i = 0; i < h; i++) {
+            const float a = x[i], b = x[i + h];
+            const float lo = a * c[i], hi = b * c[i + h];
+            const float rlo = -b * s[i], rhi = a * s[i + h];
+            x[i] = lo + rlo;
+            x[i + h] = hi + rhi;
+        }
+        return;
+    }
+    for (int64_t i = 0; i < hd; i += 2) {
+        const float a = x[i], b = x[i + 1];
+        const float p0 = a * c[i], p1 = b * c[i + 1];
+        const float r0 = -b * s[i], r1 = a * s[i + 1];
+        x[i] = p0 + r0;
+        x[i + 1] = p1 + r1;
+    }
+}
+
+/* qk-norm (LayerNorm over each head's hd channels of q and k), then the rotary embedding of
+ * the patch tokens' q and k, rows [r0, r1) of qkv. */
+static void qk_rows(void *arg, int64_t r0, int64_t r1) {
     const rows_job *j = arg;
     const swin_vit_block *b = j->blk;
     const int64_t C = b->attn.dim, nH = b->attn.heads, hd = C / nH;
+    const swin_rope *rp = j->rope;
     for (int64_t r = r0; r < r1; r++) {
         float *q = j->qkv + r * 3 * C, *k = q + C;
-        swin__layernorm(q, q, b->q_norm.weight, b->q_norm.bias, nH, hd, b->q_norm.eps, NULL);
-        swin__layernorm(k, k, b->k_norm.weight, b->k_norm.bias, nH, hd, b->k_norm.eps, NULL);
+        if (b->q_norm.weight) {
+            swin__layernorm(q, q, b->q_norm.weight, b->q_norm.bias, nH, hd, b->q_norm.eps, NULL);
+            swin__layernorm(k, k, b->k_norm.weight, b->k_norm.bias, nH, hd, b->k_norm.eps, NULL);
+        }
+        const int64_t t = r % j->N;
+        if (!rp || t < rp->npt) continue;
+        const int64_t p = t - rp->npt;
+        for (int64_t h = 0; h < nH; h++) {
+            const int64_t tab = rp->per_head ? j->index * nH + h : 0;
+            const float *s = rp->sin + (tab * rp->L + p) * hd, *c = rp->cos + (tab * rp->L + p) * hd;
+            rotate(q + h * hd, s, c, hd, rp->half);
+            rotate(k + h * hd, s, c, hd, rp->half);
+        }
     }
 }
 
 void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int64_t N,
-                             float *scratch, swin_pool *pool) {
+                             const swin_rope *rope, int64_t index, float *scratch,
+                             swin_pool *pool) {
     const int64_t C = blk->attn.dim, rows = B * N;
     float *normed = scratch;
     float *branch = normed + rows * C;
@@ -118,8 +166,8 @@ void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int
     const bool res_post = blk->kind == SWIN_VIT_RES_POST;
     const swin_attention *a = &blk->attn;
     float *qkv = work, *scores = qkv + rows * 3 * C;
-    rows_job j = {x, branch, NULL, NULL, blk, qkv};
-    const swin_rows_hook qk = {qk_norm_rows, &j};
+    rows_job j = {x, branch, NULL, NULL, blk, qkv, rope, N, index};
+    const swin_rows_hook qk = {qk_rows, &j};
     /* attention: pre-norm reads norm1(x), ResPostBlock x itself */
     const float *in = x;
     if (!res_post) {
@@ -127,8 +175,11 @@ void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int
         in = normed;
     }
     swin__linear_fused(qkv, 3 * C, in, a->qkv_w, a->qkv_b, rows, C, 3 * C, SWIN_EPI_BIAS, NULL,
-                       blk->q_norm.weight ? &qk : NULL, pool);
+                       blk->q_norm.weight || rope ? &qk : NULL, pool);
     swin__attention_core(branch, qkv, a, B, N, blk->attn_bias, NULL, 1, scores, pool);
+    if (blk->attn_norm.weight) /* EVA's scale_attn_inner: a norm of the heads' output */
+        swin__layernorm(branch, branch, blk->attn_norm.weight, blk->attn_norm.bias, rows, C,
+                        blk->attn_norm.eps, pool);
     /* the residual addition, fused into proj: plain, scaled (ls1) or normed (ResPostBlock) */
     const swin_rows_hook scaled = {scaled_add_rows, &j}, normed_add = {norm_add_rows, &j};
     j.branch = normed; /* proj's output */

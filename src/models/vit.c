@@ -6,8 +6,10 @@
  * Legend: B batch, p patch, Hg x Wg = H/p x W/p patch grid, L = Hg*Wg patch tokens, P prefix
  * tokens (class and distillation tokens), N = P + L tokens, T rows of pos_embed, D channels,
  * F MLP hidden width, K classes. */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +17,7 @@
 #include "../model.h"
 
 static const char *const vit_classes[] = {"VisionTransformer", "VisionTransformerDistilled",
-                                           "VisionTransformerRelPos", NULL};
+                                           "VisionTransformerRelPos", "Eva", NULL};
 static const char *const vit_model_types[] = {"vit",  "deit", "dinov2", "dinov2_with_registers",
                                                "clip", "clip_vision_model", NULL};
 
@@ -95,6 +97,38 @@ static const swin_key vit_keys[] = {
      "prefix tokens in the average"},
     {"pooler", SWIN_K_BOOL, "transformers: ViTModel's pooler (dense + tanh on the class token)",
      NULL, NULL},
+    /* timm's Eva arguments (EVA, EVA02, DINOv3, Perception Encoder, the rope ViTs) */
+    {"qkv_fused", SWIN_K_BOOL, "timm Eva: one qkv projection (else q_proj, k_proj, v_proj)", NULL,
+     NULL},
+    {"swiglu_mlp", SWIN_K_BOOL, "timm Eva: a SwiGLU MLP", NULL, NULL},
+    {"swiglu_align_to", SWIN_K_INT, "timm Eva: the SwiGLU width rounded up to this", NULL, NULL},
+    {"scale_mlp", SWIN_K_BOOL, "timm Eva: a LayerNorm inside the MLP", NULL, NULL},
+    {"scale_attn_inner", SWIN_K_BOOL, "timm Eva: a LayerNorm of the heads' output", NULL, NULL},
+    {"attn_type", SWIN_K_STR, "timm Eva: eva or rope attention", "eva|rope",
+     "another attention"},
+    {"num_reg_tokens", SWIN_K_INT, "timm Eva: register tokens", NULL, NULL},
+    {"use_abs_pos_emb", SWIN_K_BOOL, "timm Eva: a learned position table", NULL, NULL},
+    {"use_rot_pos_emb", SWIN_K_BOOL, "timm Eva: rotary position embedding", NULL, NULL},
+    {"rope_type", SWIN_K_STR, "timm Eva: RoPE kind (cat: EVA02, dinov3, mixed)",
+     "cat|dinov3|mixed", "a rotary embedding other than cat, dinov3 and mixed"},
+    {"rope_grid_offset", SWIN_K_REAL, "timm Eva: RoPE grid offset", NULL, NULL},
+    {"rope_grid_indexing", SWIN_K_STR, "timm Eva: RoPE grid order (ij, xy)", "ij|xy",
+     "a RoPE grid order other than ij and xy"},
+    {"rope_temperature", SWIN_K_REAL, "timm Eva: RoPE temperature", NULL, NULL},
+    {"rope_rotate_half", SWIN_K_BOOL, "timm Eva: RoPE half rotation (else interleaved)", NULL,
+     NULL},
+    {"ref_feat_shape", SWIN_K_STR, "timm Eva: the grid RoPE coordinates are scaled to", NULL,
+     NULL},
+    {"use_post_norm", SWIN_K_BOOL, "timm Eva: post-norm blocks", NULL, NULL},
+    {"use_pre_transformer_norm", SWIN_K_BOOL, "timm Eva: norm_pre (and no patch bias)", NULL,
+     NULL},
+    {"use_post_transformer_norm", SWIN_K_STR, "timm Eva: the final norm (none: without fc_norm)",
+     NULL, NULL},
+    {"use_fc_norm", SWIN_K_STR, "timm Eva: norm after pooling (none: with avg pooling)", NULL,
+     NULL},
+    {"attn_pool_num_heads", SWIN_K_STR, "timm Eva: attention pooling heads", NULL, NULL},
+    {"attn_pool_mlp_ratio", SWIN_K_STR, "timm Eva: attention pooling MLP ratio", NULL, NULL},
+    {"head_init_scale", SWIN_K_REAL, "timm Eva: head initialisation (training only)", NULL, NULL},
     {"head_bias", SWIN_K_BOOL, "whether the head has a bias (CLIP's visual_projection has none)",
      NULL, NULL},
     {"pos_antialias", SWIN_K_BOOL,
@@ -153,6 +187,7 @@ typedef struct impl {
     int64_t grid;     /* the position table's patch grid is grid x grid */
     vit_pool pool;
     bool use_fc_norm; /* the final norm after pooling (fc_norm), else before it (norm) */
+    bool final_norm;  /* a final norm at all */
     swin_vit_block_cfg cfg;
     double eps;
     swin_patch_embed pe;
@@ -166,6 +201,16 @@ typedef struct impl {
     bool shared_rel; /* one bias for every block (shared_rel_pos) */
     float *rel_bias; /* [1 or depth][nH, N, N], computed at load (owned) */
     int64_t rel_hidden;
+    bool eva;             /* timm's Eva class */
+    bool eva_k_bias;      /* its attention has a k bias (AttentionRope's fused qkv bias) */
+    int rope;             /* 0 none, 1 cat (EVA02, rope ViTs, PE), 2 dinov3, 3 mixed */
+    bool rope_xy;         /* grid_indexing xy (else ij) */
+    bool rope_half;       /* half rotation (else interleaved) */
+    double rope_offset, rope_temp;
+    int64_t rope_ref[2];  /* ref_feat_shape (h, w), or 0 */
+    const float *rope_freqs; /* mixed: [2, depth, nH, hd/2] */
+    int64_t map_heads;    /* attention pooling heads */
+    swin_activation map_act;
     swin_norm norm;                         /* on the tokens before pooling; weight NULL: none */
     swin_norm fc_norm;                      /* on the pooled vector; weight NULL: none */
     attn_pool map;                          /* global_pool map */
@@ -227,6 +272,111 @@ static bool has_block(const swin_weights *w, int64_t b) {
     return swin__w_findf(w, "blocks.%lld.norm1.weight", (long long)b) != NULL;
 }
 
+/* A positive real from src, or fallback when absent or "none". */
+static swin_status real_or(const swin_source *src, const char *key, double fallback,
+                           double *out) {
+    const char *origin, *v = swin__src_value(src, key, &origin);
+    *out = fallback;
+    if (!v || strcmp(v, "none") == 0) return SWIN_OK;
+    if (!swin__parse_double(v, out) || !(*out > 0.0) || *out > 1e9)
+        return swin__error(SWIN_ERR_CONFIG, "%s: \"%.64s\" (%s) is not a positive number", key, v,
+                           origin);
+    return SWIN_OK;
+}
+
+/* timm's Eva: the MLP (Mlp, packed SwiGLU, or SwiGLU with split fc1 and a norm), the
+ * attention's inner norm, the rotary embedding, attention pooling. */
+static swin_status resolve_eva(const swin_source *src, swin_weights *w, impl *I,
+                               swin_vit_block_cfg *c) {
+    bool swiglu, scale_mlp, scale_attn, rot;
+    int64_t align = 0;
+    SWIN_TRY(swin__src_bool(src, "swiglu_mlp", false, &swiglu));
+    SWIN_TRY(swin__src_bool(src, "scale_mlp", false, &scale_mlp));
+    SWIN_TRY(swin__src_bool(src, "scale_attn_inner", false, &scale_attn));
+    if (swin__src_value(src, "swiglu_align_to", NULL))
+        SWIN_TRY(swin__src_int(src, "swiglu_align_to", 0, false, 0, NULL, NULL, &align));
+    double ratio;
+    SWIN_TRY(real_or(src, "mlp_ratio", 4.0, &ratio));
+    const double h = (double)I->dim * ratio;
+    if (!(h < (double)(1 << 24)))
+        return swin__error(SWIN_ERR_CONFIG, "mlp_ratio %g is implausibly large", ratio);
+    int64_t hidden = (int64_t)h; /* timm: int(dim * mlp_ratio) */
+    c->mlp_norm = scale_mlp;
+    c->attn_norm = scale_attn;
+    c->act = SWIN_ACT_GELU;
+    c->glu = SWIN_GLU_NONE;
+    c->split_glu = false;
+    const char *fc1 = "blocks.0.mlp.fc1.weight";
+    if (swiglu) {
+        c->act = SWIN_ACT_SILU;
+        c->glu = SWIN_GLU_ACT_FIRST;
+        if (scale_mlp || align) { /* SwiGLU: fc1_g and fc1_x, each the (aligned) width */
+            c->split_glu = true;
+            if (align > 0) hidden += (align - hidden % align) % align;
+            fc1 = "blocks.0.mlp.fc1_g.weight";
+        }
+        hidden *= 2; /* both halves */
+    }
+    const swin_weight *t = swin__w_find(w, fc1);
+    const int64_t rows = t && t->ndim == 2 ? t->shape[0] * (c->split_glu ? 2 : 1) : hidden;
+    if (rows != hidden)
+        return swin__error(SWIN_ERR_SHAPE,
+                           "mlp_ratio %g makes %lld hidden units, but tensor \"%s\" has %lld rows",
+                           ratio, (long long)(c->split_glu ? hidden / 2 : hidden), t->source,
+                           (long long)t->shape[0]);
+    I->hidden = hidden;
+    /* EvaAttention's biases are q_bias and v_bias (k: zeros); AttentionRope's a full qkv bias */
+    const char *at = swin__src_value(src, "attn_type", NULL);
+    I->eva_k_bias = at && strcmp(at, "rope") == 0;
+    /* the rotary embedding */
+    SWIN_TRY(swin__src_bool(src, "use_rot_pos_emb", false, &rot));
+    I->rope = 0;
+    if (rot) {
+        const char *type = swin__src_value(src, "rope_type", NULL);
+        I->rope = !type || strcmp(type, "cat") == 0 ? 1 : strcmp(type, "dinov3") == 0 ? 2 : 3;
+        const char *ix = swin__src_value(src, "rope_grid_indexing", NULL);
+        I->rope_xy = ix && strcmp(ix, "xy") == 0;
+        SWIN_TRY(swin__src_bool(src, "rope_rotate_half", false, &I->rope_half));
+        const char *origin, *v = swin__src_value(src, "rope_grid_offset", &origin);
+        I->rope_offset = 0.0;
+        if (v) { /* any finite number, 0 and negative too */
+            char *end;
+            errno = 0;
+            I->rope_offset = strtod(v, &end);
+            if (errno || end == v || *end || !(fabs(I->rope_offset) <= 1e6))
+                return swin__error(SWIN_ERR_CONFIG, "rope_grid_offset: \"%.64s\" (%s) is not a "
+                                   "number", v, origin);
+        }
+        SWIN_TRY(real_or(src, "rope_temperature", 10000.0, &I->rope_temp));
+        I->rope_ref[0] = I->rope_ref[1] = 0;
+        if ((v = swin__src_value(src, "ref_feat_shape", &origin)) && strcmp(v, "none") != 0) {
+            int n = 0;
+            if (!swin__parse_int_list(v, I->rope_ref, 2, &n) || n < 1 || I->rope_ref[0] < 1)
+                return swin__error(SWIN_ERR_CONFIG, "ref_feat_shape: \"%.64s\" (%s) is not a grid",
+                                   v, origin);
+            if (n == 1) I->rope_ref[1] = I->rope_ref[0];
+        }
+        if ((I->dim / I->heads) % 4 != 0)
+            return swin__error(SWIN_ERR_CONFIG,
+                               "rotary position embedding needs a head width divisible by 4, "
+                               "not %lld",
+                               (long long)(I->dim / I->heads));
+    }
+    /* attention pooling: its own heads and MLP ratio when given, GELU */
+    I->map_heads = I->heads;
+    I->map_act = SWIN_ACT_GELU;
+    const char *v = swin__src_value(src, "attn_pool_num_heads", NULL);
+    if (v && strcmp(v, "none") != 0) {
+        int64_t hh[1];
+        int n = 0;
+        if (!swin__parse_int_list(v, hh, 1, &n) || n != 1 || hh[0] < 1 || I->dim % hh[0] != 0)
+            return swin__error(SWIN_ERR_CONFIG, "attn_pool_num_heads: \"%.64s\" does not divide "
+                               "embed_dim", v);
+        I->map_heads = hh[0];
+    }
+    return SWIN_OK;
+}
+
 static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     swin_weights *w = &m->w;
     const bool post = I->post;
@@ -280,8 +430,13 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         (src->arch && strcmp(src->arch->timm_class, "VisionTransformerDistilled") == 0) ||
             swin__w_find(w, "dist_token") != NULL,
         &dist));
+    I->eva = !post && src->arch && strcmp(src->arch->timm_class, "Eva") == 0;
     const swin_weight *regw = swin__w_find(w, "reg_token");
-    SWIN_TRY(swin__src_int(src, "reg_tokens", 0, true, regw && regw->ndim == 3 ? regw->shape[1] : 0,
+    const char *reg_key = !swin__src_value(src, "reg_tokens", NULL) &&
+                                  swin__src_value(src, "num_reg_tokens", NULL)
+                              ? "num_reg_tokens" /* Eva's name */
+                              : "reg_tokens";
+    SWIN_TRY(swin__src_int(src, reg_key, 0, true, regw && regw->ndim == 3 ? regw->shape[1] : 0,
                            regw, "rows", &I->reg));
     if (I->reg > 4096) return swin__error(SWIN_ERR_CONFIG, "reg_tokens is implausibly large");
     if (post && (dist || I->reg))
@@ -339,7 +494,28 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         I->use_fc_norm =
             swin__w_find(w, "fc_norm.weight") || (avg_like && !swin__w_find(w, "norm.weight"));
     }
+    if (I->eva) {
+        /* Eva: fc_norm when asked, else with avg pooling; the final norm when asked, else
+         * without fc_norm */
+        const char *fc = swin__src_value(src, "use_fc_norm", NULL);
+        const char *post_norm = swin__src_value(src, "use_post_transformer_norm", NULL);
+        I->use_fc_norm = I->pool == POOL_AVG;
+        if (fc && strcmp(fc, "none") != 0 && !swin__parse_bool(fc, &I->use_fc_norm))
+            return swin__error(SWIN_ERR_CONFIG, "use_fc_norm: \"%.64s\" is not none, true or false",
+                               fc);
+        final_norm = !I->use_fc_norm;
+        if (post_norm && strcmp(post_norm, "none") != 0 &&
+            !swin__parse_bool(post_norm, &final_norm))
+            return swin__error(SWIN_ERR_CONFIG,
+                               "use_post_transformer_norm: \"%.64s\" is not none, true or false",
+                               post_norm);
+        if (final_norm && I->use_fc_norm)
+            return swin__error(SWIN_ERR_UNSUPPORTED,
+                               "both a final norm and fc_norm are not supported yet");
+        final_norm = final_norm || I->use_fc_norm; /* one of them, before or after pooling */
+    }
     if (!final_norm) I->use_fc_norm = false;
+    I->final_norm = final_norm;
     SWIN_TRY(swin__config_set(m, "final_norm", "%d", final_norm ? 1 : 0));
 
     /* the blocks */
@@ -348,6 +524,11 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     if ((v = swin__src_value(src, "block_fn", NULL)) &&
         (strcmp(v, "ResPostBlock") == 0 || strcmp(v, "ResPostRelPosBlock") == 0))
         c->kind = SWIN_VIT_RES_POST;
+    bool flag = false;
+    if (I->eva) {
+        SWIN_TRY(swin__src_bool(src, "use_post_norm", false, &flag));
+        if (flag) c->kind = SWIN_VIT_RES_POST; /* EvaBlockPostNorm */
+    }
     I->relpos = !post && ((src->arch && strcmp(src->arch->timm_class,
                                                 "VisionTransformerRelPos") == 0) ||
                           swin__w_find(w, "blocks.0.attn.rel_pos.mlp.fc1.weight") ||
@@ -386,7 +567,9 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         if (strcmp(v, "none") != 0 && strcmp(v, "None") != 0 && !swin__parse_double(v, &iv))
             return swin__error(SWIN_ERR_CONFIG, "init_values: \"%.64s\" (%s) is not a number", v,
                                origin);
-        c->layer_scale = iv != 0.0 && c->kind == SWIN_VIT_PRE;
+        /* Eva makes its gammas for any value but None */
+        const bool set = I->eva ? strcmp(v, "none") != 0 && strcmp(v, "None") != 0 : iv != 0.0;
+        c->layer_scale = set && c->kind == SWIN_VIT_PRE;
     } else {
         c->layer_scale = swin__w_find(w, "blocks.0.ls1.gamma") != NULL;
     }
@@ -395,7 +578,7 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     if (swin__src_value(src, "mlp_hidden_dim", NULL)) {
         SWIN_TRY(swin__src_int(src, "mlp_hidden_dim", 1, have_fc1, have_fc1 ? fc1->shape[0] : 0,
                                fc1, "rows", &I->hidden));
-    } else if ((v = swin__src_value(src, "mlp_ratio", &origin))) {
+    } else if (!I->eva && (v = swin__src_value(src, "mlp_ratio", &origin))) {
         double ratio;
         if (!swin__parse_double(v, &ratio))
             return swin__error(SWIN_ERR_CONFIG,
@@ -414,6 +597,7 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     } else {
         I->hidden = have_fc1 ? fc1->shape[0] : post ? 2048 : 4 * I->dim;
     }
+    if (I->eva) SWIN_TRY(resolve_eva(src, w, I, c));
     I->eps = post ? 1e-5 : 1e-6;
     if ((v = swin__src_value(src, "norm_layer", NULL))) SWIN_TRY(swin__norm_layer_eps(v, &I->eps));
     if ((v = swin__src_value(src, "norm_eps", &origin)) && !swin__parse_double(v, &I->eps))
@@ -439,7 +623,9 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     const float *unused;
     SWIN_TRY(swin__w_get(w, "patch_embed.proj.weight", 4, pe_shape, &unused));
     const char *pe_kind = swin__src_value(src, "pos_embed", NULL);
-    if (I->relpos || (pe_kind && strcmp(pe_kind, "none") == 0)) {
+    bool abs_pos = true;
+    if (I->eva) SWIN_TRY(swin__src_bool(src, "use_abs_pos_emb", true, &abs_pos));
+    if (I->relpos || !abs_pos || (pe_kind && strcmp(pe_kind, "none") == 0)) {
         /* no position table (the relative-position ViT): img_size fixes the grid */
         SWIN_TRY(swin__src_int(src, "img_size", 1, false, 0, NULL, NULL, &I->img_size));
         if (I->img_size > (1 << 20) || I->img_size < I->patch)
@@ -532,7 +718,16 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         SWIN_TRY(swin__config_set(m, "qk_norm", "%d", c->qk_norm ? 1 : 0));
         SWIN_TRY(swin__config_set(m, "block_fn", "%s",
                                   c->kind == SWIN_VIT_RES_POST ? "ResPostBlock" : "Block"));
-        if (c->glu != SWIN_GLU_NONE) SWIN_TRY(swin__config_set(m, "mlp_layer", "SwiGLUPacked"));
+        if (c->glu != SWIN_GLU_NONE)
+            SWIN_TRY(swin__config_set(m, "mlp_layer", c->split_glu ? "SwiGLU" : "SwiGLUPacked"));
+        if (I->eva) {
+            static const char *const ropes[] = {"none", "cat", "dinov3", "mixed"};
+            SWIN_TRY(swin__config_set(m, "rope", "%s", ropes[I->rope]));
+            if (I->rope)
+                SWIN_TRY(swin__config_set(m, "rope_grid_indexing", I->rope_xy ? "xy" : "ij"));
+            SWIN_TRY(swin__config_set(m, "scale_attn_inner", "%d", c->attn_norm ? 1 : 0));
+            SWIN_TRY(swin__config_set(m, "scale_mlp", "%d", c->mlp_norm ? 1 : 0));
+        }
     }
     SWIN_TRY(swin__config_set(m, "global_pool", "%s", pool_names[I->pool]));
     SWIN_TRY(swin__config_set(m, "num_classes", "%lld", (long long)I->num_classes));
@@ -556,8 +751,12 @@ static int64_t count_params(const impl *I) {
     int64_t n = D * I->in_chans * I->patch * I->patch + (I->pe.proj_b ? D : 0);
     n += I->prefix * D + I->pos_rows * D + (I->norm_pre.weight ? 2 * D : 0);
     const int64_t fc2_in = c->glu != SWIN_GLU_NONE ? F / 2 : F;
-    n += I->depth * (4 * D + 3 * D * D + (c->qkv_bias ? 3 * D : 0) + D * D + D + F * D + F +
-                     D * fc2_in + D + (c->qk_norm ? 4 * hd : 0) + (c->layer_scale ? 2 * D : 0));
+    /* qkv bias: Eva's has no k part (zeros, not a parameter) */
+    const int64_t qkvb = c->qkv_bias ? (I->eva && !I->eva_k_bias ? 2 : 3) * D : 0;
+    n += I->depth * (4 * D + 3 * D * D + qkvb + D * D + D + F * D + F + D * fc2_in + D +
+                     (c->qk_norm ? 4 * hd : 0) + (c->layer_scale ? 2 * D : 0) +
+                     (c->attn_norm ? 2 * D : 0) + (c->mlp_norm ? 2 * fc2_in : 0));
+    if (I->rope_freqs) n += 2 * I->depth * I->heads * (hd / 2);
     n += (I->norm.weight ? 2 * D : 0) + (I->fc_norm.weight ? 2 * D : 0);
     if (I->map.latent)
         n += D + (D * D + (I->map.q_b ? D : 0)) + (2 * D * D + (I->map.kv_b ? 2 * D : 0)) +
@@ -667,8 +866,12 @@ static swin_status bind_map(impl *I, swin_weights *w) {
     SWIN_TRY(swin__norm_bind(&a->norm, w, "attn_pool.norm", D, (float)I->eps));
     /* timm: Mlp(D, int(D * mlp_ratio)) with the model's activation, never gated */
     const swin_weight *f = swin__w_find(w, "attn_pool.mlp.fc1.weight");
+    if (!I->eva) { /* VisionTransformer: the model's heads and activation */
+        I->map_heads = I->heads;
+        I->map_act = I->cfg.act;
+    }
     return swin__mlp_bind(&a->mlp, w, "attn_pool.mlp.fc1", "attn_pool.mlp.fc2", D,
-                          f && f->ndim == 2 ? f->shape[0] : I->hidden, I->cfg.act);
+                          f && f->ndim == 2 ? f->shape[0] : I->hidden, I->map_act);
 }
 
 static swin_status bind(swin_model *m, const swin_source *src, bool post) {
@@ -681,7 +884,9 @@ static swin_status bind(swin_model *m, const swin_source *src, bool post) {
     const int64_t D = I->dim, K = I->num_classes;
     const float eps = (float)I->eps;
     bool pre_norm = false;
-    if (!post) SWIN_TRY(swin__src_bool(src, "pre_norm", false, &pre_norm));
+    if (!post)
+        SWIN_TRY(swin__src_bool(src, I->eva ? "use_pre_transformer_norm" : "pre_norm", false,
+                                &pre_norm));
     /* timm's patch embedding has a bias unless pre_norm (CLIP); the tutorial's convolution
      * may or may not */
     const bool pe_bias = post ? swin__w_find(w, "patch_embed.proj.bias") != NULL
@@ -704,8 +909,11 @@ static swin_status bind(swin_model *m, const swin_source *src, bool post) {
         SWIN_TRY(swin__vit_block_bind(&I->blocks[b], w, prefix, &I->cfg));
     }
     if (I->relpos) SWIN_TRY(bind_relpos(I, w, src));
-    bool final_norm = true;
-    SWIN_TRY(swin__src_bool(src, "final_norm", true, &final_norm));
+    if (I->rope == 3) { /* mixed: learned frequencies per block and head */
+        const int64_t shape[4] = {2, I->depth, I->heads, D / I->heads / 2};
+        SWIN_TRY(swin__w_get(w, "rope.freqs", 4, shape, &I->rope_freqs));
+    }
+    const bool final_norm = I->final_norm;
     if (post) {
         /* nn.TransformerEncoder(..., norm=LayerNorm) */
         if (swin__w_find(w, "norm.weight")) SWIN_TRY(swin__norm_bind(&I->norm, w, "norm", D, eps));
@@ -797,8 +1005,86 @@ typedef struct plan {
     float *logits;   /* [B, K] */
     float *pooler;   /* [B, D], or NULL */
     float *pos;      /* [T', D]: the position table resampled to the input grid, or NULL */
+    float *rope_sin, *rope_cos; /* [tables, L, hd]: the rotary embedding of the input grid */
+    swin_rope rope;
     float *scratch;
 } plan;
+
+/* The rotary tables for an Hg x Wg grid, as timm builds them (float32 throughout):
+ * cat (RotaryEmbeddingCat, in_pixels False): bands 1 / temperature^(k / nb), nb = hd / 4;
+ *   coordinates arange + offset (scaled by ref_feat_shape / grid when set), (row, col) for ij,
+ *   (col, row) for xy; each band's angle repeated twice: [a0 a0 a1 a1 .. b0 b0 ..];
+ * dinov3 (RotaryEmbeddingDinoV3): coordinates ((i + 0.5 + offset) / n) * 2 - 1, periods
+ *   temperature^(2k / (hd/2)), angles 2 pi c / period, tiled [a.. b.. a.. b..] for the half
+ *   rotation (else repeated twice each);
+ * mixed (RotaryEmbeddingMixed): per block and head, angle = x f_x + y f_y with the learned
+ *   frequencies, (x, y) = (col, row) for xy, each repeated twice. */
+static void build_rope(const impl *I, int64_t Hg, int64_t Wg, float *sn, float *cs) {
+    const int64_t hd = I->dim / I->heads, nb = hd / 4, L = Hg * Wg;
+    const float temp = (float)I->rope_temp, off = (float)I->rope_offset;
+    if (I->rope == 3) {
+        const int64_t nH = I->heads, half = hd / 2;
+        for (int64_t d = 0; d < I->depth; d++)
+            for (int64_t h = 0; h < nH; h++) {
+                const float *fx = I->rope_freqs + (d * nH + h) * half;
+                const float *fy = I->rope_freqs + ((I->depth + d) * nH + h) * half;
+                float *s = sn + (d * nH + h) * L * hd, *c = cs + (d * nH + h) * L * hd;
+                for (int64_t p = 0; p < L; p++) {
+                    const int64_t row = p / Wg, col = p % Wg;
+                    const float tx = (float)(I->rope_xy ? col : row);
+                    const float ty = (float)(I->rope_xy ? row : col);
+                    for (int64_t k = 0; k < half; k++) {
+                        const float px = tx * fx[k], py = ty * fy[k];
+                        const float a = px + py;
+                        s[p * hd + 2 * k] = s[p * hd + 2 * k + 1] = sinf(a);
+                        c[p * hd + 2 * k] = c[p * hd + 2 * k + 1] = cosf(a);
+                    }
+                }
+            }
+        return;
+    }
+    for (int64_t p = 0; p < L; p++) {
+        const int64_t row = p / Wg, col = p % Wg;
+        float *s = sn + p * hd, *c = cs + p * hd;
+        for (int64_t k = 0; k < nb; k++) {
+            float a0, a1; /* the angles of the first and second coordinate */
+            if (I->rope == 1) {
+                const float e = (float)k / (float)nb;
+                const float band = 1.0f / powf(temp, e);
+                float t0 = (float)(I->rope_xy ? col : row) + off;
+                float t1 = (float)(I->rope_xy ? row : col) + off;
+                if (I->rope_ref[0]) { /* t / feat * ref, per axis */
+                    const float f0 = (float)(I->rope_xy ? Wg : Hg), f1 = (float)(I->rope_xy ? Hg : Wg);
+                    const float r0 = (float)(I->rope_xy ? I->rope_ref[1] : I->rope_ref[0]);
+                    const float r1 = (float)(I->rope_xy ? I->rope_ref[0] : I->rope_ref[1]);
+                    t0 = t0 / f0 * r0;
+                    t1 = t1 / f1 * r1;
+                }
+                a0 = t0 * band;
+                a1 = t1 * band;
+            } else {
+                const float e = 2.0f * (float)k / (float)(hd / 2);
+                const float period = powf(temp, e);
+                const float ch = ((float)row + 0.5f + off) / (float)Hg * 2.0f - 1.0f;
+                const float cw = ((float)col + 0.5f + off) / (float)Wg * 2.0f - 1.0f;
+                const float tau = (float)(2.0 * 3.14159265358979323846);
+                a0 = tau * ch / period;
+                a1 = tau * cw / period;
+            }
+            if (I->rope == 2 && I->rope_half) { /* [a.. b.. a.. b..] */
+                s[k] = s[2 * nb + k] = sinf(a0);
+                c[k] = c[2 * nb + k] = cosf(a0);
+                s[nb + k] = s[3 * nb + k] = sinf(a1);
+                c[nb + k] = c[3 * nb + k] = cosf(a1);
+            } else { /* [a0 a0 a1 a1 .. b0 b0 ..] */
+                s[2 * k] = s[2 * k + 1] = sinf(a0);
+                c[2 * k] = c[2 * k + 1] = cosf(a0);
+                s[2 * nb + 2 * k] = s[2 * nb + 2 * k + 1] = sinf(a1);
+                c[2 * nb + 2 * k] = c[2 * nb + 2 * k + 1] = cosf(a1);
+            }
+        }
+    }
+}
 
 static size_t max_size(size_t a, size_t b) {
     return a > b ? a : b;
@@ -824,6 +1110,11 @@ static size_t pool_scratch(const impl *I, int64_t B, int64_t N) {
 /* threads: the threads of the pool the plan runs on. rows: the resampled table's rows, or 0. */
 static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H, int64_t W,
                    int threads, int64_t rows) {
+    if (I->rope) { /* [tables, L, hd] sin and cos */
+        const int64_t tables = I->rope == 3 ? I->depth * I->heads : 1, hd = I->dim / I->heads;
+        P->rope_sin = swin__arena_take(bp, swin__arena_count(bp, tables, P->L, hd, 1));
+        P->rope_cos = swin__arena_take(bp, swin__arena_count(bp, tables, P->L, hd, 1));
+    }
     const int64_t D = I->dim;
     P->x = swin__arena_take(bp, swin__arena_count(bp, B, P->N, D, 1));
     P->stage = swin__arena_take(bp, swin__arena_count(bp, B, P->L, D, 1));
@@ -893,6 +1184,11 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
         SWIN_TRY(swin__resample_pos(P->pos + Pp * D, I->pos + Pp * D, D, I->grid, I->grid, Hg, Wg,
                                     I->pos_aa, P->scratch));
     }
+    if (I->rope) {
+        build_rope(I, Hg, Wg, P->rope_sin, P->rope_cos);
+        P->rope = (swin_rope){P->rope_sin, P->rope_cos, I->prefix, L, I->rope_half,
+                              I->rope == 3};
+    }
     const int64_t sshape[4] = {B, Hg, Wg, D}, fshape[2] = {B, I->feat}, pshape[2] = {B, D};
     const int64_t lshape[2] = {B, I->num_classes};
     swin__tensor_view(&ctx->stages[0], P->stage, 4, sshape);
@@ -910,7 +1206,7 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
 static void map_pool(float *out, const float *tokens, const impl *I, int64_t B, int64_t N,
                      float *scratch, swin_pool *pool) {
     const attn_pool *a = &I->map;
-    const int64_t D = I->dim, nH = I->heads, hd = D / nH;
+    const int64_t D = I->dim, nH = I->map_heads, hd = D / nH;
     float *kv = scratch, *q = kv + B * N * 2 * D, *sc = q + D, *merged = sc + N;
     float *normed = merged + B * D, *hidden = normed + B * D;
     swin__linear(kv, tokens, a->kv_w, a->kv_b, B * N, D, 2 * D, pool);
@@ -955,7 +1251,8 @@ static void forward(swin_context *ctx, const float *input) {
         swin__layernorm(P->x, P->x, I->norm_pre.weight, I->norm_pre.bias, B * N, D,
                         I->norm_pre.eps, pool);
     for (int64_t k = 0; k < I->depth; k++)
-        swin__vit_block_forward(P->x, &I->blocks[k], B, N, P->scratch, pool);
+        swin__vit_block_forward(P->x, &I->blocks[k], B, N, I->rope ? &P->rope : NULL, k,
+                                P->scratch, pool);
     for (int64_t b = 0; b < B; b++)
         memcpy(P->stage + b * L * D, P->x + (b * N + Pf) * D, (size_t)L * row);
 

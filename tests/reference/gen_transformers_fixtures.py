@@ -8,10 +8,14 @@ preprocessor_config.json), built from the independent references in transformers
 Weights are drawn in float32 from fixed seeds, every parameter randomised; the references run
 in float64 and are stored as F32. Model inputs are not stored: both sides compute them with
 the hash of tests/fixtures/README.md (gen_fixtures.input_hash), shape
-[B, num_channels, image_size, image_size]. Preprocessing: transformers' slow image processors
-(PIL path) on the photographs of tests/fixtures/images/. tests/fixtures/transformers/README.md
-says what each file covers.
+[B, num_channels, image_size, image_size]; the cases of EXTRA_SIZES are also run at [1, C, S, S]
+with seed + S and stored as <key>@<S>. Models: ViT, DeiT (with and without teacher), Swin,
+DINOv2, DINOv2 with registers, CLIP's vision tower (CLIPVisionModel, ...WithProjection,
+CLIPModel). Preprocessing: transformers' slow image processors (PIL path, ViT / DeiT / CLIP /
+Bit) on the photographs of tests/fixtures/images/. tests/fixtures/transformers/README.md says
+what each file covers.
 """
+import contextlib
 import json
 import os
 import struct
@@ -73,8 +77,18 @@ def clip_pp(shortest, crop, legacy=False):
             "resample": 3, "rescale_factor": RESCALE, "size": {"shortest_edge": shortest}}
 
 
+def bit_pp(shortest, crop, mean, std):
+    """BitImageProcessor file as facebook/dinov2-* ship it (shortest_edge 256, crop 224)."""
+    return {"crop_size": {"height": crop, "width": crop}, "do_center_crop": True,
+            "do_convert_rgb": True, "do_normalize": True, "do_rescale": True, "do_resize": True,
+            "image_mean": mean, "image_processor_type": "BitImageProcessor", "image_std": std,
+            "resample": 3, "rescale_factor": RESCALE, "size": {"shortest_edge": shortest}}
+
+
 IN_MEAN, IN_STD = ref.IMAGENET_DEFAULT_MEAN, ref.IMAGENET_DEFAULT_STD
 HALF = [0.5, 0.5, 0.5]
+DINOV2_PP = bit_pp(256, 224, IN_MEAN, IN_STD)  # facebook/dinov2-*, as on the hub
+V452 = "4.52.0"  # dinov2_with_registers: classifier mean without the registers (transformers >= 4.52)
 
 # name, config, architecture, batch, input seed, weight seed, config.json options, preprocessor
 CASES = [
@@ -110,7 +124,57 @@ CASES = [
                     window_size=5, mlp_ratio=2.5, qkv_bias=False, layer_norm_eps=1e-3,
                     path_norm=None),
      "SwinModel", 2, 26, 306, dict(), vit_pp(72, 3, IN_MEAN, IN_STD)),
+    # ---- DINOv2, DINOv2 with registers, CLIP, DeiT with teacher ------------------------------
+    ("dinov2_model",
+     ref.Dinov2Config(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, image_size=56,
+                      patch_size=14),
+     "Dinov2Model", 2, 51, 351, dict(name_or_path="facebook/dinov2-small"), DINOV2_PP),
+    ("dinov2_cls",
+     ref.Dinov2Config(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, image_size=42,
+                      patch_size=14, use_swiglu_ffn=True, id2label=LABELS_5),
+     "Dinov2ForImageClassification", 2, 52, 352,
+     dict(problem_type="single_label_classification"), DINOV2_PP),
+    ("dinov2_reg_model",
+     ref.Dinov2Config(model_type="dinov2_with_registers", hidden_size=16, num_hidden_layers=2,
+                      num_attention_heads=2, image_size=56, patch_size=14, num_register_tokens=4,
+                      qkv_bias=False),
+     "Dinov2WithRegistersModel", 2, 53, 353,
+     dict(name_or_path="facebook/dinov2-with-registers-small", version=V452), DINOV2_PP),
+    ("dinov2_reg_cls",
+     ref.Dinov2Config(model_type="dinov2_with_registers", hidden_size=16, num_hidden_layers=2,
+                      num_attention_heads=2, image_size=42, patch_size=14, num_register_tokens=2,
+                      layer_norm_eps=1e-3, id2label=LABELS_4),
+     "Dinov2WithRegistersForImageClassification", 2, 54, 354, dict(version=V452), DINOV2_PP),
+    ("clip_vision",
+     ref.CLIPVisionConfig(hidden_size=16, intermediate_size=40, num_hidden_layers=2,
+                          num_attention_heads=2, image_size=42, patch_size=14, hidden_act="quick_gelu"),
+     "CLIPVisionModel", 2, 55, 355, dict(), clip_pp(42, 42)),
+    ("clip_vision_proj",
+     ref.CLIPVisionConfig(hidden_size=16, intermediate_size=48, projection_dim=12,
+                          num_hidden_layers=2, num_attention_heads=2, image_size=48, patch_size=16,
+                          hidden_act="gelu"),
+     "CLIPVisionModelWithProjection", 2, 56, 356, dict(), clip_pp(48, 48)),
+    ("clip_full",
+     ref.CLIPConfig(
+         text_config=ref.CLIPTextConfig(vocab_size=64, hidden_size=16, intermediate_size=24,
+                                        projection_dim=10, num_hidden_layers=1,
+                                        num_attention_heads=2, max_position_embeddings=8),
+         vision_config=ref.CLIPVisionConfig(hidden_size=20, intermediate_size=36,
+                                            num_hidden_layers=2, num_attention_heads=2,
+                                            image_size=42, patch_size=14),
+         projection_dim=10),
+     "CLIPModel", 2, 57, 357, dict(name_or_path="openai/clip-vit-base-patch32"), clip_pp(42, 42)),
+    ("deit_teacher",
+     ref.ViTConfig(model_type="deit", hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                   intermediate_size=40, image_size=32, patch_size=8, qkv_bias=True,
+                   layer_norm_eps=1e-12, id2label=LABELS_5),
+     "DeiTForImageClassificationWithTeacher", 2, 58, 358,
+     dict(name_or_path="facebook/deit-base-distilled-patch16-224"),
+     deit_pp(36, 32, IN_MEAN, IN_STD, legacy=True)),
 ]
+# extra input sizes (batch 1, input seed + size), stored as <key>@<size>: DINOv2 resamples its
+# table whenever the grid differs; CLIP runs them with interpolate_pos_encoding=True
+EXTRA_SIZES = {"dinov2_model": [28, 42, 70], "dinov2_reg_model": [42, 70], "clip_vision": [28, 56]}
 
 # Preprocessing: config name -> preprocessor_config.json dict
 PREPROCESSORS = {
@@ -122,6 +186,8 @@ PREPROCESSORS = {
     "vit_40_bilinear": vit_pp(40, 2, HALF, HALF),                          # vit_224_bilinear, small
     "clip_legacy_29_crop32": clip_pp(29, 32, legacy=True),                # crop larger than the image
     "deit_legacy_48_crop40": deit_pp(48, 40, IN_MEAN, IN_STD, legacy=True),
+    "dinov2_256_crop224": DINOV2_PP,                                       # facebook/dinov2-*
+    "bit_36_crop32": bit_pp(36, 32, IN_MEAN, IN_STD),                      # the same, small
 }
 # config name -> [(image stem, store the F32 tensor too)]; every run stores its U8 tensor. The
 # 224-pixel configs cost 147 KiB per U8 tensor (588 KiB per F32 one), so only deit_256_crop224
@@ -135,6 +201,8 @@ PREPROCESS_RUNS = {
     "vit_40_bilinear": [("camera_240x180_gray", True), ("astronaut_120x160_rgba", True)],
     "clip_legacy_29_crop32": [("chelsea_400x266", True), ("astronaut_120x160_rgba", True)],
     "deit_legacy_48_crop40": [("coffee_150x100", True)],
+    "dinov2_256_crop224": [("astronaut_120x160_rgba", False)],
+    "bit_36_crop32": [("chelsea_400x266", True), ("camera_240x180_gray", True)],
 }
 IMAGE_FILES = {
     "chelsea_400x266": "chelsea_400x266.jpg",
@@ -165,15 +233,17 @@ def make_weights(cfg, arch, wseed):
     return {k: v.detach().clone() for k, v in m.state_dict().items()}
 
 
-def run(cfg, arch, sd, x, dtype=torch.float64):
+def run(cfg, arch, sd, x, dtype=torch.float64, interpolate=False):
     m = ref.build(cfg, arch)
     m.load_state_dict(sd, strict=True)
     m = m.to(dtype).eval()
     with torch.no_grad():
+        if interpolate:  # extra sizes: CLIP needs interpolate_pos_encoding=True, DINOv2 ignores it
+            return m(x.to(dtype), interpolate_pos_encoding=True), m
         return m(x.to(dtype)), m
 
 
-OUTPUT_ORDER = ["logits", "features", "pooler", "last_hidden_state"]
+OUTPUT_ORDER = ["logits", "features", "pooler", "last_hidden_state", "tokens"]
 # stage maps kept per case (default: all), to keep the folder small: swin_model has every stage
 # (padded everywhere); the two classifiers keep their first and / or last stage
 STAGES = {"swin_cls_224": ("stage0", "stage3"), "swin_cls_256": ("stage3",)}
@@ -186,8 +256,20 @@ def expected_items(name, out):
     return [(k, out[k]) for k in keys]
 
 
-def inputs(cfg, batch, seed):
-    return input_hash((batch, cfg.num_channels, cfg.image_size, cfg.image_size), seed)
+def inputs(cfg, batch, seed, size=None):
+    size = size or cfg.image_size
+    return input_hash((batch, cfg.num_channels, size, size), seed)
+
+
+def expected_all(name, cfg, arch, sd, batch, seed):
+    """The expected items of a case: its outputs at config.image_size, then <key>@<size> for
+    each extra size (batch 1, input seed + size)."""
+    out, _ = run(cfg, arch, sd, inputs(cfg, batch, seed))
+    items = expected_items(name, out)
+    for size in EXTRA_SIZES.get(name, []):
+        o, _ = run(cfg, arch, sd, inputs(cfg, 1, seed + size, size), interpolate=True)
+        items += [(f"{k}@{size}", v) for k, v in expected_items(name, o) if not k.startswith("stage")]
+    return items
 
 
 def gen_models():
@@ -200,8 +282,7 @@ def gen_models():
         write_text(path(name, "config.json"), ref.config_json(cfg, arch, **cj))
         write_text(path(name, "preprocessor_config.json"), pp_json(pp))
         st.write(path(name, "model.safetensors"), ref.hub_order(sd), ref.SAFETENSORS_METADATA)
-        out, _ = run(cfg, arch, sd, inputs(cfg, batch, seed))
-        st.write(path(f"{name}.expected.safetensors"), expected_items(name, out), REGEN)
+        st.write(path(f"{name}.expected.safetensors"), expected_all(name, cfg, arch, sd, batch, seed), REGEN)
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,23 +381,166 @@ def maxdiff(a, b):
     return (a.double() - b.double()).abs().max().item()
 
 
+NEW_CASES = ("dinov2_model", "dinov2_cls", "dinov2_reg_model", "dinov2_reg_cls", "clip_vision",
+             "clip_vision_proj", "clip_full", "deit_teacher")
+
+
+@contextlib.contextmanager
+def patched(obj, attr, value):
+    old = getattr(obj, attr)
+    setattr(obj, attr, value)
+    try:
+        yield
+    finally:
+        setattr(obj, attr, old)
+
+
+def resample_variant(antialias=None, old_scale_factor=False):
+    """ref.resample_patch_table with the antialias flag forced, or transformers < 4.45's DINOv2
+    rule (scale_factor=((g + 0.1) / n, (g + 0.1) / n) instead of size=(g, g))."""
+    orig = ref.resample_patch_table
+    forced = antialias
+
+    def f(table, new_h, new_w, antialias=False, in_float32=True):
+        if not old_scale_factor:
+            return orig(table, new_h, new_w, antialias=forced, in_float32=in_float32)
+        n = int(table.shape[1] ** 0.5)
+        D = table.shape[-1]
+        t = table.reshape(1, n, n, D).permute(0, 3, 1, 2).float()
+        t = torch.nn.functional.interpolate(t, scale_factor=((new_h + 0.1) / n, (new_w + 0.1) / n),
+                                            mode="bicubic", align_corners=False)
+        assert t.shape[-2:] == (new_h, new_w)
+        return t.to(table.dtype).permute(0, 2, 3, 1).reshape(1, new_h * new_w, D)
+
+    return f
+
+
+def new_case_notes(name, cfg, arch, sd, batch, seed, out):
+    """Float32 noise at the extra sizes and what plausible mistakes change (numbers for the README)."""
+    lines = []
+    sizes = EXTRA_SIZES.get(name, [])
+    main = "logits" if "logits" in out else "features"
+
+    def at(size, **kw):
+        x = inputs(cfg, 1, seed + size, size) if size else inputs(cfg, batch, seed)
+        return run(cfg, arch, sd, x, interpolate=bool(size), **kw)[0]
+
+    for size in sizes:
+        o64, o32 = at(size), at(size, dtype=torch.float32)
+        lines.append(f"  @{size}: {main} max|ref| {o64[main].abs().max().item():.3g}, f32 noise "
+                     f"{maxdiff(o32[main], o64[main]):.2g}; tokens f32 noise {maxdiff(o32['tokens'], o64['tokens']):.2g}")
+    if cfg.model_type in ("dinov2", "dinov2_with_registers") and sizes:
+        aa = cfg.model_type == "dinov2"  # the wrong choice: flip it
+        for desc, kw in ((f"antialias={aa} (the other DINOv2 class's resampling)", dict(antialias=aa)),
+                         ("transformers < 4.45's scale_factor=(g + 0.1) / n", dict(old_scale_factor=True))):
+            ref_tok = {size: at(size)["tokens"] for size in sizes}
+            with patched(ref, "resample_patch_table", resample_variant(**kw)):
+                ds = [maxdiff(at(size)["tokens"], ref_tok[size]) for size in sizes]
+            lines.append(f"  {desc}: tokens differ by " + ", ".join(f"@{s_} {d:.2g}" for s_, d in zip(sizes, ds)))
+    if cfg.model_type in ("dinov2", "dinov2_with_registers"):
+        R = cfg.registers
+        orig_interp = ref.Dinov2Embeddings.interpolate_pos_encoding
+
+        def no_cls_row(self, n, H, W):
+            pos = orig_interp(self, n, H, W)
+            return torch.cat([torch.zeros_like(pos[:, :1]), pos[:, 1:]], 1)
+
+        with patched(ref.Dinov2Embeddings, "interpolate_pos_encoding", no_cls_row):
+            o = at(None)
+        lines.append(f"  class token without position row 0 (timm's no_embed_class read as 'no class row'): "
+                     f"{main} differ by {maxdiff(o[main], out[main]):.2g}")
+        if "logits" in out:
+            m = run(cfg, arch, sd, inputs(cfg, batch, seed))[1]
+            lhs = out["last_hidden_state"]
+            with torch.no_grad():
+                with_cls = m.classifier(torch.cat([lhs[:, 0], lhs.mean(1)], 1))
+                with_reg = m.classifier(torch.cat([lhs[:, 0], lhs[:, 1:].mean(1)], 1))
+            lines.append(f"  classifier mean over all tokens (class token and any registers included): logits differ by "
+                         f"{maxdiff(with_cls, out['logits']):.2g}" +
+                         (f"; mean including the {R} registers (transformers 4.48-4.51): "
+                          f"{maxdiff(with_reg, out['logits']):.2g}" if R else ""))
+        if cfg.use_swiglu_ffn:
+            def swapped(self, x):
+                x1, x2 = self.weights_in(x).chunk(2, dim=-1)
+                return self.weights_out(torch.nn.functional.silu(x2) * x1)
+
+            with patched(ref.Dinov2SwiGLUFFN, "forward", swapped):
+                o = at(None)
+            lines.append(f"  SwiGLU halves swapped (silu on the second half): {main} differ by "
+                         f"{maxdiff(o[main], out[main]):.2g}")
+        if cfg.layer_norm_eps != 1e-6:
+            m = ref.build(cfg, arch).double().eval()
+            m.load_state_dict(sd)
+            set_eps(m, 1e-6)
+            with torch.no_grad():
+                o = m(inputs(cfg, batch, seed).double())
+            lines.append(f"  eps 1e-6 (DINOv2's default) instead of {cfg.layer_norm_eps}: {main} differ by "
+                         f"{maxdiff(o[main], out[main]):.2g}")
+    if name.startswith("clip"):
+        vcfg = cfg.vision_config if isinstance(cfg, ref.CLIPConfig) else cfg
+        lines.append(f"  tokens (post_layernorm of every token) vs last_hidden_state (no final norm): "
+                     f"{maxdiff(out['tokens'], out['last_hidden_state']):.2g}")
+        other = "gelu" if vcfg.hidden_act == "quick_gelu" else "quick_gelu"
+        m = run(cfg, arch, sd, inputs(cfg, batch, seed))[1]
+        for mod in m.modules():
+            if isinstance(mod, ref.CLIPMLP):
+                mod._act = ref.activation(other)
+        with torch.no_grad():
+            o = m(inputs(cfg, batch, seed).double())
+        lines.append(f"  hidden_act {other} instead of {vcfg.hidden_act}: {main} differ by "
+                     f"{maxdiff(o[main], out[main]):.2g}")
+        m = run(cfg, arch, sd, inputs(cfg, batch, seed))[1]
+        m.vision_model.pre_layrnorm = nn.Identity()
+        with torch.no_grad():
+            o = m(inputs(cfg, batch, seed).double())
+        lines.append(f"  without pre_layrnorm: {main} differ by {maxdiff(o[main], out[main]):.2g}")
+        if sizes:
+            ref_tok = {size: at(size)["tokens"] for size in sizes}
+            with patched(ref, "resample_patch_table", resample_variant(antialias=True)):
+                ds = [maxdiff(at(size)["tokens"], ref_tok[size]) for size in sizes]
+            lines.append("  antialiased resampling (timm's dynamic_img_size): tokens differ by "
+                         + ", ".join(f"@{s_} {d:.2g}" for s_, d in zip(sizes, ds)))
+        if "logits" in out:
+            nrm = out["logits"] / out["logits"].norm(dim=-1, keepdim=True)
+            lines.append(f"  L2-normalised image_embeds (CLIPModel.forward's) instead of "
+                         f"get_image_features': logits differ by {maxdiff(nrm, out['logits']):.2g}")
+    if name == "deit_teacher":
+        m = run(cfg, arch, sd, inputs(cfg, batch, seed))[1]
+        lhs = out["last_hidden_state"]
+        with torch.no_grad():
+            cls_only = m.cls_classifier(lhs[:, 0])
+            one_head = m.cls_classifier(out["features"])
+        lines.append(f"  cls_classifier only (DeiTForImageClassification's reading): logits differ by "
+                     f"{maxdiff(cls_only, out['logits']):.2g}; cls_classifier on (t0 + t1) / 2: "
+                     f"{maxdiff(one_head, out['logits']):.2g}")
+    return lines
+
+
 def verify():
     for name, cfg, arch, batch, seed, wseed, cj, pp in CASES:
         with open(path(name, "config.json"), encoding="utf-8") as f:
             cfg2, arch2 = ref.config_from_dict(json.load(f))
         assert arch2 == arch
         with open(path(name, "preprocessor_config.json"), encoding="utf-8") as f:
-            r = ref.resolve_processor(json.load(f), cfg2.model_type)
-        assert r["size"] == {"height": cfg.image_size, "width": cfg.image_size} or \
-            r["crop_size"] == {"height": cfg.image_size, "width": cfg.image_size}
+            ppd = json.load(f)
+            r = ref.resolve_processor(ppd, cfg2.model_type)
+        if cfg2.model_type.startswith("dinov2"):
+            # the hub's DINOv2 file (crop 224): the hub's models have image_size 518 and always
+            # resample their table to the processed grid; so do these
+            assert ppd == DINOV2_PP
+        else:
+            assert r["size"] == {"height": cfg.image_size, "width": cfg.image_size} or \
+                r["crop_size"] == {"height": cfg.image_size, "width": cfg.image_size}
         sd, meta, dts = st.read(path(name, "model.safetensors"))
         assert meta == ref.SAFETENSORS_METADATA
         exp, emeta, _ = st.read(path(f"{name}.expected.safetensors"))
         assert emeta == REGEN
+        want = expected_all(name, cfg2, arch2, sd, batch, seed)
+        assert list(exp) == [k for k, _ in want], (name, list(exp))
+        for k, v in want:
+            assert torch.equal(v.float(), exp[k]), (name, k)
         x = inputs(cfg2, batch, seed)
         out, m64 = run(cfg2, arch2, sd, x)
-        for k, v in exp.items():
-            assert torch.equal(out[k].float(), v), (name, k)
         out32, m32 = run(cfg2, arch2, sd, x, torch.float32)
         main = "logits" if "logits" in out else "features"
         line = [f"{name}: {arch}, B {batch}, seed {seed}, {len(sd)} tensors"]
@@ -362,6 +586,10 @@ def verify():
                 o = m(x.double())
             line.append(f"  config eps also in embeddings.norm and downsample.norm: features differ "
                         f"by {maxdiff(o['features'], out['features']):.2g}")
+        if name in NEW_CASES:
+            line += new_case_notes(name, cfg2, arch2, sd, batch, seed, out)
+            print("\n".join(line))
+            continue
         print("\n".join(line))
         print("  runtime stage sizes / window, shift: " + (
             ", ".join(f"{r}: " + "/".join("w{}s{}".format(*cfg.window_shift(b, r, r))

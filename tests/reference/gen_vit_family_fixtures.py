@@ -84,6 +84,27 @@ CASES = [
      dict(SMALL, img_size=48, num_classes=5, rel_pos_dim=24), 2, 48, [], 46),
     ("relpos_cls", "vit_relpos_medium_patch16_cls_224",
      dict(SMALL, img_size=32, num_classes=5, rel_pos_dim=24), 2, 32, [], 47),
+    # timm's Eva: EVA02 (RoPE "cat" with ref_feat_shape, q/v biases, packed SwiGLU), also at
+    # other sizes (position table resampled, RoPE rebuilt for the grid)
+    ("eva02", "eva02_small_patch14_224",
+     dict(SMALL, img_size=56, num_classes=5, dynamic_img_size=True), 2, 56, [28, 70], 48),
+    # EVA02 base: unfused q/k/v projections (no k bias), SwiGLU with split fc1 and its norm
+    ("eva02_split", "eva02_base_patch14_224", dict(SMALL, img_size=28, num_classes=5), 2, 28, [],
+     49),
+    # EVA02 CLIP: the attention's inner norm, class-token pooling
+    ("eva02_clip", "eva02_base_patch16_clip_224", dict(SMALL, img_size=32, num_classes=6), 2, 32,
+     [], 50),
+    # the rope ViTs: AttentionRope (fused qkv bias), xy grid, layer scale; mixed (learned) RoPE
+    ("rope_xy", "vit_small_patch16_rope_ape_224", dict(SMALL, img_size=48, num_classes=5), 2, 48,
+     [], 51),
+    ("rope_mixed", "vit_small_patch16_rope_mixed_224", dict(SMALL, img_size=48, num_classes=5), 2,
+     48, [], 52),
+    # DINOv3: RoPE "dinov3" (half rotation), 4 registers, no position table, any grid
+    ("dinov3", "vit_small_patch16_dinov3", dict(SMALL, img_size=48, dynamic_img_size=True), 2, 48,
+     [32, 64], 53),
+    # Perception Encoder: norm_pre, attention pooling with its own heads, RoPE offset 1
+    ("pe_core", "vit_pe_core_tiny_patch16_384",
+     dict(SMALL, img_size=48, num_classes=5, attn_pool_num_heads=4), 2, 48, [], 54),
     # no final norm (timm's final_norm=False), register tokens without a class token
     ("no_final_norm", "vit_small_patch16_224",
      dict(SMALL, img_size=32, num_classes=5, final_norm=False, class_token=False, reg_tokens=2,
@@ -129,13 +150,15 @@ def main():
         with open(os.path.join(folder, "config.json"), "w") as f:  # stable formatting
             json.dump(cfg, f, indent=2, sort_keys=True)
             f.write("\n")
-        m64 = model.double()
+        # float64, except where timm cannot (its mixed RoPE casts to float32 inside)
+        dt = torch.float32 if "mixed" in arch else torch.float64
+        m64 = model.to(dt)
         exp = {}
-        for key, t in outputs(m64, input_hash((batch, 3, img, img), seed).double()).items():
+        for key, t in outputs(m64, input_hash((batch, 3, img, img), seed).to(dt)).items():
             exp[key] = t.float()
         for size in extra:
             x = input_hash((1, 3, size, size), seed + size)
-            for key, t in outputs(m64, x.double()).items():
+            for key, t in outputs(m64, x.to(dt)).items():
                 exp["%s@%d" % (key, size)] = t.float()
         st.write(os.path.join(OUT, case + ".expected.safetensors"), exp, dtype="F32",
                  metadata={"regenerate": "TIMM_SRC=... /usr/bin/python3 "

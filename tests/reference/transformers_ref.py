@@ -1,5 +1,5 @@
-"""Independent PyTorch references of Hugging Face transformers' ViT, DeiT and Swin (and of their
-image processors), written from transformers' algorithm, not copied from it (transformers is
+"""Independent PyTorch references of Hugging Face transformers' ViT, DeiT, Swin, DINOv2, DINOv2
+with registers and CLIP's vision tower (and of their image processors), written from transformers' algorithm, not copied from it (transformers is
 not a dependency). State-dict names are exactly transformers' names, persistent buffers
 included, so a dict of these modules is what `save_pretrained` writes to model.safetensors.
 
@@ -7,8 +7,10 @@ included, so a dict of these modules is what `save_pretrained` writes to model.s
     /usr/bin/python3 tests/reference/gen_transformers_fixtures.py   # tests/fixtures/transformers/
 
 Semantics are transformers' eval mode (read from the 4.4x-4.5x sources): no dropout,
-no drop path, no head_mask, no bool_masked_pos, no interpolate_pos_encoding, plain softmax
-attention (eager and sdpa compute the same thing). Every forward returns a dict:
+no drop path, no head_mask, no bool_masked_pos, no interpolate_pos_encoding for ViT / DeiT / Swin
+(DINOv2 always resamples its table when the grid differs; CLIP's forward takes
+interpolate_pos_encoding), plain softmax attention (eager and sdpa compute the same thing).
+Every forward returns a dict:
 
     logits             [B, num_labels]    *ForImageClassification only
     features           [B, D]             the vector the classifier reads: ViT / DeiT the final
@@ -20,6 +22,14 @@ attention (eager and sdpa compute the same thing). Every forward returns a dict:
     stage{s}           [B, H_s, W_s, C_s] Swin: stage s's blocks' output before its downsample;
                                           ViT / DeiT: stage0 only, the last layer's patch tokens
                                           before the final layernorm, prefix tokens dropped
+    tokens             [B, T, D]          DINOv2, CLIP, DeiT with teacher: every token after the
+                                          model's final norm (DINOv2 / DeiT: = last_hidden_state;
+                                          CLIP: post_layernorm of every token of
+                                          last_hidden_state, which has no final norm)
+  For DINOv2 (+registers) and CLIP: features = pooler_output (DINOv2: final-layernorm token 0;
+  CLIP: post_layernorm(last_hidden_state[:, 0])), except Dinov2(WithRegisters)ForImage-
+  Classification, whose features are the classifier's input concat(token 0, patch mean) [B, 2D];
+  logits of CLIPVisionModelWithProjection / CLIPModel are image_embeds (not normalised).
 
 ViT (transformers.models.vit.modeling_vit), compared with timm's VisionTransformer
 (tests/reference/vit_ref.py):
@@ -40,9 +50,10 @@ DeiT (transformers.models.deit.modeling_deit): ViT's layers, but DeiTEmbeddings 
   cls_token AND a distillation_token, tokens [cls, dist, patches], position_embeddings
   [1, N + 2, D], for every DeiT class (also the non-distilled DeiTForImageClassification).
   DeiTForImageClassification's classifier reads token 0 (the class token) only; token 1 takes
-  part in attention but is never read. (DeiTForImageClassificationWithTeacher, not modelled,
-  averages cls_classifier(token 0) and distillation_classifier(token 1), as timm's distilled
-  DeiT does at eval.) timm's plain DeiT has one prefix token, so no timm model equals this one.
+  part in attention but is never read. DeiTForImageClassificationWithTeacher averages
+  cls_classifier(token 0) and distillation_classifier(token 1), as timm's distilled DeiT does at
+  eval (self-check: equal to timm's deit_*_distilled). timm's plain DeiT has one prefix token,
+  so no timm model equals DeiTForImageClassification.
 Swin (transformers.models.swin.modeling_swin), compared with timm >= 0.9 (swin_ref.py):
   1. Window and shift come from the RUNTIME resolution of the stage (SwinLayer.forward calls
      SwinLayer.set_shift_and_window_size(input_dimensions) with the actual (H, W)): block b of a
@@ -86,6 +97,50 @@ Swin (transformers.models.swin.modeling_swin), compared with timm >= 0.9 (swin_r
   Otherwise as timm: separate query / key / value, scores (q k^T) / sqrt(head_size) + bias
   (table[index], index[i][j] = (dy + w - 1) * (2w - 1) + (dx + w - 1) for query i, key j,
   dy = row_i - row_j), exact-erf GELU MLP of int(mlp_ratio * C) units, final layernorm, mean.
+
+DINOv2 (modeling_dinov2.py) and DINOv2 with registers (modeling_dinov2_with_registers.py, >= 4.48):
+  - Tokens [cls, registers (R), patches]. position_embeddings [1, 1 + N, D]: row 0 is added to
+    the class token, rows 1.. to the patches; the register_tokens [1, R, D] are inserted after
+    the class token AFTER the position embedding is added (Dinov2WithRegistersEmbeddings.forward),
+    so they get no position row. timm's reg4 checkpoints fold row 0 into cls_token
+    (no_embed_class); transformers keeps it separate.
+  - interpolate_pos_encoding(embeddings, height, width) always runs in forward: it returns the
+    table when (patch count == table rows - 1 and height == width), else the patch rows as a
+    [1, D, n, n] map go through F.interpolate(float32 map, size=(height // p, width // p),
+    mode="bicubic", align_corners=False) and are cast back; dinov2 passes NO antialias,
+    dinov2_with_registers passes antialias=True (timm's resample_abs_pos_embed does too, so
+    timm's dinov2 without registers differs from transformers' at other sizes). transformers
+    < 4.45 used scale_factor=((g + 0.1) / n, ...) instead of size (PR 33226): different values.
+  - Dinov2Layer: x + layer_scale1(attention(norm1(x))), then + layer_scale2(mlp(norm2(x)));
+    layer_scale*.lambda1 [D] multiply. mlp: fc1 [int(D * mlp_ratio), D], ACT2FN[hidden_act], fc2;
+    or with use_swiglu_ffn weights_in [2h, D] -> silu(first half) * second half -> weights_out
+    [D, h], h = (int(int(D * mlp_ratio) * 2 / 3) + 7) // 8 * 8, hidden_act ignored.
+  - LayerNorm eps = config.layer_norm_eps (default 1e-6) in norm1, norm2 and layernorm.
+  - embeddings.mask_token [1, D] is in the state dict (dinov2: when use_mask_token, default True;
+    registers: always) but only used with bool_masked_pos.
+  - Dinov2Model: last_hidden_state = layernorm(all tokens), pooler_output = its token 0.
+    *ForImageClassification (prefix `dinov2.` / `dinov2_with_registers.`): classifier
+    [num_labels, 2D] on concat(token 0, mean of tokens 1 + R ..). transformers 4.48-4.51 took the
+    mean over tokens 1.. (registers included; fixed by PR 37836 in 4.52).
+CLIP (modeling_clip.py), CLIPVisionModel / CLIPVisionModelWithProjection / CLIPModel:
+  - vision_model.embeddings: class_embedding [D], patch_embedding (conv, no bias),
+    position_embedding (nn.Embedding, weight [N + 1, D]); tokens [cls, patches] + the table;
+    then pre_layrnorm (sic), encoder.layers.{i}: x + self_attn(layer_norm1(x)) (q/k/v/out_proj
+    with biases, scores (q k^T) * head_dim ** -0.5), x + mlp.fc2(act(mlp.fc1(layer_norm2(x)))),
+    act = ACT2FN[hidden_act], default "quick_gelu" = x * sigmoid(1.702 x). LayerNorm eps
+    config.layer_norm_eps (default 1e-5) everywhere.
+  - last_hidden_state has NO final norm; pooler_output = post_layernorm(last_hidden_state[:, 0]);
+    image_embeds = visual_projection(pooler_output) (no bias). CLIPModel.forward L2-normalises
+    its image_embeds, get_image_features does not (this module returns the latter).
+  - The input must be config.image_size unless interpolate_pos_encoding=True; then the patch
+    rows are resampled as DINOv2's (size=(H // p, W // p), bicubic, align_corners=False, no
+    antialias) but in the model's dtype (no float32 round trip); skipped when the patch count
+    equals and H == W.
+  - CLIPModel: visual_projection is [config.projection_dim, vision hidden]; the nested
+    vision_config.projection_dim is not read. save_pretrained writes text_config / vision_config
+    with only their non-default keys (to_diff_dict / recursive_diff_dict), so a loader must
+    supply CLIPVisionConfig's defaults (hidden 768, intermediate 3072, 12 layers, 12 heads,
+    image 224, patch 32, quick_gelu, eps 1e-5, 3 channels).
 
 Image processors (slow, PIL path): see hf_preprocess() and its docstring.
 """
@@ -1330,10 +1385,16 @@ PROCESSOR_DEFAULTS = {
                            IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD, "square"),
     "CLIPImageProcessor": ({"shortest_edge": 224}, 3, True, {"height": 224, "width": 224},
                            OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, "shortest_edge"),
+    # BitImageProcessor (DINOv2's): CLIPImageProcessor's steps and defaults (CLIP mean / std
+    # too); facebook/dinov2-* files set shortest_edge 256, crop 224 and ImageNet mean / std
+    "BitImageProcessor": ({"shortest_edge": 224}, 3, True, {"height": 224, "width": 224},
+                          OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, "shortest_edge"),
 }
 # AutoImageProcessor's choice when preprocessor_config.json names no class
 MODEL_TYPE_PROCESSOR = {"vit": "ViTImageProcessor", "deit": "DeiTImageProcessor",
-                        "swin": "ViTImageProcessor"}
+                        "swin": "ViTImageProcessor", "dinov2": "BitImageProcessor",
+                        "dinov2_with_registers": "BitImageProcessor", "clip": "CLIPImageProcessor"}
+SHORTEST_EDGE_PROCESSORS = ("CLIPImageProcessor", "BitImageProcessor")
 
 
 def processor_class(pp, model_type=None):
@@ -1370,7 +1431,7 @@ def resolve_processor(pp, model_type=None):
     cls = processor_class(pp, model_type)
     dsize, dres, has_crop, dcrop, dmean, dstd, int_size = PROCESSOR_DEFAULTS[cls]
     size = size_dict(pp.get("size", dsize), default_to_square=(int_size == "square"))
-    if cls != "CLIPImageProcessor" and set(size) != {"height", "width"}:
+    if cls not in SHORTEST_EDGE_PROCESSORS and set(size) != {"height", "width"}:
         raise ValueError(f"{cls}.resize needs height and width, got {size}")
     if set(size) - {"height", "width", "shortest_edge"}:
         raise ValueError(f"longest_edge not modelled: {size}")
@@ -1420,14 +1481,17 @@ def center_crop(a, ch, cw):
 
 
 def hf_preprocess(img, pp, model_type=None):
-    """What ViTImageProcessor / DeiTImageProcessor / CLIPImageProcessor.preprocess return for
-    one PIL RGB image (Image.open(path).convert("RGB")), as (float32 [3, H, W], uint8 [3, H, W]
+    """What ViTImageProcessor / DeiTImageProcessor / CLIPImageProcessor / BitImageProcessor
+    .preprocess return for one PIL RGB image (Image.open(path).convert("RGB")), as (float32 [3, H, W], uint8 [3, H, W]
     after resize and crop).
 
       a = np.array(img)                                  # uint8 H x W x 3
       resize: PIL img.resize((width, height), resample)  # uint8 in, uint8 out (PIL rounds and
                                                          # clamps); skipped by PIL if same size
-      center crop (DeiT, CLIP): center_crop() above, on the uint8 array
+      center crop (DeiT, CLIP, Bit): center_crop() above, on the uint8 array
+      (BitImageProcessor = CLIPImageProcessor's steps: do_convert_rgb (PIL convert("RGB"), done
+      by the caller here), resize with {shortest_edge} (default_to_square False), center crop,
+      rescale, normalize; its defaults are CLIP's, its hub files set their own)
       rescale:   x = float32(float64(a) * rescale_factor)          # rescale_factor a double
       normalize: x = (x - float32(mean[c])) / float32(std[c])      # float32 arithmetic
       channels first.
@@ -1617,6 +1681,353 @@ def brute_swin_layer(layer, x, H, W):
     return h + layer.output(layer.intermediate(layer.layernorm_after(h)))
 
 
+def _hand_attention(x, sd, pre, names, heads, scale_first=False):
+    """Multi-head attention by explicit per-head loops (no module code): names = (q, k, v, out)."""
+    B, N, D = x.shape
+    d = D // heads
+
+    def lin(n, t):
+        w = sd[pre + n + ".weight"]
+        b = sd.get(pre + n + ".bias")
+        return t @ w.T + (b if b is not None else 0)
+
+    q, k, v = lin(names[0], x), lin(names[1], x), lin(names[2], x)
+    outs = []
+    for h in range(heads):
+        sl = slice(h * d, (h + 1) * d)
+        s = torch.einsum("bic,bjc->bij", q[..., sl], k[..., sl]) / math.sqrt(d)
+        outs.append(torch.softmax(s, -1) @ v[..., sl])
+    return lin(names[3], torch.cat(outs, -1))
+
+
+def _hand_patches(x, w, b, p):
+    """Patch embedding by unfold + matmul: (B, C, H, W) -> (B, (H//p)*(W//p), D), row-major."""
+    B, C, H, W = x.shape
+    gh, gw = H // p, W // p
+    cols = x[:, :, :gh * p, :gw * p].reshape(B, C, gh, p, gw, p).permute(0, 2, 4, 1, 3, 5)
+    t = cols.reshape(B, gh * gw, C * p * p) @ w.reshape(w.shape[0], -1).T
+    return t + b if b is not None else t
+
+
+def _new_model_checks(rand_x):
+    """DINOv2 (+registers) and CLIP against explicit per-head computations written from the
+    transformers semantics (token order, which tokens get a position row, layer scale, SwiGLU
+    halves, the classifier's mean, CLIP's pre / post layernorms), plus config round trips."""
+    dd = torch.float64
+
+    def ln(t, sd, n, eps):
+        return F.layer_norm(t, t.shape[-1:], sd[n + ".weight"], sd[n + ".bias"], eps)
+
+    # ---- DINOv2 with and without registers, interpolated and not ---------------------------
+    for mt, R, swiglu, S in (("dinov2", 0, True, 42), ("dinov2", 0, False, 56),
+                             ("dinov2_with_registers", 3, False, 70), ("dinov2_with_registers", 2, True, 56)):
+        cfg = Dinov2Config(model_type=mt, hidden_size=12, num_hidden_layers=2, num_attention_heads=3,
+                           image_size=56, patch_size=14, num_register_tokens=R, use_swiglu_ffn=swiglu,
+                           mlp_ratio=3, layer_norm_eps=1e-3, id2label={0: "a", 1: "b", 2: "c"})
+        m = Dinov2ForImageClassification(cfg).to(dd).eval()
+        randomize_(m, 21)
+        sd = {k[len(mt) + 1:] if k.startswith(mt + ".") else k: v for k, v in m.state_dict().items()}
+        x = rand_x(2, 3, S)
+        with torch.no_grad():
+            o = m(x)
+            pos = sd["embeddings.position_embeddings"]
+            g = S // 14
+            if g != 4:  # transformers: bicubic on the float32 [1, D, 4, 4] map, antialias for registers
+                pm = pos[:, 1:].reshape(1, 4, 4, 12).permute(0, 3, 1, 2).float()
+                pm = F.interpolate(pm, size=(g, g), mode="bicubic", align_corners=False,
+                                   antialias=(R > 0)).double()
+                pos = torch.cat([pos[:, :1], pm.permute(0, 2, 3, 1).reshape(1, g * g, 12)], 1)
+            t = _hand_patches(x, sd["embeddings.patch_embeddings.projection.weight"],
+                              sd["embeddings.patch_embeddings.projection.bias"], 14)
+            cls = sd["embeddings.cls_token"].expand(2, 1, 12) + pos[:, :1]
+            parts = [cls]
+            if R:
+                parts.append(sd["embeddings.register_tokens"].expand(2, R, 12))  # no position row
+            t = torch.cat(parts + [t + pos[:, 1:]], 1)
+            for i in range(2):
+                a = f"encoder.layer.{i}."
+                h = _hand_attention(ln(t, sd, a + "norm1", 1e-3), sd, a + "attention.",
+                                    ("attention.query", "attention.key", "attention.value", "output.dense"), 3)
+                t = t + h * sd[a + "layer_scale1.lambda1"]
+                u = ln(t, sd, a + "norm2", 1e-3)
+                if swiglu:
+                    hid = cfg.mlp_hidden
+                    z = u @ sd[a + "mlp.weights_in.weight"].T + sd[a + "mlp.weights_in.bias"]
+                    z = F.silu(z[..., :hid]) * z[..., hid:]
+                    z = z @ sd[a + "mlp.weights_out.weight"].T + sd[a + "mlp.weights_out.bias"]
+                else:
+                    z = F.gelu(u @ sd[a + "mlp.fc1.weight"].T + sd[a + "mlp.fc1.bias"])
+                    z = z @ sd[a + "mlp.fc2.weight"].T + sd[a + "mlp.fc2.bias"]
+                t = t + z * sd[a + "layer_scale2.lambda1"]
+            lhs = ln(t, sd, "layernorm", 1e-3)
+            feats = torch.cat([lhs[:, 0], lhs[:, 1 + R:].mean(1)], 1)
+            logits = feats @ sd["classifier.weight"].T + sd["classifier.bias"]
+        err = max((o["tokens"] - lhs).abs().max().item(), (o["logits"] - logits).abs().max().item())
+        assert err < 1e-12, (mt, err)
+        print(f"{'Dinov2WithRegisters' if R else 'Dinov2'}ForImageClassification (R {R}, swiglu={swiglu}, "
+              f"mlp {cfg.mlp_hidden}) at {S} "
+              f"({g}x{g} grid) vs explicit computation: max |diff| {err:.2e}")
+    # SwiGLU widths: (int(int(D * mlp_ratio) * 2 / 3) + 7) // 8 * 8
+    assert cfg.mlp_hidden == 24 and Dinov2Config(hidden_size=16, use_swiglu_ffn=True).mlp_hidden == 48
+    assert Dinov2Config(hidden_size=20, use_swiglu_ffn=True).mlp_hidden == 56
+    assert Dinov2Config(hidden_size=1536, use_swiglu_ffn=True).mlp_hidden == 4096  # dinov2-giant
+
+    # ---- CLIP -------------------------------------------------------------------------------
+    cfg = CLIPVisionConfig(hidden_size=12, intermediate_size=20, projection_dim=5, num_hidden_layers=2,
+                           num_attention_heads=2, image_size=42, patch_size=14)
+    m = CLIPVisionModelWithProjection(cfg).to(dd).eval()
+    randomize_(m, 22)
+    sd = m.state_dict()
+    for S, interp in ((42, False), (56, True), (28, True)):
+        x = rand_x(2, 3, S)
+        with torch.no_grad():
+            o = m(x, interpolate_pos_encoding=interp)
+            p = "vision_model."
+            pos = sd[p + "embeddings.position_embedding.weight"][None]
+            g = S // 14
+            if g != 3:  # bicubic, no antialias, in the model's dtype (float64 here)
+                pm = pos[:, 1:].reshape(1, 3, 3, 12).permute(0, 3, 1, 2)
+                pm = F.interpolate(pm, size=(g, g), mode="bicubic", align_corners=False)
+                pos = torch.cat([pos[:, :1], pm.permute(0, 2, 3, 1).reshape(1, g * g, 12)], 1)
+            t = _hand_patches(x, sd[p + "embeddings.patch_embedding.weight"], None, 14)
+            t = torch.cat([sd[p + "embeddings.class_embedding"].expand(2, 1, 12), t], 1) + pos
+            t = ln(t, sd, p + "pre_layrnorm", 1e-5)
+            for i in range(2):
+                a = f"{p}encoder.layers.{i}."
+                t = t + _hand_attention(ln(t, sd, a + "layer_norm1", 1e-5), sd, a + "self_attn.",
+                                        ("q_proj", "k_proj", "v_proj", "out_proj"), 2)
+                z = ln(t, sd, a + "layer_norm2", 1e-5) @ sd[a + "mlp.fc1.weight"].T + sd[a + "mlp.fc1.bias"]
+                z = z * torch.sigmoid(1.702 * z)  # quick_gelu, the CLIPVisionConfig default
+                t = t + z @ sd[a + "mlp.fc2.weight"].T + sd[a + "mlp.fc2.bias"]
+            pooled = ln(t[:, 0], sd, p + "post_layernorm", 1e-5)
+            emb = pooled @ sd["visual_projection.weight"].T
+        err = max((o["last_hidden_state"] - t).abs().max().item(), (o["features"] - pooled).abs().max().item(),
+                  (o["logits"] - emb).abs().max().item(),
+                  (o["tokens"] - ln(t, sd, p + "post_layernorm", 1e-5)).abs().max().item())
+        assert err < 1e-12, (S, err)
+        print(f"CLIPVisionModelWithProjection at {S} (interpolate_pos_encoding={interp}) vs explicit "
+              f"computation: max |diff| {err:.2e}")
+    try:
+        m(rand_x(1, 3, 56))
+        raise AssertionError("expected a refusal")
+    except ValueError:
+        pass
+
+    # ---- config.json round trips (CLIP's nested configs hold only non-default values) --------
+    for cfg, arch in ((Dinov2Config(hidden_size=12, num_hidden_layers=1, use_mask_token=False,
+                                    id2label={0: "x", 1: "y", 2: "z"}), "Dinov2ForImageClassification"),
+                      (Dinov2Config(model_type="dinov2_with_registers", num_register_tokens=2,
+                                    use_swiglu_ffn=True, mlp_ratio=3.5), "Dinov2WithRegistersModel"),
+                      (CLIPVisionConfig(hidden_size=20, hidden_act="gelu"), "CLIPVisionModel"),
+                      (CLIPConfig(text_config=CLIPTextConfig(vocab_size=99, hidden_size=8),
+                                  vision_config=CLIPVisionConfig(image_size=42, patch_size=14),
+                                  projection_dim=7), "CLIPModel")):
+        d = json.loads(config_json(cfg, arch))
+        back, arch2 = config_from_dict(d)
+        assert back == cfg and arch2 == arch, (back, cfg)
+    d = config_dict(CLIPConfig(vision_config=CLIPVisionConfig(image_size=42)), "CLIPModel")
+    assert d["vision_config"] == {"image_size": 42, "model_type": "clip_vision_model"}, d
+    assert d["text_config"] == {"model_type": "clip_text_model"}
+    print("DINOv2 / CLIP config.json round trips (CLIP sub-configs hold only non-default keys)")
+
+
+def import_timm():
+    """timm from $TIMM_SRC (default /tmp/timm) for the optional self-checks; None if absent.
+    Nothing else in this module or the generator needs timm."""
+    import os
+    import sys
+
+    src = os.environ.get("TIMM_SRC", "/tmp/timm")
+    if not os.path.isfile(os.path.join(src, "timm", "__init__.py")):
+        return None
+    if src not in sys.path:
+        sys.path.insert(0, src)
+    import timm
+    return timm
+
+
+def _qkv(sd, a, names, bias):
+    w = torch.cat([sd[a + n + ".weight"] for n in names], 0)
+    if bias:
+        b = torch.cat([sd[a + n + ".bias"] for n in names], 0)
+    else:
+        b = torch.zeros(w.shape[0], dtype=w.dtype)
+    return w, b
+
+
+def _dinov2_to_timm(sd, cfg, prefix, no_embed_class):
+    """transformers DINOv2 names -> timm VisionTransformer (init_values set, dinov2 family).
+    timm's no_embed_class models (the reg4 ones) have no class row in pos_embed: transformers'
+    class position row is folded into cls_token there. mask_token has no timm counterpart."""
+    p = prefix + "embeddings."
+    pos = sd[p + "position_embeddings"]
+    out = {"patch_embed.proj.weight": sd[p + "patch_embeddings.projection.weight"],
+           "patch_embed.proj.bias": sd[p + "patch_embeddings.projection.bias"],
+           "norm.weight": sd[prefix + "layernorm.weight"], "norm.bias": sd[prefix + "layernorm.bias"]}
+    if no_embed_class:
+        out["cls_token"] = sd[p + "cls_token"] + pos[:, :1]
+        out["pos_embed"] = pos[:, 1:]
+    else:
+        out["cls_token"] = sd[p + "cls_token"]
+        out["pos_embed"] = pos
+    if cfg.registers:
+        out["reg_token"] = sd[p + "register_tokens"]
+    mlp = ("weights_in", "weights_out") if cfg.use_swiglu_ffn else ("fc1", "fc2")
+    for i in range(cfg.num_hidden_layers):
+        a, b = f"{prefix}encoder.layer.{i}.", f"blocks.{i}."
+        out[b + "attn.qkv.weight"], out[b + "attn.qkv.bias"] = _qkv(
+            sd, a + "attention.attention.", ("query", "key", "value"), cfg.qkv_bias)
+        for src, dst in (("norm1", "norm1"), ("norm2", "norm2"), ("attention.output.dense", "attn.proj"),
+                         (f"mlp.{mlp[0]}", "mlp.fc1"), (f"mlp.{mlp[1]}", "mlp.fc2")):
+            out[b + dst + ".weight"] = sd[a + src + ".weight"]
+            out[b + dst + ".bias"] = sd[a + src + ".bias"]
+        out[b + "ls1.gamma"] = sd[a + "layer_scale1.lambda1"]
+        out[b + "ls2.gamma"] = sd[a + "layer_scale2.lambda1"]
+    return out
+
+
+def _clip_to_timm(sd, cfg, proj_key):
+    """transformers CLIP vision names -> timm's CLIP ViT (pre_norm, bias-free patch conv);
+    timm's head gets visual_projection and a zero bias."""
+    p = "vision_model."
+    D = cfg.hidden_size
+    out = {"cls_token": sd[p + "embeddings.class_embedding"].reshape(1, 1, D),
+           "pos_embed": sd[p + "embeddings.position_embedding.weight"][None],
+           "patch_embed.proj.weight": sd[p + "embeddings.patch_embedding.weight"],
+           "norm_pre.weight": sd[p + "pre_layrnorm.weight"], "norm_pre.bias": sd[p + "pre_layrnorm.bias"],
+           "norm.weight": sd[p + "post_layernorm.weight"], "norm.bias": sd[p + "post_layernorm.bias"],
+           "head.weight": sd[proj_key],
+           "head.bias": torch.zeros(sd[proj_key].shape[0], dtype=sd[proj_key].dtype)}
+    for i in range(cfg.num_hidden_layers):
+        a, b = f"{p}encoder.layers.{i}.", f"blocks.{i}."
+        out[b + "attn.qkv.weight"], out[b + "attn.qkv.bias"] = _qkv(
+            sd, a + "self_attn.", ("q_proj", "k_proj", "v_proj"), True)
+        for src, dst in (("layer_norm1", "norm1"), ("layer_norm2", "norm2"),
+                         ("self_attn.out_proj", "attn.proj"), ("mlp.fc1", "mlp.fc1"), ("mlp.fc2", "mlp.fc2")):
+            out[b + dst + ".weight"] = sd[a + src + ".weight"]
+            out[b + dst + ".bias"] = sd[a + src + ".bias"]
+    return out
+
+
+def _timm_tokens_features(tm, x):
+    with torch.no_grad():
+        tok = tm.forward_features(x)
+        return tok, tm.forward_head(tok, pre_logits=True), tm.forward_head(tok)
+
+
+def _timm_checks(timm, rand_x):
+    """transformers-semantics references against timm itself on the same weights."""
+    dd = torch.float64
+
+    def mk(name, **kw):
+        return timm.create_model(name, pretrained=False, **kw).to(dd).eval()
+
+    def diff(a, b):
+        return (a - b).abs().max().item()
+
+    # ---- DINOv2 (no registers): timm's pos_embed keeps the class row (no_embed_class False)
+    for swiglu in (False, True):
+        cfg = Dinov2Config(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, image_size=56,
+                           use_swiglu_ffn=swiglu, id2label={i: f"c{i}" for i in range(3)})
+        m = Dinov2ForImageClassification(cfg).to(dd).eval()
+        randomize_(m, 11)
+        name = "vit_giant_patch14_dinov2" if swiglu else "vit_small_patch14_dinov2"
+        kw = dict(mlp_ratio=2 * cfg.mlp_hidden / 16) if swiglu else {}
+        tm = mk(name, embed_dim=16, depth=2, num_heads=2, img_size=56, num_classes=0,
+                init_values=1.0, dynamic_img_size=True, **kw)
+        tm.load_state_dict(_dinov2_to_timm(m.state_dict(), cfg, "dinov2.", False), strict=True)
+        x = rand_x(2, 3, 56)
+        with torch.no_grad():
+            o = m(x)
+        tok, ft, _ = _timm_tokens_features(tm, x)
+        feats = torch.cat([tok[:, 0], tok[:, 1:].mean(1)], 1)
+        lg = feats @ m.classifier.weight.T + m.classifier.bias
+        err = max(diff(o["tokens"], tok), diff(o["features"], feats), diff(o["logits"], lg))
+        assert err < 1e-12, err
+        # at other sizes timm resamples with antialias=True, transformers' Dinov2 without
+        ds = []
+        for S in (28, 42, 70):
+            x = rand_x(1, 3, S)
+            with torch.no_grad():
+                o = m(x)
+            ds.append(diff(o["tokens"], _timm_tokens_features(tm, x)[0]))
+        assert min(ds) > 1e-4, ds
+        print(f"Dinov2ForImageClassification (swiglu={swiglu}, D 16) vs timm {name}: 56 (no "
+              f"resampling) max |diff| {err:.2e}; at 28 / 42 / 70 timm's antialiased resampling "
+              f"DIFFERS: tokens " + ", ".join(f"{d:.2g}" for d in ds))
+
+    # ---- DINOv2 with registers == timm's reg4 dinov2 (no_embed_class, antialias) at every size
+    for R, qkv_bias in ((4, True), (2, False)):
+        cfg = Dinov2Config(model_type="dinov2_with_registers", hidden_size=16, num_hidden_layers=2,
+                           num_attention_heads=2, image_size=56, patch_size=14, num_register_tokens=R,
+                           qkv_bias=qkv_bias, id2label={i: f"c{i}" for i in range(3)})
+        m = Dinov2WithRegistersForImageClassification(cfg).to(dd).eval()
+        randomize_(m, 12)
+        tm = mk("vit_small_patch14_reg4_dinov2", embed_dim=16, depth=2, num_heads=2, img_size=56,
+                num_classes=0, init_values=1.0, reg_tokens=R, dynamic_img_size=True, qkv_bias=True)
+        tm.load_state_dict(_dinov2_to_timm(m.state_dict(), cfg, "dinov2_with_registers.", True), strict=True)
+        errs = []
+        for S, B in ((56, 2), (28, 1), (42, 1), (70, 1)):
+            x = rand_x(B, 3, S)
+            with torch.no_grad():
+                o = m(x)
+            tok = _timm_tokens_features(tm, x)[0]
+            feats = torch.cat([tok[:, 0], tok[:, 1 + R:].mean(1)], 1)
+            errs.append(max(diff(o["tokens"], tok), diff(o["features"], feats)))
+        assert max(errs) < 1e-6, errs  # the resampled table is float32 on both sides
+        print(f"Dinov2WithRegistersForImageClassification (R {R}, qkv_bias={qkv_bias}) vs timm "
+              f"vit_small_patch14_reg4_dinov2 at 56 / 28 / 42 / 70: max |diff| "
+              + ", ".join(f"{e:.1e}" for e in errs))
+
+    # ---- CLIP vision tower == timm's CLIP ViT at the configured size -------------------------
+    for act, name in (("quick_gelu", "vit_base_patch16_clip_quickgelu_224"), ("gelu", "vit_base_patch16_clip_224")):
+        cfg = CLIPVisionConfig(hidden_size=16, intermediate_size=40, projection_dim=12,
+                               num_hidden_layers=2, num_attention_heads=2, image_size=42,
+                               patch_size=14, hidden_act=act)
+        m = CLIPVisionModelWithProjection(cfg).to(dd).eval()
+        randomize_(m, 13)
+        tm = mk(name, embed_dim=16, depth=2, num_heads=2, img_size=42, patch_size=14,
+                mlp_ratio=40 / 16, num_classes=12, dynamic_img_size=True)
+        tm.load_state_dict(_clip_to_timm(m.state_dict(), cfg, "visual_projection.weight"), strict=True)
+        x = rand_x(2, 3, 42)
+        with torch.no_grad():
+            o = m(x)
+        tok, ft, lg = _timm_tokens_features(tm, x)
+        err = max(diff(o["tokens"], tok), diff(o["features"], ft), diff(o["logits"], lg))
+        assert err < 1e-12, err
+        x = rand_x(1, 3, 56)
+        with torch.no_grad():
+            d56 = diff(m(x, interpolate_pos_encoding=True)["tokens"], _timm_tokens_features(tm, x)[0])
+        assert d56 > 1e-4
+        print(f"CLIPVisionModelWithProjection ({act}) vs timm {name}: tokens (post_layernorm of "
+              f"every token), pooler, image_embeds max |diff| {err:.2e}; at 56 with "
+              f"interpolate_pos_encoding, timm's antialiased resampling DIFFERS: {d56:.2g}")
+
+    # ---- DeiTForImageClassificationWithTeacher == timm's distilled DeiT ----------------------
+    cfg = ViTConfig(model_type="deit", hidden_size=12, num_hidden_layers=2, num_attention_heads=3,
+                    intermediate_size=30, image_size=24, patch_size=8, layer_norm_eps=1e-6,
+                    id2label={i: f"c{i}" for i in range(4)})
+    m = DeiTForImageClassificationWithTeacher(cfg).to(dd).eval()
+    randomize_(m, 14)
+    sd = m.state_dict()
+    tsd = _vit_to_timm(sd, cfg, "deit.")
+    tsd.update({"dist_token": sd["deit.embeddings.distillation_token"],
+                "head.weight": sd["cls_classifier.weight"], "head.bias": sd["cls_classifier.bias"],
+                "head_dist.weight": sd["distillation_classifier.weight"],
+                "head_dist.bias": sd["distillation_classifier.bias"]})
+    tm = mk("deit_small_distilled_patch16_224", embed_dim=12, depth=2, num_heads=3, img_size=24,
+            patch_size=8, mlp_ratio=30 / 12, num_classes=4)
+    tm.load_state_dict(tsd, strict=True)
+    x = rand_x(2, 3, 24)
+    with torch.no_grad():
+        o = m(x)
+    tok, ft, lg = _timm_tokens_features(tm, x)
+    err = max(diff(o["tokens"], tok), diff(o["features"], ft), diff(o["logits"], lg))
+    assert err < 1e-12, err
+    print(f"DeiTForImageClassificationWithTeacher vs timm deit_small_distilled_patch16_224: "
+          f"tokens, features ((t0 + t1) / 2), logits max |diff| {err:.2e}")
+
+
 def _self_check():
     import os
     import sys
@@ -1783,6 +2194,14 @@ def _self_check():
     # window / shift rule on runtime sizes, not configured ones
     cfg = SwinConfig(window_size=5)
     assert [cfg.window_shift(1, r, r) for r in (18, 9, 5)] == [(5, 2), (5, 2), (5, 0)]
+
+    # ---- DINOv2, DINOv2 with registers, CLIP, DeiT with teacher ------------------------------
+    _new_model_checks(rand_x)
+    timm = import_timm()
+    if timm is None:
+        print("timm not found ($TIMM_SRC or /tmp/timm): the checks against timm itself are skipped")
+    else:
+        _timm_checks(timm, rand_x)
 
     # ---- Preprocessing: the pieces against independent paths -------------------------------
     from PIL import Image
