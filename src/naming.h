@@ -41,7 +41,7 @@ typedef struct swin_layout swin_layout;
 
 typedef struct swin_weights {
     const swin_layout *layout;
-    char prefix[16];    /* the base-model prefix the file uses ("vit.", "swin.") or "" */
+    char prefix[32];    /* the base-model prefix the file uses ("vit.", "swin.") or "" */
     swin_weight *items; /* sorted by canonical name */
     size_t n;
     float *assembled; /* concatenated q;k;v, 64-byte aligned */

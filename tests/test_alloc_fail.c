@@ -327,14 +327,19 @@ static void test_vit_family(void **state) {
  * q/k/v stacking, DeiT's tokens, Swin's relative position index buffers and padding. */
 static void test_transformers(void **state) {
     (void)state;
-    static char paths[3][1024];
+    static char paths[5][1024];
     snprintf(paths[0], sizeof paths[0], "%s", swin_test_fixture("transformers/vit_model"));
     snprintf(paths[1], sizeof paths[1], "%s", swin_test_fixture("transformers/deit_cls"));
     snprintf(paths[2], sizeof paths[2], "%s", swin_test_fixture("transformers/swin_model"));
+    snprintf(paths[3], sizeof paths[3], "%s",
+             swin_test_fixture("transformers/dinov2_reg_model"));
+    snprintf(paths[4], sizeof paths[4], "%s", swin_test_fixture("transformers/clip_full"));
     const model_case cases[] = {
         {"transformers ViTModel folder", paths[0], false, 48, 0},
         {"transformers DeiT folder", paths[1], false, 32, 0},
         {"transformers Swin folder", paths[2], false, 72, 80},
+        {"transformers DINOv2 with registers", paths[3], false, 56, 42},
+        {"transformers CLIPModel folder", paths[4], false, 42, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         exhaust(cases[i].label, run_model_case, &cases[i]);

@@ -1,8 +1,11 @@
 /* Hugging Face transformers folders (tests/fixtures/transformers, made by
  * tests/reference/gen_transformers_fixtures.py from independent PyTorch modules with
  * transformers' names and semantics): ViT with and without head (and its pooler), DeiT with
- * its distillation token, Swin with and without head, at a size every stage pads (256 with
- * window 7) and with windows clamped to a stage; the image processors' tensors; labels from
+ * its distillation token (and with its teacher head), Swin with and without head, at a size
+ * every stage pads (256 with window 7) and with windows clamped to a stage; DINOv2 with and
+ * without registers, head and SwiGLU, its position table resampled (without and with
+ * antialiasing) to other sizes; CLIP's vision tower (CLIPVisionModel, ...WithProjection, a
+ * whole CLIPModel folder); the image processors' tensors (BitImageProcessor too); labels from
  * id2label; config.json that disagrees with the tensors. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,16 +40,28 @@ typedef struct tcase {
     const char *name, *arch;
     int64_t batch, img;
     uint32_t seed;
-    int stages[4]; /* the stage maps stored (-1 ends) */
+    int stages[4];    /* the stage maps stored (-1 ends) */
+    int64_t extra[4]; /* more input sizes: batch 1, seed + size, keys with "@size" (0 ends) */
 } tcase;
 
 static const tcase cases[] = {
-    {"vit_cls", "ViTForImageClassification", 2, 32, 21, {0, -1}},
-    {"vit_model", "ViTModel", 2, 48, 22, {0, -1}},
-    {"deit_cls", "DeiTForImageClassification", 2, 32, 23, {0, -1}},
-    {"swin_cls_224", "SwinForImageClassification", 1, 224, 24, {0, 3, -1}},
-    {"swin_cls_256", "SwinForImageClassification", 2, 256, 25, {3, -1}},
-    {"swin_model", "SwinModel", 2, 72, 26, {0, 1, 2, -1}},
+    {"vit_cls", "ViTForImageClassification", 2, 32, 21, {0, -1}, {0}},
+    {"vit_model", "ViTModel", 2, 48, 22, {0, -1}, {0}},
+    {"deit_cls", "DeiTForImageClassification", 2, 32, 23, {0, -1}, {0}},
+    {"swin_cls_224", "SwinForImageClassification", 1, 224, 24, {0, 3, -1}, {0}},
+    {"swin_cls_256", "SwinForImageClassification", 2, 256, 25, {3, -1}, {0}},
+    {"swin_model", "SwinModel", 2, 72, 26, {0, 1, 2, -1}, {0}},
+    /* DINOv2: the position table resampled without antialiasing (42: 3x3, 28, 70 from 4x4) */
+    {"dinov2_model", "Dinov2Model", 2, 56, 51, {-1}, {28, 42, 70, 0}},
+    {"dinov2_cls", "Dinov2ForImageClassification", 2, 42, 52, {-1}, {0}},
+    /* with registers: rows for the class token and the patches only; antialiased */
+    {"dinov2_reg_model", "Dinov2WithRegistersModel", 2, 56, 53, {-1}, {42, 70, 0}},
+    {"dinov2_reg_cls", "Dinov2WithRegistersForImageClassification", 2, 42, 54, {-1}, {0}},
+    /* CLIP's vision tower; another size as interpolate_pos_encoding=True computes it */
+    {"clip_vision", "CLIPVisionModel", 2, 42, 55, {-1}, {28, 56, 0}},
+    {"clip_vision_proj", "CLIPVisionModelWithProjection", 2, 48, 56, {-1}, {0}},
+    {"clip_full", "CLIPModel", 2, 42, 57, {-1}, {0}},
+    {"deit_teacher", "DeiTForImageClassificationWithTeacher", 2, 32, 58, {0, -1}, {0}},
 };
 
 static swin_model *load_case(const char *name) {
@@ -70,6 +85,38 @@ static void check_output(swin_context *ctx, swin_output kind, int index,
     SWIN_CHECK(l, swin_tensor_data(out), want, n);
 }
 
+/* One input size: suffix "" (the case's batch and seed) or "@S". */
+static void run_size(const tcase *c, swin_model *m, const swin_safetensors *exp, int64_t B,
+                     int64_t S, uint32_t seed, const char *suffix) {
+    const int64_t shape[4] = {B, 3, S, S};
+    swin_tensor *x;
+    assert_int_equal(swin_tensor_create(&x, 4, shape), SWIN_OK);
+    swin_test_input(swin_tensor_data(x), (size_t)swin_tensor_numel(x), seed);
+    swin_context *ctx;
+    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+    const swin_status s = swin_context_run(ctx, x);
+    if (s != SWIN_OK) fail_msg("%s at %lld: %s", c->name, (long long)S, swin_last_error());
+    char key[64];
+    snprintf(key, sizeof key, "logits%s", suffix);
+    if (swin__st_find(exp, key)) {
+        check_output(ctx, SWIN_OUTPUT_LOGITS, 0, exp, key, c->name);
+    } else {
+        const swin_tensor *out;
+        assert_int_equal(swin_model_num_classes(m), 0);
+        assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &out),
+                         SWIN_ERR_INVALID_ARGUMENT);
+    }
+    snprintf(key, sizeof key, "features%s", suffix);
+    check_output(ctx, SWIN_OUTPUT_FEATURES, 0, exp, key, c->name);
+    /* the token map: every token after the final norm (CLIP: post_layernorm on all tokens,
+     * "tokens"; transformers' own last_hidden_state is before it), else last_hidden_state */
+    snprintf(key, sizeof key, "tokens%s", suffix);
+    if (!swin__st_find(exp, key)) snprintf(key, sizeof key, "last_hidden_state%s", suffix);
+    check_output(ctx, SWIN_OUTPUT_TOKENS, 0, exp, key, c->name);
+    swin_context_free(ctx);
+    swin_tensor_free(x);
+}
+
 static void run_case(const tcase *c) {
     char dir[128], exp_name[128];
     snprintf(dir, sizeof dir, TF("%s"), c->name);
@@ -79,6 +126,12 @@ static void run_case(const tcase *c) {
     assert_string_equal(swin_model_get(m, "arch"), c->arch);
     swin_safetensors exp = {0};
     swin_test_open(&exp, exp_name);
+    for (int k = 0; k < 4 && c->extra[k]; k++) {
+        char suffix[16];
+        snprintf(suffix, sizeof suffix, "@%lld", (long long)c->extra[k]);
+        run_size(c, m, &exp, 1, c->extra[k], c->seed + (uint32_t)c->extra[k], suffix);
+    }
+    run_size(c, m, &exp, c->batch, c->img, c->seed, "");
     const int64_t shape[4] = {c->batch, 3, c->img, c->img};
     swin_tensor *x;
     assert_int_equal(swin_tensor_create(&x, 4, shape), SWIN_OK);
@@ -86,17 +139,6 @@ static void run_case(const tcase *c) {
     swin_context *ctx;
     assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
     assert_int_equal(swin_context_run(ctx, x), SWIN_OK);
-    if (swin__st_find(&exp, "logits")) {
-        check_output(ctx, SWIN_OUTPUT_LOGITS, 0, &exp, "logits", c->name);
-    } else {
-        const swin_tensor *out;
-        assert_int_equal(swin_model_num_classes(m), 0);
-        assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &out),
-                         SWIN_ERR_INVALID_ARGUMENT);
-    }
-    check_output(ctx, SWIN_OUTPUT_FEATURES, 0, &exp, "features", c->name);
-    /* the token map: the last hidden state after the final layernorm */
-    check_output(ctx, SWIN_OUTPUT_TOKENS, 0, &exp, "last_hidden_state", c->name);
     if (swin__st_find(&exp, "pooler")) {
         assert_string_equal(swin_model_get(m, "pooler"), "1");
         check_output(ctx, SWIN_OUTPUT_POOLER, 0, &exp, "pooler", c->name);
@@ -271,6 +313,7 @@ static void test_config_disagrees(void **state) {
 static const char *const processor_configs[] = {
     "vit_224_bilinear", "deit_256_crop224", "swin_legacy_224",       "swin_legacy_40",
     "clip_72_crop64",   "vit_40_bilinear",  "clip_legacy_29_crop32", "deit_legacy_48_crop40",
+    "bit_36_crop32", /* DINOv2's BitImageProcessor */
 };
 
 /* A model whose preprocessing is that of preprocessor/<config>.json (vit_cls's weights). */
