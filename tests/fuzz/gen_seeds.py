@@ -386,6 +386,26 @@ def main():
         "preprocessor_clip.json": {"image_processor_type": "CLIPImageProcessor",
                                    "size": {"shortest_edge": 9}, "crop_size": 8,
                                    "do_center_crop": True, "resample": 3},
+        "transformers_dinov2_reg.json": {
+            "architectures": ["Dinov2WithRegistersForImageClassification"],
+            "model_type": "dinov2_with_registers", "hidden_size": 8, "num_hidden_layers": 2,
+            "num_attention_heads": 2, "mlp_ratio": 2, "layer_norm_eps": 1e-6,
+            "image_size": 8, "patch_size": 4, "num_register_tokens": 2,
+            "use_swiglu_ffn": True, "id2label": {"0": "a", "1": "b"}},
+        "transformers_clip.json": {
+            "architectures": ["CLIPModel"], "model_type": "clip", "projection_dim": 6,
+            "vision_config": {"hidden_size": 8, "intermediate_size": 16,
+                              "num_hidden_layers": 1, "num_attention_heads": 2,
+                              "image_size": 8, "patch_size": 4},
+            "text_config": {"hidden_size": 8, "num_hidden_layers": 1}},
+        "preprocessor_bit.json": {"image_processor_type": "BitImageProcessor",
+                                  "size": {"shortest_edge": 10}, "crop_size": {"height": 8,
+                                                                              "width": 8},
+                                  "do_center_crop": True, "resample": 3,
+                                  "do_convert_rgb": True},
+        "eva.json": {"architecture": "eva02_tiny_patch14_224", "num_classes": 3,
+                     "model_args": {"img_size": 28, "embed_dim": 8, "depth": 1,
+                                    "num_heads": 2, "dynamic_img_size": True}},
     }
     for name, cfg in configs.items():
         write("config", name, json.dumps(cfg, indent=1).encode())
