@@ -156,8 +156,8 @@ static void ksplit_gemm_task(void *arg, int64_t begin, int64_t end, int tid) {
                 memcpy(j->out + i * j->ldo, j->b, (size_t)j->N * sizeof(float));
             beta = 1.0f;
         }
-        swin__sgemm(false, true, j->M, j->N, k1 - k0, 1.0f, j->in + k0, j->K, j->W + k0, j->K,
-                    beta, dst, ld);
+        swin__sgemm(false, true, j->M, j->N, k1 - k0, 1.0f, j->in + k0, j->K, j->W + k0, j->K, beta,
+                    dst, ld);
     }
 }
 

@@ -262,8 +262,8 @@ static const struct {
 };
 
 /* root[key] as text, else the model type's default; NULL when neither. */
-static const char *hf_value(const json_t *root, const char *model_type, const char *key,
-                            char *buf, size_t cap, const char *path, swin_status *s) {
+static const char *hf_value(const json_t *root, const char *model_type, const char *key, char *buf,
+                            size_t cap, const char *path, swin_status *s) {
     const json_t *v = json_object_get(root, key);
     *s = SWIN_OK;
     if (v && !json_is_null(v)) {
@@ -357,8 +357,8 @@ static swin_status read_transformers(json_t *root, swin_options *o, char ***labe
          * head without bias. */
         SWIN_TRY(set(o, "class_token", "1", path, "model_type"));
         SWIN_TRY(set(o, "dist_token", "0", path, "model_type"));
-        SWIN_TRY(set(o, "global_pool", dinov2 && head ? "token_avg" : "token", path,
-                     "architectures"));
+        SWIN_TRY(
+            set(o, "global_pool", dinov2 && head ? "token_avg" : "token", path, "architectures"));
         SWIN_TRY(set(o, "pos_antialias",
                      strcmp(model_type, "dinov2_with_registers") == 0 ? "1" : "0", path,
                      "model_type"));
@@ -376,8 +376,8 @@ static swin_status read_transformers(json_t *root, swin_options *o, char ***labe
             SWIN_TRY(set(o, "head_bias", "0", path, "model_type"));
             if (head) {
                 swin_status s;
-                const char *v = hf_value(top, "clip_vision_model", "projection_dim", buf,
-                                         sizeof buf, path, &s);
+                const char *v =
+                    hf_value(top, "clip_vision_model", "projection_dim", buf, sizeof buf, path, &s);
                 SWIN_TRY(s);
                 SWIN_TRY(set(o, "num_classes", v, path, "projection_dim"));
                 return SWIN_OK; /* no labels: image embeddings */

@@ -43,8 +43,7 @@ static inline __mmask16 lanes_left(int64_t left) {
  * passes, as the double version); each lane sums C/16 values, and the lanes are added in
  * double. For C up to a few thousand this keeps the sums well within float precision. */
 LN_AVX512 static void layernorm_rows_avx512(float *out, const float *in, const float *gamma,
-                                            const float *beta, int64_t rows, int64_t C,
-                                            float eps) {
+                                            const float *beta, int64_t rows, int64_t C, float eps) {
     for (int64_t r = 0; r < rows; r++) {
         const float *x = in + r * C;
         float *y = out + r * C;
@@ -53,8 +52,9 @@ LN_AVX512 static void layernorm_rows_avx512(float *out, const float *in, const f
             const __mmask16 k = lanes_left(C - c);
             s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(k, x + c));
         }
-        const __m512d sd = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(s)),
-                                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1))));
+        const __m512d sd = _mm512_add_pd(
+            _mm512_cvtps_pd(_mm512_castps512_ps256(s)),
+            _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1))));
         const float mean = (float)(_mm512_reduce_add_pd(sd) / (double)C);
         const __m512 m = _mm512_set1_ps(mean);
         __m512 v = _mm512_setzero_ps();
@@ -63,8 +63,9 @@ LN_AVX512 static void layernorm_rows_avx512(float *out, const float *in, const f
             const __m512 d = _mm512_maskz_sub_ps(k, _mm512_maskz_loadu_ps(k, x + c), m);
             v = _mm512_fmadd_ps(d, d, v);
         }
-        const __m512d vd = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)),
-                                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+        const __m512d vd = _mm512_add_pd(
+            _mm512_cvtps_pd(_mm512_castps512_ps256(v)),
+            _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
         const double var = _mm512_reduce_add_pd(vd) / (double)C; /* biased, as torch */
         const __m512 rs = _mm512_set1_ps((float)(1.0 / sqrt(var + (double)eps)));
         for (int64_t c = 0; c < C; c += 16) {
@@ -80,21 +81,20 @@ LN_AVX512 static void layernorm_rows_avx512(float *out, const float *in, const f
 /* As the AVX-512 version: float lanes (two vectors of eight, so each lane sums C/16 values),
  * added in double in a fixed order; the last, partial vector through masked loads. */
 LN_AVX2 static inline double ln_hsum8(__m256 a, __m256 b) {
-    const __m256d s = _mm256_add_pd(
-        _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),
-                      _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1))),
-        _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(b)),
-                      _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1))));
+    const __m256d s = _mm256_add_pd(_mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),
+                                                  _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1))),
+                                    _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(b)),
+                                                  _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1))));
     double lanes[4];
     _mm256_storeu_pd(lanes, s);
     return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 }
 
 LN_AVX2 static void layernorm_rows_avx2(float *out, const float *in, const float *gamma,
-                                     const float *beta, int64_t rows, int64_t C, float eps) {
+                                        const float *beta, int64_t rows, int64_t C, float eps) {
     const int64_t full = C / 8 * 8, rem = C - full;
-    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)rem),
-                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i tail =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32((int)rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     const __m256 tailf = _mm256_castsi256_ps(tail);
     for (int64_t r = 0; r < rows; r++) {
         const float *x = in + r * C;
@@ -129,11 +129,12 @@ LN_AVX2 static void layernorm_rows_avx2(float *out, const float *in, const float
         const __m256 rs = _mm256_set1_ps((float)(1.0 / sqrt(var + (double)eps)));
         for (c = 0; c < full; c += 8) {
             const __m256 n = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + c), m), rs);
-            _mm256_storeu_ps(y + c, _mm256_fmadd_ps(n, _mm256_loadu_ps(gamma + c),
-                                                    _mm256_loadu_ps(beta + c)));
+            _mm256_storeu_ps(
+                y + c, _mm256_fmadd_ps(n, _mm256_loadu_ps(gamma + c), _mm256_loadu_ps(beta + c)));
         }
         if (rem) {
-            const __m256 n = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + full, tail), m), rs);
+            const __m256 n =
+                _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + full, tail), m), rs);
             _mm256_maskstore_ps(y + full, tail,
                                 _mm256_fmadd_ps(n, _mm256_maskload_ps(gamma + full, tail),
                                                 _mm256_maskload_ps(beta + full, tail)));
@@ -195,9 +196,9 @@ void swin__layernorm(float *out, const float *in, const float *gamma, const floa
 /* Coefficients shared by the vector paths. erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2)
  * (Numerical Recipes' erfcc, relative error below 1.2e-7), P's highest degree first; and
  * Cephes's exp(r) = 1 + r + r^2 Q(r) on |r| <= ln2 / 2, Q's highest degree first. */
-static const float NR_ERFC[10] = {0.17087277f,  -0.82215223f, 1.48851587f, -1.13520398f,
-                                  0.27886807f,  -0.18628806f, 0.09678418f, 0.37409196f,
-                                  1.00002368f,  -1.26551223f};
+static const float NR_ERFC[10] = {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f,
+                                  0.27886807f, -0.18628806f, 0.09678418f, 0.37409196f,
+                                  1.00002368f, -1.26551223f};
 static const float CEPHES_EXP[6] = {1.9875691500E-4f, 1.3981999507E-3f, 8.3334519073E-3f,
                                     4.1665795894E-2f, 1.6666665459E-1f, 5.0000001201E-1f};
 
@@ -220,8 +221,8 @@ AVX2 static inline __m256 exp8(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     /* 2^n: (n + 127) << 23, from nb's bits (1.5 * 2^23's own bits vanish in the shift) */
-    const __m256i e = _mm256_slli_epi32(
-        _mm256_add_epi32(_mm256_castps_si256(nb), _mm256_set1_epi32(127)), 23);
+    const __m256i e =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_castps_si256(nb), _mm256_set1_epi32(127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
@@ -336,8 +337,8 @@ AVX2 static void bias_gated_avx2(float *x, const float *b, int64_t n, float c1, 
         __m256 v = _mm256_loadu_ps(x + i);
         if (b) v = _mm256_add_ps(v, _mm256_loadu_ps(b + i));
         const __m256 z = _mm256_mul_ps(v, _mm256_fmadd_ps(k3, _mm256_mul_ps(v, v), k1));
-        const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(),
-                                            _mm256_andnot_ps(_mm256_set1_ps(-0.0f), z)));
+        const __m256 e =
+            exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_andnot_ps(_mm256_set1_ps(-0.0f), z)));
         const __m256 r = _mm256_div_ps(one, _mm256_add_ps(one, e));
         const __m256 neg = _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_LT_OQ);
         _mm256_storeu_ps(x + i, _mm256_mul_ps(v, _mm256_blendv_ps(r, _mm256_mul_ps(e, r), neg)));
@@ -502,7 +503,8 @@ AVX512 static void softmax_rows_avx512(float *x, int64_t rows, int64_t n, const 
         const __m512 inv = _mm512_set1_ps(is);
         for (int64_t i = 0; i < n; i += 16) {
             const __mmask16 k = lanes_left(n - i);
-            _mm512_mask_storeu_ps(row + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + i), inv));
+            _mm512_mask_storeu_ps(row + i, k,
+                                  _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + i), inv));
         }
     }
 }
@@ -523,8 +525,9 @@ AVX512 static void scale_rows_avx512(float *out, int64_t ld, int64_t rows, int64
 AVX512 static void add_avx512(float *restrict out, const float *restrict in, int64_t n) {
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 k = lanes_left(n - i);
-        _mm512_mask_storeu_ps(out + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, out + i),
-                                                        _mm512_maskz_loadu_ps(k, in + i)));
+        _mm512_mask_storeu_ps(
+            out + i, k,
+            _mm512_add_ps(_mm512_maskz_loadu_ps(k, out + i), _mm512_maskz_loadu_ps(k, in + i)));
     }
 }
 
@@ -536,8 +539,7 @@ AVX2 static void add_avx2(float *restrict out, const float *restrict in, int64_t
         out[i] += in[i];
 }
 
-AVX2 static void scale_rows_avx2(float *out, int64_t ld, int64_t rows, int64_t n,
-                                 const float *s) {
+AVX2 static void scale_rows_avx2(float *out, int64_t ld, int64_t rows, int64_t n, const float *s) {
     for (int64_t r = 0; r < rows; r++) {
         const __m256 f = _mm256_set1_ps(s[r]);
         float *o = out + r * ld;
@@ -584,8 +586,8 @@ int swin__kernels_isa(int cap) {
 #endif
 }
 
-void swin__softmax_rows_add(float *x, int64_t rows, int64_t n, const float *bias,
-                            const float *mask, float *inv_sum) {
+void swin__softmax_rows_add(float *x, int64_t rows, int64_t n, const float *bias, const float *mask,
+                            float *inv_sum) {
 #ifdef SWIN_X86_SIMD
     if (have_avx512()) {
         softmax_rows_avx512(x, rows, n, bias, mask, inv_sum);

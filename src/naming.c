@@ -142,8 +142,8 @@ static const swin_rename transformers_rules[] = {
 #undef IGN
 
 static const char *const no_prefixes[] = {NULL};
-static const char *const transformers_prefixes[] = {"vit.", "deit.", "swin.", "dinov2.",
-                                                     "dinov2_with_registers.", NULL};
+static const char *const transformers_prefixes[] = {
+    "vit.", "deit.", "swin.", "dinov2.", "dinov2_with_registers.", NULL};
 
 #define LAYOUT(n, pre, rules)                                                                      \
     { n, pre, rules, sizeof rules / sizeof rules[0] }

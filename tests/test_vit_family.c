@@ -4,7 +4,8 @@
  * layer scale, register tokens, no_embed_class, norm_pre and bias-free patch embedding, qk-norm,
  * ResPostBlock, packed SwiGLU, GELU/tanh GELU/QuickGELU/SiLU, token/avg/avgmax/max/map pooling,
  * the distillation token, no final norm, the position table resampled to other input grids,
- * and the relative-position ViT's RelPosMlp bias (per block and shared). Logits, features and the token map, strict 1e-5. */
+ * and the relative-position ViT's RelPosMlp bias (per block and shared). Logits, features and the
+ * token map, strict 1e-5. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +19,7 @@ typedef struct fcase {
     const char *name;
     int64_t batch, img;
     uint32_t seed;
-    int64_t extra[4]; /* more input sizes, batch 1, seed + size (0 ends) */
+    int64_t extra[4];         /* more input sizes, batch 1, seed + size (0 ends) */
     const char *config[4][2]; /* resolved settings swin_model_get must give (NULL ends) */
 } fcase;
 
@@ -49,8 +50,8 @@ static const fcase cases[] = {
     {"pe_core", 2, 48, 54, {0}, {{"global_pool", "map"}, {"pre_norm", "1"}}},
 };
 
-static void check(swin_context *ctx, swin_output kind, const swin_safetensors *exp,
-                  const char *key, const char *label) {
+static void check(swin_context *ctx, swin_output kind, const swin_safetensors *exp, const char *key,
+                  const char *label) {
     const float *want = NULL;
     size_t n = 0;
     if (!swin__st_find(exp, key)) {
@@ -99,7 +100,8 @@ static void test_cases(void **state) {
         snprintf(exp_name, sizeof exp_name, "vit_family/%s.expected.safetensors", c->name);
         swin_model *m;
         const swin_status s = swin_model_load_file(&m, swin_test_fixture(dir), NULL);
-        if (s != SWIN_OK) fail_msg("%s: %s (%s)", c->name, swin_status_string(s), swin_last_error());
+        if (s != SWIN_OK)
+            fail_msg("%s: %s (%s)", c->name, swin_status_string(s), swin_last_error());
         assert_string_equal(swin_model_get(m, "naming"), "timm");
         for (int k = 0; k < 4 && c->config[k][0]; k++) {
             const char *v = swin_model_get(m, c->config[k][0]);

@@ -95,9 +95,9 @@ typedef struct swin_mlp {
     const float *fc1_b;  /* [hidden], or NULL */
     const float *fc1x_w; /* split SwiGLU (timm's SwiGLU): the other half [hidden/2, C], fc1_x */
     const float *fc1x_b;
-    swin_norm norm;      /* a LayerNorm before fc2 (timm's scale_mlp); weight NULL: none */
-    const float *fc2_w;  /* [C, hidden] ([C, hidden/2] when gated) */
-    const float *fc2_b;  /* [C] */
+    swin_norm norm;     /* a LayerNorm before fc2 (timm's scale_mlp); weight NULL: none */
+    const float *fc2_w; /* [C, hidden] ([C, hidden/2] when gated) */
+    const float *fc2_b; /* [C] */
     int64_t dim, hidden;
     swin_activation act;
     swin_glu glu;
@@ -189,11 +189,64 @@ size_t swin__resample_scratch(int64_t C, int64_t h, int64_t W);
 swin_status swin__resample_pos(float *out, const float *in, int64_t C, int64_t h, int64_t w,
                                int64_t H, int64_t W, bool antialias, float *scratch);
 
+/* ---- attention pooling with a latent query (attn_pool.c) ---- */
+typedef struct swin_attn_pool {
+    const float *latent;          /* [1, 1, D] */
+    const float *q_w, *q_b;       /* [D, D], [D] (NULL without qkv bias) */
+    const float *kv_w, *kv_b;     /* [2D, D], [2D] */
+    const float *proj_w, *proj_b; /* [D, D], [D] */
+    swin_norm norm;
+    swin_mlp mlp;
+    int64_t dim, heads;
+} swin_attn_pool;
+/* Binds {prefix}.{latent,q,kv,proj,norm,mlp.fc1,mlp.fc2}.*; one latent query. */
+swin_status swin__attn_pool_bind(swin_attn_pool *a, swin_weights *w, const char *prefix,
+                                 int64_t dim, int64_t heads, bool qkv_bias, float eps,
+                                 swin_activation act);
+/* Floats of scratch for B sequences of N tokens; SIZE_MAX on overflow. */
+size_t swin__attn_pool_scratch(const swin_attn_pool *a, int64_t B, int64_t N);
+/* out [B, D] <- the pooled latent of tokens [B, N, D]. */
+void swin__attn_pool_forward(float *out, const float *tokens, const swin_attn_pool *a, int64_t B,
+                             int64_t N, float *scratch, swin_pool *pool);
+
+/* ---- relative position bias of timm's relative-position ViT (relpos.c) ---- */
+typedef struct swin_relpos {
+    const float *w1, *b1, *w2, *b2; /* fc1 [Hd, 2], [Hd]; fc2 [nH, Hd], [nH] */
+    int64_t heads, hidden;
+} swin_relpos;
+/* Binds {prefix}.{fc1,fc2}.{weight,bias} (timm's RelPosMlp.mlp). */
+swin_status swin__relpos_bind(swin_relpos *r, swin_weights *w, const char *prefix, int64_t heads,
+                              int64_t hidden);
+/* bias [nH, N, N], N = P + G^2: RelPosMlp's bias for a G x G grid after P prefix tokens (their
+ * rows and columns 0). */
+swin_status swin__relpos_bias(float *bias, const swin_relpos *r, int64_t G, int64_t P);
+
+/* ---- rotary position embedding tables (rope.c) ---- */
+typedef enum swin_rope_kind {
+    SWIN_ROPE_NONE,
+    SWIN_ROPE_CAT,
+    SWIN_ROPE_DINOV3,
+    SWIN_ROPE_MIXED
+} swin_rope_kind;
+typedef struct swin_rope_cfg {
+    swin_rope_kind kind;
+    int64_t head_dim, heads, depth;
+    bool xy;   /* grid indexing xy (coordinates (col, row)), else ij */
+    bool half; /* half rotation layout, else interleaved */
+    double offset, temperature;
+    int64_t ref[2];     /* cat: ref_feat_shape (h, w) the coordinates are scaled to, or 0 */
+    const float *freqs; /* mixed: the learned frequencies [2, depth, heads, hd/2] */
+} swin_rope_cfg;
+/* sin and cos tables [tables, L, hd] of an Hg x Wg grid: one table, or depth * heads (mixed,
+ * index block * heads + head). */
+void swin__rope_build(const swin_rope_cfg *cfg, int64_t Hg, int64_t Wg, float *sin_out,
+                      float *cos_out);
+
 /* ---- ViT encoder blocks (vit_encoder.c): whole-sequence self-attention, no bias, no mask ---- */
 typedef enum swin_vit_kind {
     SWIN_VIT_PRE,      /* timm's Block: x += ls1(attn(norm1(x))); x += ls2(mlp(norm2(x))) */
     SWIN_VIT_RES_POST, /* timm's ResPostBlock: x += norm1(attn(x)); x += norm2(mlp(x)) */
-    SWIN_VIT_POST      /* nn.TransformerEncoderLayer: x = norm1(x + attn(x)); x = norm2(x + mlp(x)) */
+    SWIN_VIT_POST /* nn.TransformerEncoderLayer: x = norm1(x + attn(x)); x = norm2(x + mlp(x)) */
 } swin_vit_kind;
 /* What a block is made of. */
 typedef struct swin_vit_block_cfg {
@@ -220,8 +273,8 @@ typedef struct swin_rope {
     bool half, per_head;
 } swin_rope;
 typedef struct swin_vit_block {
-    swin_norm norm1, norm2; /* [C] */
-    swin_attention attn;    /* qkv [3C, C] with q;k;v rows */
+    swin_norm norm1, norm2;   /* [C] */
+    swin_attention attn;      /* qkv [3C, C] with q;k;v rows */
     swin_norm q_norm, k_norm; /* [hd]; weight NULL: none */
     swin_norm attn_norm;      /* [C]; weight NULL: none */
     const float *ls1, *ls2;   /* [C] layer-scale gammas, or NULL */
@@ -240,7 +293,6 @@ size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N, 
 /* x [B, N, C] in place, as the block's kind says; rope NULL or the pass's rotary tables
  * (index: the block's place in the model, for per-block tables). */
 void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int64_t N,
-                             const swin_rope *rope, int64_t index, float *scratch,
-                             swin_pool *pool);
+                             const swin_rope *rope, int64_t index, float *scratch, swin_pool *pool);
 
 #endif /* SWIN_LAYERS_H */

@@ -32,21 +32,21 @@ swin_status swin__mlp_bind_split(swin_mlp *m, swin_weights *w, const char *prefi
     char name[256];
     memset(m, 0, sizeof *m);
     const int64_t w1[2] = {gated, dim}, w2[2] = {dim, gated};
-    SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".fc1_g.weight"), 2, w1,
-                         &m->fc1_w));
-    SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".fc1_g.bias"), 1, &gated,
-                         &m->fc1_b));
-    SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".fc1_x.weight"), 2, w1,
-                         &m->fc1x_w));
+    SWIN_TRY(
+        swin__w_get(w, swin__name(name, sizeof name, prefix, ".fc1_g.weight"), 2, w1, &m->fc1_w));
+    SWIN_TRY(
+        swin__w_get(w, swin__name(name, sizeof name, prefix, ".fc1_g.bias"), 1, &gated, &m->fc1_b));
+    SWIN_TRY(
+        swin__w_get(w, swin__name(name, sizeof name, prefix, ".fc1_x.weight"), 2, w1, &m->fc1x_w));
     SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".fc1_x.bias"), 1, &gated,
                          &m->fc1x_b));
     if (norm)
-        SWIN_TRY(swin__norm_bind(&m->norm, w, swin__name(name, sizeof name, prefix, ".norm"),
-                                 gated, eps));
-    SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".fc2.weight"), 2, w2,
-                         &m->fc2_w));
-    SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".fc2.bias"), 1, &dim,
-                         &m->fc2_b));
+        SWIN_TRY(swin__norm_bind(&m->norm, w, swin__name(name, sizeof name, prefix, ".norm"), gated,
+                                 eps));
+    SWIN_TRY(
+        swin__w_get(w, swin__name(name, sizeof name, prefix, ".fc2.weight"), 2, w2, &m->fc2_w));
+    SWIN_TRY(
+        swin__w_get(w, swin__name(name, sizeof name, prefix, ".fc2.bias"), 1, &dim, &m->fc2_b));
     m->dim = dim;
     m->hidden = 2 * gated;
     m->act = act;
@@ -57,8 +57,7 @@ swin_status swin__mlp_bind_split(swin_mlp *m, swin_weights *w, const char *prefi
 swin_status swin__mlp_bind_norm(swin_mlp *m, swin_weights *w, const char *prefix, float eps) {
     char name[256];
     const int64_t width = m->glu != SWIN_GLU_NONE ? m->hidden / 2 : m->hidden;
-    return swin__norm_bind(&m->norm, w, swin__name(name, sizeof name, prefix, ".norm"), width,
-                           eps);
+    return swin__norm_bind(&m->norm, w, swin__name(name, sizeof name, prefix, ".norm"), width, eps);
 }
 
 swin_status swin__mlp_bind(swin_mlp *m, swin_weights *w, const char *fc1, const char *fc2,

@@ -17,33 +17,30 @@ swin_status swin__vit_block_bind(swin_vit_block *blk, swin_weights *w, const cha
     blk->kind = cfg->kind;
     SWIN_TRY(swin__norm_bind(&blk->norm1, w, swin__name(name, sizeof name, prefix, ".norm1"), C,
                              cfg->eps));
-    SWIN_TRY(swin__attention_bind(&blk->attn, w, swin__name(name, sizeof name, prefix, ".attn"),
-                                  C, cfg->heads, 0, 0, cfg->qkv_bias, false));
+    SWIN_TRY(swin__attention_bind(&blk->attn, w, swin__name(name, sizeof name, prefix, ".attn"), C,
+                                  cfg->heads, 0, 0, cfg->qkv_bias, false));
     if (cfg->qk_norm) {
         const int64_t hd = C / cfg->heads;
-        SWIN_TRY(swin__norm_bind(&blk->q_norm, w,
-                                 swin__name(name, sizeof name, prefix, ".attn.q_norm"), hd,
-                                 cfg->eps));
-        SWIN_TRY(swin__norm_bind(&blk->k_norm, w,
-                                 swin__name(name, sizeof name, prefix, ".attn.k_norm"), hd,
-                                 cfg->eps));
+        SWIN_TRY(swin__norm_bind(
+            &blk->q_norm, w, swin__name(name, sizeof name, prefix, ".attn.q_norm"), hd, cfg->eps));
+        SWIN_TRY(swin__norm_bind(
+            &blk->k_norm, w, swin__name(name, sizeof name, prefix, ".attn.k_norm"), hd, cfg->eps));
     }
     if (cfg->attn_norm)
         SWIN_TRY(swin__norm_bind(&blk->attn_norm, w,
-                                 swin__name(name, sizeof name, prefix, ".attn.norm"), C,
-                                 cfg->eps));
+                                 swin__name(name, sizeof name, prefix, ".attn.norm"), C, cfg->eps));
     SWIN_TRY(swin__norm_bind(&blk->norm2, w, swin__name(name, sizeof name, prefix, ".norm2"), C,
                              cfg->eps));
     if (cfg->layer_scale) {
-        SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".ls1.gamma"), 1, &C,
-                             &blk->ls1));
-        SWIN_TRY(swin__w_get(w, swin__name(name, sizeof name, prefix, ".ls2.gamma"), 1, &C,
-                             &blk->ls2));
+        SWIN_TRY(
+            swin__w_get(w, swin__name(name, sizeof name, prefix, ".ls1.gamma"), 1, &C, &blk->ls1));
+        SWIN_TRY(
+            swin__w_get(w, swin__name(name, sizeof name, prefix, ".ls2.gamma"), 1, &C, &blk->ls2));
     }
     swin__name(name, sizeof name, prefix, ".mlp");
     if (cfg->split_glu)
-        return swin__mlp_bind_split(&blk->mlp, w, name, C, cfg->hidden / 2, cfg->act,
-                                    cfg->mlp_norm, cfg->eps);
+        return swin__mlp_bind_split(&blk->mlp, w, name, C, cfg->hidden / 2, cfg->act, cfg->mlp_norm,
+                                    cfg->eps);
     swin__name(fc1, sizeof fc1, prefix, ".mlp.fc1");
     swin__name(fc2, sizeof fc2, prefix, ".mlp.fc2");
     SWIN_TRY(swin__mlp_bind_ex(&blk->mlp, w, fc1, fc2, C, cfg->hidden, cfg->act, cfg->glu));
@@ -57,8 +54,8 @@ size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N, 
     const size_t C = (size_t)blk->attn.dim, per_thread = swin__attention_scores_floats(N);
     size_t rows, scores, attn, two, total;
     const size_t mlp = swin__mlp_scratch(&blk->mlp, B * N);
-    if (per_thread == SIZE_MAX || mlp == SIZE_MAX ||
-        !swin__mul_size((size_t)B, (size_t)N, &rows) || !swin__mul_size(rows, 4 * C, &attn) ||
+    if (per_thread == SIZE_MAX || mlp == SIZE_MAX || !swin__mul_size((size_t)B, (size_t)N, &rows) ||
+        !swin__mul_size(rows, 4 * C, &attn) ||
         !swin__mul_size(per_thread, (size_t)threads, &scores) ||
         !swin__add_size(attn, scores, &attn) || !swin__mul_size(rows, 2 * C, &two) ||
         !swin__add_size(two, attn > mlp ? attn : mlp, &total))
@@ -67,9 +64,9 @@ size_t swin__vit_block_scratch(const swin_vit_block *blk, int64_t B, int64_t N, 
 }
 
 typedef struct rows_job {
-    float *x;             /* [rows, C] the residual stream */
-    float *branch;        /* [rows, C] a branch's output */
-    const float *gamma;   /* layer scale [C] */
+    float *x;              /* [rows, C] the residual stream */
+    float *branch;         /* [rows, C] a branch's output */
+    const float *gamma;    /* layer scale [C] */
     const swin_norm *norm; /* ResPostBlock's norm of the branch */
     const swin_vit_block *blk;
     float *qkv; /* [rows, 3C] */
@@ -99,8 +96,8 @@ static void norm_add_rows(void *arg, int64_t r0, int64_t r1) {
 }
 
 /* x (hd floats) <- x * cos + rot(x) * sin, each product rounded, as torch computes it. */
-static void rotate(float *restrict x, const float *restrict s, const float *restrict c,
-                   int64_t hd, bool half) {
+static void rotate(float *restrict x, const float *restrict s, const float *restrict c, int64_t hd,
+                   bool half) {
     if (half) {
         const int64_t h = hd / 2;
         for (int64_t i = 0; i < h; i++) {
@@ -139,7 +136,8 @@ static void qk_rows(void *arg, int64_t r0, int64_t r1) {
         const int64_t p = t - rp->npt;
         for (int64_t h = 0; h < nH; h++) {
             const int64_t tab = rp->per_head ? j->index * nH + h : 0;
-            const float *s = rp->sin + (tab * rp->L + p) * hd, *c = rp->cos + (tab * rp->L + p) * hd;
+            const float *s = rp->sin + (tab * rp->L + p) * hd,
+                        *c = rp->cos + (tab * rp->L + p) * hd;
             rotate(q + h * hd, s, c, hd, rp->half);
             rotate(k + h * hd, s, c, hd, rp->half);
         }
@@ -185,12 +183,12 @@ void swin__vit_block_forward(float *x, const swin_vit_block *blk, int64_t B, int
     j.branch = normed; /* proj's output */
     if (res_post) {
         j.norm = n1;
-        swin__linear_fused(normed, C, branch, a->proj_w, a->proj_b, rows, C, C, SWIN_EPI_BIAS,
-                           NULL, &normed_add, pool);
+        swin__linear_fused(normed, C, branch, a->proj_w, a->proj_b, rows, C, C, SWIN_EPI_BIAS, NULL,
+                           &normed_add, pool);
     } else if (blk->ls1) {
         j.gamma = blk->ls1;
-        swin__linear_fused(normed, C, branch, a->proj_w, a->proj_b, rows, C, C, SWIN_EPI_BIAS,
-                           NULL, &scaled, pool);
+        swin__linear_fused(normed, C, branch, a->proj_w, a->proj_b, rows, C, C, SWIN_EPI_BIAS, NULL,
+                           &scaled, pool);
     } else {
         swin__linear_ex(x, C, branch, a->proj_w, a->proj_b, rows, C, C, SWIN_EPI_ACCUMULATE, pool);
     }

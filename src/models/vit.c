@@ -17,9 +17,9 @@
 #include "../model.h"
 
 static const char *const vit_classes[] = {"VisionTransformer", "VisionTransformerDistilled",
-                                           "VisionTransformerRelPos", "Eva", NULL};
-static const char *const vit_model_types[] = {"vit",  "deit", "dinov2", "dinov2_with_registers",
-                                               "clip", "clip_vision_model", NULL};
+                                          "VisionTransformerRelPos", "Eva", NULL};
+static const char *const vit_model_types[] = {
+    "vit", "deit", "dinov2", "dinov2_with_registers", "clip", "clip_vision_model", NULL};
 
 #define COMMON_KEYS                                                                                \
     {"img_size", SWIN_K_LIST, "input size the position table is made for", NULL, NULL},            \
@@ -53,18 +53,17 @@ static const swin_key vit_keys[] = {
     /* timm's other VisionTransformer arguments */
     {"init_values", SWIN_K_STR, "timm: layer scale (none or 0: without)", NULL, NULL},
     {"reg_tokens", SWIN_K_INT, "timm: register tokens after the class token", NULL, NULL},
-    {"no_embed_class", SWIN_K_BOOL, "timm: position table without the prefix tokens", NULL,
-     NULL},
+    {"no_embed_class", SWIN_K_BOOL, "timm: position table without the prefix tokens", NULL, NULL},
     {"pre_norm", SWIN_K_BOOL, "timm: a norm before the blocks (and no patch bias)", NULL, NULL},
     {"final_norm", SWIN_K_BOOL, "timm: the final norm", NULL, NULL},
-    {"fc_norm", SWIN_K_STR, "timm: norm after pooling (none: with avg, avgmax, max pooling)",
-     NULL, NULL},
+    {"fc_norm", SWIN_K_STR, "timm: norm after pooling (none: with avg, avgmax, max pooling)", NULL,
+     NULL},
     {"qk_norm", SWIN_K_BOOL, "timm: LayerNorm of each head's queries and keys", NULL, NULL},
     {"proj_bias", SWIN_K_BOOL, "timm: bias of the projections", "1|true|True",
      "projections without bias"},
     {"dynamic_img_size", SWIN_K_BOOL,
-     "timm: any input size (libswin always resamples the position table to the input grid)",
-     NULL, NULL},
+     "timm: any input size (libswin always resamples the position table to the input grid)", NULL,
+     NULL},
     {"dynamic_img_pad", SWIN_K_BOOL, "timm: pad inputs to the patch", "0|false|False",
      "input padding to the patch size"},
     {"pos_embed", SWIN_K_STR, "timm: position embedding kind (learn, none)", "learn|none",
@@ -104,24 +103,21 @@ static const swin_key vit_keys[] = {
     {"swiglu_align_to", SWIN_K_INT, "timm Eva: the SwiGLU width rounded up to this", NULL, NULL},
     {"scale_mlp", SWIN_K_BOOL, "timm Eva: a LayerNorm inside the MLP", NULL, NULL},
     {"scale_attn_inner", SWIN_K_BOOL, "timm Eva: a LayerNorm of the heads' output", NULL, NULL},
-    {"attn_type", SWIN_K_STR, "timm Eva: eva or rope attention", "eva|rope",
-     "another attention"},
+    {"attn_type", SWIN_K_STR, "timm Eva: eva or rope attention", "eva|rope", "another attention"},
     {"num_reg_tokens", SWIN_K_INT, "timm Eva: register tokens", NULL, NULL},
     {"use_abs_pos_emb", SWIN_K_BOOL, "timm Eva: a learned position table", NULL, NULL},
     {"use_rot_pos_emb", SWIN_K_BOOL, "timm Eva: rotary position embedding", NULL, NULL},
-    {"rope_type", SWIN_K_STR, "timm Eva: RoPE kind (cat: EVA02, dinov3, mixed)",
-     "cat|dinov3|mixed", "a rotary embedding other than cat, dinov3 and mixed"},
+    {"rope_type", SWIN_K_STR, "timm Eva: RoPE kind (cat: EVA02, dinov3, mixed)", "cat|dinov3|mixed",
+     "a rotary embedding other than cat, dinov3 and mixed"},
     {"rope_grid_offset", SWIN_K_REAL, "timm Eva: RoPE grid offset", NULL, NULL},
     {"rope_grid_indexing", SWIN_K_STR, "timm Eva: RoPE grid order (ij, xy)", "ij|xy",
      "a RoPE grid order other than ij and xy"},
     {"rope_temperature", SWIN_K_REAL, "timm Eva: RoPE temperature", NULL, NULL},
     {"rope_rotate_half", SWIN_K_BOOL, "timm Eva: RoPE half rotation (else interleaved)", NULL,
      NULL},
-    {"ref_feat_shape", SWIN_K_STR, "timm Eva: the grid RoPE coordinates are scaled to", NULL,
-     NULL},
+    {"ref_feat_shape", SWIN_K_STR, "timm Eva: the grid RoPE coordinates are scaled to", NULL, NULL},
     {"use_post_norm", SWIN_K_BOOL, "timm Eva: post-norm blocks", NULL, NULL},
-    {"use_pre_transformer_norm", SWIN_K_BOOL, "timm Eva: norm_pre (and no patch bias)", NULL,
-     NULL},
+    {"use_pre_transformer_norm", SWIN_K_BOOL, "timm Eva: norm_pre (and no patch bias)", NULL, NULL},
     {"use_post_transformer_norm", SWIN_K_STR, "timm Eva: the final norm (none: without fc_norm)",
      NULL, NULL},
     {"use_fc_norm", SWIN_K_STR, "timm Eva: norm after pooling (none: with avg pooling)", NULL,
@@ -161,59 +157,50 @@ static const swin_hf_key vit_hf_keys[] = {
     {NULL, NULL},
 };
 
-typedef enum vit_pool { POOL_TOKEN, POOL_AVG, POOL_AVGMAX, POOL_MAX, POOL_MAP, POOL_TOKEN_AVG } vit_pool;
-
-/* timm's AttentionPoolLatent (global_pool map) with one latent query, pool "token":
- * y = proj(attention(q(latent), kv(tokens))); y += mlp(norm(y)). */
-typedef struct attn_pool {
-    const float *latent;        /* [1, 1, D] */
-    const float *q_w, *q_b;     /* [D, D], [D] (no bias without qkv_bias) */
-    const float *kv_w, *kv_b;   /* [2D, D], [2D] */
-    const float *proj_w, *proj_b; /* [D, D], [D] */
-    swin_norm norm;
-    swin_mlp mlp;
-} attn_pool;
+typedef enum vit_pool {
+    POOL_TOKEN,
+    POOL_AVG,
+    POOL_AVGMAX,
+    POOL_MAX,
+    POOL_MAP,
+    POOL_TOKEN_AVG
+} vit_pool;
 
 typedef struct impl {
     bool post; /* vit_postnorm */
     int64_t img_size, patch, in_chans, dim, depth, heads, hidden, num_classes;
-    int64_t prefix;   /* P: class token + register tokens + distillation token */
-    int64_t reg;      /* register tokens */
+    int64_t prefix;      /* P: class token + register tokens + distillation token */
+    int64_t reg;         /* register tokens */
     bool no_embed_class; /* the position table covers the patches only */
     int64_t pos_prefix;  /* Pp: the prefix tokens the table covers (0, 1: the class token, P) */
     bool pos_aa;         /* resample the table with the antialiased filter */
     int64_t feat;        /* F: width of the pooled features (D; 2D for token_avg) */
-    int64_t pos_rows; /* T */
-    int64_t grid;     /* the position table's patch grid is grid x grid */
+    int64_t pos_rows;    /* T */
+    int64_t grid;        /* the position table's patch grid is grid x grid */
     vit_pool pool;
     bool use_fc_norm; /* the final norm after pooling (fc_norm), else before it (norm) */
     bool final_norm;  /* a final norm at all */
     swin_vit_block_cfg cfg;
     double eps;
     swin_patch_embed pe;
-    const float *cls;  /* [D], or NULL */
-    const float *regs; /* [R, D], or NULL */
-    const float *dist; /* [D], or NULL */
-    const float *pos;  /* [T, D] */
-    swin_norm norm_pre;                     /* after the position embedding; weight NULL: none */
+    const float *cls;   /* [D], or NULL */
+    const float *regs;  /* [R, D], or NULL */
+    const float *dist;  /* [D], or NULL */
+    const float *pos;   /* [T, D] */
+    swin_norm norm_pre; /* after the position embedding; weight NULL: none */
     swin_vit_block *blocks;
     bool relpos;     /* timm's VisionTransformerRelPos: RelPosMlp attention bias, no table */
     bool shared_rel; /* one bias for every block (shared_rel_pos) */
     float *rel_bias; /* [1 or depth][nH, N, N], computed at load (owned) */
     int64_t rel_hidden;
-    bool eva;             /* timm's Eva class */
-    bool eva_k_bias;      /* its attention has a k bias (AttentionRope's fused qkv bias) */
-    int rope;             /* 0 none, 1 cat (EVA02, rope ViTs, PE), 2 dinov3, 3 mixed */
-    bool rope_xy;         /* grid_indexing xy (else ij) */
-    bool rope_half;       /* half rotation (else interleaved) */
-    double rope_offset, rope_temp;
-    int64_t rope_ref[2];  /* ref_feat_shape (h, w), or 0 */
-    const float *rope_freqs; /* mixed: [2, depth, nH, hd/2] */
-    int64_t map_heads;    /* attention pooling heads */
+    bool eva;           /* timm's Eva class */
+    bool eva_k_bias;    /* its attention has a k bias (AttentionRope's fused qkv bias) */
+    swin_rope_cfg rope; /* the rotary embedding (kind SWIN_ROPE_NONE: none) */
+    int64_t map_heads;  /* attention pooling heads */
     swin_activation map_act;
     swin_norm norm;                         /* on the tokens before pooling; weight NULL: none */
     swin_norm fc_norm;                      /* on the pooled vector; weight NULL: none */
-    attn_pool map;                          /* global_pool map */
+    swin_attn_pool map;                     /* global_pool map */
     const float *head_w, *head_b;           /* [K, F], [K] (no bias: NULL) */
     const float *head_dist_w, *head_dist_b; /* [K, D], [K]: the distillation head, or NULL */
     const float *pooler_w, *pooler_b;       /* [D, D], [D]: transformers' pooler, or NULL */
@@ -225,12 +212,18 @@ static bool parse_activation(const char *v, swin_activation *act) {
         const char *name;
         swin_activation act;
     } names[] = {
-        {"gelu", SWIN_ACT_GELU},           {"GELU", SWIN_ACT_GELU},
-        {"gelu_tanh", SWIN_ACT_GELU_TANH}, {"GELUTanh", SWIN_ACT_GELU_TANH},
-        {"gelu_new", SWIN_ACT_GELU_TANH},  {"gelu_pytorch_tanh", SWIN_ACT_GELU_TANH},
-        {"quick_gelu", SWIN_ACT_QUICK_GELU}, {"QuickGELU", SWIN_ACT_QUICK_GELU},
-        {"silu", SWIN_ACT_SILU},           {"SiLU", SWIN_ACT_SILU},
-        {"swish", SWIN_ACT_SILU},          {"relu", SWIN_ACT_RELU},
+        {"gelu", SWIN_ACT_GELU},
+        {"GELU", SWIN_ACT_GELU},
+        {"gelu_tanh", SWIN_ACT_GELU_TANH},
+        {"GELUTanh", SWIN_ACT_GELU_TANH},
+        {"gelu_new", SWIN_ACT_GELU_TANH},
+        {"gelu_pytorch_tanh", SWIN_ACT_GELU_TANH},
+        {"quick_gelu", SWIN_ACT_QUICK_GELU},
+        {"QuickGELU", SWIN_ACT_QUICK_GELU},
+        {"silu", SWIN_ACT_SILU},
+        {"SiLU", SWIN_ACT_SILU},
+        {"swish", SWIN_ACT_SILU},
+        {"relu", SWIN_ACT_RELU},
         {"ReLU", SWIN_ACT_RELU},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -273,8 +266,7 @@ static bool has_block(const swin_weights *w, int64_t b) {
 }
 
 /* A positive real from src, or fallback when absent or "none". */
-static swin_status real_or(const swin_source *src, const char *key, double fallback,
-                           double *out) {
+static swin_status real_or(const swin_source *src, const char *key, double fallback, double *out) {
     const char *origin, *v = swin__src_value(src, key, &origin);
     *out = fallback;
     if (!v || strcmp(v, "none") == 0) return SWIN_OK;
@@ -330,31 +322,39 @@ static swin_status resolve_eva(const swin_source *src, swin_weights *w, impl *I,
     I->eva_k_bias = at && strcmp(at, "rope") == 0;
     /* the rotary embedding */
     SWIN_TRY(swin__src_bool(src, "use_rot_pos_emb", false, &rot));
-    I->rope = 0;
+    swin_rope_cfg *rc = &I->rope;
+    memset(rc, 0, sizeof *rc);
     if (rot) {
         const char *type = swin__src_value(src, "rope_type", NULL);
-        I->rope = !type || strcmp(type, "cat") == 0 ? 1 : strcmp(type, "dinov3") == 0 ? 2 : 3;
+        rc->kind = !type || strcmp(type, "cat") == 0 ? SWIN_ROPE_CAT
+                   : strcmp(type, "dinov3") == 0     ? SWIN_ROPE_DINOV3
+                                                     : SWIN_ROPE_MIXED;
+        rc->head_dim = I->dim / I->heads;
+        rc->heads = I->heads;
+        rc->depth = I->depth;
         const char *ix = swin__src_value(src, "rope_grid_indexing", NULL);
-        I->rope_xy = ix && strcmp(ix, "xy") == 0;
-        SWIN_TRY(swin__src_bool(src, "rope_rotate_half", false, &I->rope_half));
+        rc->xy = ix && strcmp(ix, "xy") == 0;
+        SWIN_TRY(swin__src_bool(src, "rope_rotate_half", false, &rc->half));
         const char *origin, *v = swin__src_value(src, "rope_grid_offset", &origin);
-        I->rope_offset = 0.0;
+        rc->offset = 0.0;
         if (v) { /* any finite number, 0 and negative too */
             char *end;
             errno = 0;
-            I->rope_offset = strtod(v, &end);
-            if (errno || end == v || *end || !(fabs(I->rope_offset) <= 1e6))
-                return swin__error(SWIN_ERR_CONFIG, "rope_grid_offset: \"%.64s\" (%s) is not a "
-                                   "number", v, origin);
+            rc->offset = strtod(v, &end);
+            if (errno || end == v || *end || !(fabs(rc->offset) <= 1e6))
+                return swin__error(SWIN_ERR_CONFIG,
+                                   "rope_grid_offset: \"%.64s\" (%s) is not a "
+                                   "number",
+                                   v, origin);
         }
-        SWIN_TRY(real_or(src, "rope_temperature", 10000.0, &I->rope_temp));
-        I->rope_ref[0] = I->rope_ref[1] = 0;
+        SWIN_TRY(real_or(src, "rope_temperature", 10000.0, &rc->temperature));
         if ((v = swin__src_value(src, "ref_feat_shape", &origin)) && strcmp(v, "none") != 0) {
             int n = 0;
-            if (!swin__parse_int_list(v, I->rope_ref, 2, &n) || n < 1 || I->rope_ref[0] < 1)
+            if (!swin__parse_int_list(v, rc->ref, 2, &n) || n < 1 || rc->ref[0] < 1 ||
+                rc->ref[0] > 4096 || (n == 2 && (rc->ref[1] < 1 || rc->ref[1] > 4096)))
                 return swin__error(SWIN_ERR_CONFIG, "ref_feat_shape: \"%.64s\" (%s) is not a grid",
                                    v, origin);
-            if (n == 1) I->rope_ref[1] = I->rope_ref[0];
+            if (n == 1) rc->ref[1] = rc->ref[0];
         }
         if ((I->dim / I->heads) % 4 != 0)
             return swin__error(SWIN_ERR_CONFIG,
@@ -370,8 +370,10 @@ static swin_status resolve_eva(const swin_source *src, swin_weights *w, impl *I,
         int64_t hh[1];
         int n = 0;
         if (!swin__parse_int_list(v, hh, 1, &n) || n != 1 || hh[0] < 1 || I->dim % hh[0] != 0)
-            return swin__error(SWIN_ERR_CONFIG, "attn_pool_num_heads: \"%.64s\" does not divide "
-                               "embed_dim", v);
+            return swin__error(SWIN_ERR_CONFIG,
+                               "attn_pool_num_heads: \"%.64s\" does not divide "
+                               "embed_dim",
+                               v);
         I->map_heads = hh[0];
     }
     return SWIN_OK;
@@ -432,16 +434,15 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         &dist));
     I->eva = !post && src->arch && strcmp(src->arch->timm_class, "Eva") == 0;
     const swin_weight *regw = swin__w_find(w, "reg_token");
-    const char *reg_key = !swin__src_value(src, "reg_tokens", NULL) &&
-                                  swin__src_value(src, "num_reg_tokens", NULL)
-                              ? "num_reg_tokens" /* Eva's name */
-                              : "reg_tokens";
+    const char *reg_key =
+        !swin__src_value(src, "reg_tokens", NULL) && swin__src_value(src, "num_reg_tokens", NULL)
+            ? "num_reg_tokens" /* Eva's name */
+            : "reg_tokens";
     SWIN_TRY(swin__src_int(src, reg_key, 0, true, regw && regw->ndim == 3 ? regw->shape[1] : 0,
                            regw, "rows", &I->reg));
     if (I->reg > 4096) return swin__error(SWIN_ERR_CONFIG, "reg_tokens is implausibly large");
     if (post && (dist || I->reg))
-        return swin__error(SWIN_ERR_CONFIG,
-                           "vit_postnorm has no distillation or register tokens");
+        return swin__error(SWIN_ERR_CONFIG, "vit_postnorm has no distillation or register tokens");
     if (dist && !cls)
         return swin__error(SWIN_ERR_CONFIG, "a distillation token needs a class token");
     if (dist && I->reg)
@@ -454,8 +455,8 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
 
     /* pooling; timm: without a class token only the pooling of the patch tokens is possible */
     const bool have_map = swin__w_find(w, "attn_pool.latent") != NULL;
-    I->pool = post ? (cls ? POOL_TOKEN : POOL_AVG)
-              : have_map ? POOL_MAP
+    I->pool = post                                          ? (cls ? POOL_TOKEN : POOL_AVG)
+              : have_map                                    ? POOL_MAP
               : (!cls || swin__w_find(w, "fc_norm.weight")) ? POOL_AVG
                                                             : POOL_TOKEN;
     if ((v = swin__src_value(src, "global_pool", &origin))) {
@@ -470,8 +471,9 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         I->pool = (vit_pool)k;
     }
     if ((I->pool == POOL_TOKEN || I->pool == POOL_TOKEN_AVG) && !cls)
-        return swin__error(SWIN_ERR_CONFIG, "global_pool %s needs a class token, and "
-                                            "class_token is 0",
+        return swin__error(SWIN_ERR_CONFIG,
+                           "global_pool %s needs a class token, and "
+                           "class_token is 0",
                            pool_names[I->pool]);
     I->feat = I->pool == POOL_TOKEN_AVG ? 2 * I->dim : I->dim;
     SWIN_TRY(swin__src_bool(src, "pos_antialias", true, &I->pos_aa));
@@ -529,10 +531,10 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
         SWIN_TRY(swin__src_bool(src, "use_post_norm", false, &flag));
         if (flag) c->kind = SWIN_VIT_RES_POST; /* EvaBlockPostNorm */
     }
-    I->relpos = !post && ((src->arch && strcmp(src->arch->timm_class,
-                                                "VisionTransformerRelPos") == 0) ||
-                          swin__w_find(w, "blocks.0.attn.rel_pos.mlp.fc1.weight") ||
-                          swin__w_find(w, "shared_rel_pos.mlp.fc1.weight"));
+    I->relpos =
+        !post && ((src->arch && strcmp(src->arch->timm_class, "VisionTransformerRelPos") == 0) ||
+                  swin__w_find(w, "blocks.0.attn.rel_pos.mlp.fc1.weight") ||
+                  swin__w_find(w, "shared_rel_pos.mlp.fc1.weight"));
     if (I->relpos) {
         SWIN_TRY(swin__src_bool(src, "shared_rel_pos",
                                 swin__w_find(w, "shared_rel_pos.mlp.fc1.weight") != NULL,
@@ -722,9 +724,9 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
             SWIN_TRY(swin__config_set(m, "mlp_layer", c->split_glu ? "SwiGLU" : "SwiGLUPacked"));
         if (I->eva) {
             static const char *const ropes[] = {"none", "cat", "dinov3", "mixed"};
-            SWIN_TRY(swin__config_set(m, "rope", "%s", ropes[I->rope]));
-            if (I->rope)
-                SWIN_TRY(swin__config_set(m, "rope_grid_indexing", I->rope_xy ? "xy" : "ij"));
+            SWIN_TRY(swin__config_set(m, "rope", "%s", ropes[I->rope.kind]));
+            if (I->rope.kind)
+                SWIN_TRY(swin__config_set(m, "rope_grid_indexing", I->rope.xy ? "xy" : "ij"));
             SWIN_TRY(swin__config_set(m, "scale_attn_inner", "%d", c->attn_norm ? 1 : 0));
             SWIN_TRY(swin__config_set(m, "scale_mlp", "%d", c->mlp_norm ? 1 : 0));
         }
@@ -756,11 +758,11 @@ static int64_t count_params(const impl *I) {
     n += I->depth * (4 * D + 3 * D * D + qkvb + D * D + D + F * D + F + D * fc2_in + D +
                      (c->qk_norm ? 4 * hd : 0) + (c->layer_scale ? 2 * D : 0) +
                      (c->attn_norm ? 2 * D : 0) + (c->mlp_norm ? 2 * fc2_in : 0));
-    if (I->rope_freqs) n += 2 * I->depth * I->heads * (hd / 2);
+    if (I->rope.freqs) n += 2 * I->depth * I->heads * (hd / 2);
     n += (I->norm.weight ? 2 * D : 0) + (I->fc_norm.weight ? 2 * D : 0);
     if (I->map.latent)
-        n += D + (D * D + (I->map.q_b ? D : 0)) + (2 * D * D + (I->map.kv_b ? 2 * D : 0)) +
-             D * D + D + 2 * D + 2 * I->map.mlp.hidden * D + I->map.mlp.hidden + D;
+        n += D + (D * D + (I->map.q_b ? D : 0)) + (2 * D * D + (I->map.kv_b ? 2 * D : 0)) + D * D +
+             D + 2 * D + 2 * I->map.mlp.hidden * D + I->map.mlp.hidden + D;
     n += I->pooler_w ? D * D + D : 0;
     if (I->relpos) /* RelPosMlp: 2 -> hidden -> heads */
         n += (I->shared_rel ? 1 : I->depth) * (3 * I->rel_hidden + (I->rel_hidden + 1) * I->heads);
@@ -774,7 +776,7 @@ static int64_t count_params(const impl *I) {
  * each pass from the same weights. */
 static swin_status bind_relpos(impl *I, swin_weights *w, const swin_source *src) {
     const int64_t nH = I->heads, G = I->grid, L = G * G, P = I->prefix, N = L + P;
-    const int64_t S = 2 * G - 1, R = S * S, count = I->shared_rel ? 1 : I->depth;
+    const int64_t count = I->shared_rel ? 1 : I->depth;
     char name[96];
     snprintf(name, sizeof name, "%s.mlp.fc1.weight",
              I->shared_rel ? "shared_rel_pos" : "blocks.0.attn.rel_pos");
@@ -782,96 +784,28 @@ static swin_status bind_relpos(impl *I, swin_weights *w, const swin_source *src)
     const char *rd = swin__src_value(src, "rel_pos_dim", NULL);
     if (rd && strcmp(rd, "none") != 0) /* timm's None: RelPosMlp's default, the tensors tell */
         SWIN_TRY(swin__src_int(src, "rel_pos_dim", 1, f1 && f1->ndim == 2,
-                               f1 && f1->ndim == 2 ? f1->shape[0] : 0, f1, "rows",
-                               &I->rel_hidden));
+                               f1 && f1->ndim == 2 ? f1->shape[0] : 0, f1, "rows", &I->rel_hidden));
     else
         I->rel_hidden = f1 && f1->ndim == 2 ? f1->shape[0] : 128; /* RelPosMlp's default */
-    const int64_t Hd = I->rel_hidden;
     size_t n;
-    if (Hd > (1 << 16) || !swin__mul_size((size_t)(nH * N), (size_t)N, &n) ||
+    if (I->rel_hidden > (1 << 16) || !swin__mul_size((size_t)(nH * N), (size_t)N, &n) ||
         !swin__mul_size(n, (size_t)count, &n) || n > ((size_t)1 << 32))
         return swin__error(SWIN_ERR_CONFIG, "the relative position bias is implausibly large");
-    I->rel_bias = swin__calloc(n, sizeof(float));
-    double *table = swin__malloc((size_t)(R * nH) * sizeof(double));
-    double *hid = swin__malloc((size_t)Hd * sizeof(double));
-    swin_status st = SWIN_OK;
-    if (!I->rel_bias || !table || !hid) st = swin__oom();
-    for (int64_t k = 0; k < count && st == SWIN_OK; k++) {
+    I->rel_bias = swin__malloc(n * sizeof(float));
+    if (!I->rel_bias) return swin__oom();
+    for (int64_t k = 0; k < count; k++) {
         char pre[64];
         if (I->shared_rel)
             snprintf(pre, sizeof pre, "shared_rel_pos.mlp");
         else
             snprintf(pre, sizeof pre, "blocks.%lld.attn.rel_pos.mlp", (long long)k);
-        const float *w1, *b1, *w2, *b2;
-        const int64_t s1[2] = {Hd, 2}, s2[2] = {nH, Hd};
-        snprintf(name, sizeof name, "%s.fc1.weight", pre);
-        if ((st = swin__w_get(w, name, 2, s1, &w1)) != SWIN_OK) break;
-        snprintf(name, sizeof name, "%s.fc1.bias", pre);
-        if ((st = swin__w_get(w, name, 1, &Hd, &b1)) != SWIN_OK) break;
-        snprintf(name, sizeof name, "%s.fc2.weight", pre);
-        if ((st = swin__w_get(w, name, 2, s2, &w2)) != SWIN_OK) break;
-        snprintf(name, sizeof name, "%s.fc2.bias", pre);
-        if ((st = swin__w_get(w, name, 1, &nH, &b2)) != SWIN_OK) break;
-        for (int64_t r = 0; r < R; r++) {
-            /* timm's coordinates, in float32: sign(c) * log(1 + |c|) */
-            const float dy = (float)(r / S - (G - 1)), dx = (float)(r % S - (G - 1));
-            const float cy = copysignf(logf(1.0f + fabsf(dy)), dy) * (dy != 0.0f);
-            const float cx = copysignf(logf(1.0f + fabsf(dx)), dx) * (dx != 0.0f);
-            for (int64_t j = 0; j < Hd; j++) {
-                const double v = (double)w1[2 * j] * cy + (double)w1[2 * j + 1] * cx + b1[j];
-                hid[j] = v > 0.0 ? v : 0.0;
-            }
-            for (int64_t h = 0; h < nH; h++) {
-                double acc = b2[h];
-                for (int64_t j = 0; j < Hd; j++)
-                    acc += (double)w2[h * Hd + j] * hid[j];
-                table[r * nH + h] = acc;
-            }
-        }
-        float *bias = I->rel_bias + (size_t)k * (size_t)(nH * N * N);
-        for (int64_t h = 0; h < nH; h++)
-            for (int64_t q = 0; q < L; q++)
-                for (int64_t t = 0; t < L; t++) {
-                    const int64_t r = (q / G - t / G + G - 1) * S + (q % G - t % G + G - 1);
-                    bias[(h * N + P + q) * N + P + t] = (float)table[r * nH + h];
-                }
+        swin_relpos r;
+        SWIN_TRY(swin__relpos_bind(&r, w, pre, nH, I->rel_hidden));
+        SWIN_TRY(swin__relpos_bias(I->rel_bias + (size_t)k * (size_t)(nH * N * N), &r, G, P));
     }
-    swin__free(table);
-    swin__free(hid);
-    SWIN_TRY(st);
     for (int64_t b = 0; b < I->depth; b++)
         I->blocks[b].attn_bias = I->rel_bias + (I->shared_rel ? 0 : b * nH * N * N);
     return SWIN_OK;
-}
-
-/* timm's AttentionPoolLatent: attn_pool.{latent,q,kv,proj,norm,mlp.fc1,mlp.fc2}. */
-static swin_status bind_map(impl *I, swin_weights *w) {
-    attn_pool *a = &I->map;
-    const int64_t D = I->dim, D2 = 2 * D, lat[3] = {1, 1, D}, dd[2] = {D, D}, kv[2] = {2 * D, D};
-    const swin_weight *lw = swin__w_find(w, "attn_pool.latent");
-    if (lw && lw->ndim == 3 && lw->shape[1] != 1)
-        return swin__error(SWIN_ERR_UNSUPPORTED,
-                           "attention pooling with %lld latent queries (\"%s\") is not supported "
-                           "yet (one is)",
-                           (long long)lw->shape[1], lw->source);
-    SWIN_TRY(swin__w_get(w, "attn_pool.latent", 3, lat, &a->latent));
-    SWIN_TRY(swin__w_get(w, "attn_pool.q.weight", 2, dd, &a->q_w));
-    SWIN_TRY(swin__w_get(w, "attn_pool.kv.weight", 2, kv, &a->kv_w));
-    if (I->cfg.qkv_bias) {
-        SWIN_TRY(swin__w_get(w, "attn_pool.q.bias", 1, &D, &a->q_b));
-        SWIN_TRY(swin__w_get(w, "attn_pool.kv.bias", 1, &D2, &a->kv_b));
-    }
-    SWIN_TRY(swin__w_get(w, "attn_pool.proj.weight", 2, dd, &a->proj_w));
-    SWIN_TRY(swin__w_get(w, "attn_pool.proj.bias", 1, &D, &a->proj_b));
-    SWIN_TRY(swin__norm_bind(&a->norm, w, "attn_pool.norm", D, (float)I->eps));
-    /* timm: Mlp(D, int(D * mlp_ratio)) with the model's activation, never gated */
-    const swin_weight *f = swin__w_find(w, "attn_pool.mlp.fc1.weight");
-    if (!I->eva) { /* VisionTransformer: the model's heads and activation */
-        I->map_heads = I->heads;
-        I->map_act = I->cfg.act;
-    }
-    return swin__mlp_bind(&a->mlp, w, "attn_pool.mlp.fc1", "attn_pool.mlp.fc2", D,
-                          f && f->ndim == 2 ? f->shape[0] : I->hidden, I->map_act);
 }
 
 static swin_status bind(swin_model *m, const swin_source *src, bool post) {
@@ -909,21 +843,30 @@ static swin_status bind(swin_model *m, const swin_source *src, bool post) {
         SWIN_TRY(swin__vit_block_bind(&I->blocks[b], w, prefix, &I->cfg));
     }
     if (I->relpos) SWIN_TRY(bind_relpos(I, w, src));
-    if (I->rope == 3) { /* mixed: learned frequencies per block and head */
+    if (I->rope.kind == SWIN_ROPE_MIXED) { /* learned frequencies per block and head */
         const int64_t shape[4] = {2, I->depth, I->heads, D / I->heads / 2};
-        SWIN_TRY(swin__w_get(w, "rope.freqs", 4, shape, &I->rope_freqs));
+        SWIN_TRY(swin__w_get(w, "rope.freqs", 4, shape, &I->rope.freqs));
     }
     const bool final_norm = I->final_norm;
     if (post) {
         /* nn.TransformerEncoder(..., norm=LayerNorm) */
         if (swin__w_find(w, "norm.weight")) SWIN_TRY(swin__norm_bind(&I->norm, w, "norm", D, eps));
-    } else if (!final_norm) { /* timm: neither norm */
+    } else if (!final_norm) {    /* timm: neither norm */
     } else if (I->use_fc_norm) { /* timm: the final norm after pooling */
         SWIN_TRY(swin__norm_bind(&I->fc_norm, w, "fc_norm", D, eps));
     } else { /* the final norm before pooling */
         SWIN_TRY(swin__norm_bind(&I->norm, w, "norm", D, eps));
     }
-    if (I->pool == POOL_MAP) SWIN_TRY(bind_map(I, w));
+    if (I->pool == POOL_MAP) {
+        /* timm's AttentionPoolLatent: the model's heads and activation (Eva: its own heads,
+         * GELU) */
+        if (!I->eva) {
+            I->map_heads = I->heads;
+            I->map_act = I->cfg.act;
+        }
+        SWIN_TRY(swin__attn_pool_bind(&I->map, w, "attn_pool", D, I->map_heads, I->cfg.qkv_bias,
+                                      eps, I->map_act));
+    }
     bool head_bias = true;
     SWIN_TRY(swin__src_bool(src, "head_bias", true, &head_bias));
     if (K > 0) {
@@ -987,8 +930,8 @@ static swin_status flops(const swin_model *m, int stage_index, double *f, double
                  (double)I->feat * (double)I->num_classes * (I->head_dist_w ? 2.0 : 1.0) +
                  (I->pooler_w ? C * C : 0.0);
         if (I->map.latent) /* kv of every token, q, the latent's attention, proj, mlp */
-            total += 2.0 * N * C * C + C * C + 2.0 * N * C + C * C +
-                     2.0 * C * (double)I->map.mlp.hidden;
+            total +=
+                2.0 * N * C * C + C * C + 2.0 * N * C + C * C + 2.0 * C * (double)I->map.mlp.hidden;
     }
     *f = *fg = total;
     return SWIN_OK;
@@ -1010,98 +953,17 @@ typedef struct plan {
     float *scratch;
 } plan;
 
-/* The rotary tables for an Hg x Wg grid, as timm builds them (float32 throughout):
- * cat (RotaryEmbeddingCat, in_pixels False): bands 1 / temperature^(k / nb), nb = hd / 4;
- *   coordinates arange + offset (scaled by ref_feat_shape / grid when set), (row, col) for ij,
- *   (col, row) for xy; each band's angle repeated twice: [a0 a0 a1 a1 .. b0 b0 ..];
- * dinov3 (RotaryEmbeddingDinoV3): coordinates ((i + 0.5 + offset) / n) * 2 - 1, periods
- *   temperature^(2k / (hd/2)), angles 2 pi c / period, tiled [a.. b.. a.. b..] for the half
- *   rotation (else repeated twice each);
- * mixed (RotaryEmbeddingMixed): per block and head, angle = x f_x + y f_y with the learned
- *   frequencies, (x, y) = (col, row) for xy, each repeated twice. */
-static void build_rope(const impl *I, int64_t Hg, int64_t Wg, float *sn, float *cs) {
-    const int64_t hd = I->dim / I->heads, nb = hd / 4, L = Hg * Wg;
-    const float temp = (float)I->rope_temp, off = (float)I->rope_offset;
-    if (I->rope == 3) {
-        const int64_t nH = I->heads, half = hd / 2;
-        for (int64_t d = 0; d < I->depth; d++)
-            for (int64_t h = 0; h < nH; h++) {
-                const float *fx = I->rope_freqs + (d * nH + h) * half;
-                const float *fy = I->rope_freqs + ((I->depth + d) * nH + h) * half;
-                float *s = sn + (d * nH + h) * L * hd, *c = cs + (d * nH + h) * L * hd;
-                for (int64_t p = 0; p < L; p++) {
-                    const int64_t row = p / Wg, col = p % Wg;
-                    const float tx = (float)(I->rope_xy ? col : row);
-                    const float ty = (float)(I->rope_xy ? row : col);
-                    for (int64_t k = 0; k < half; k++) {
-                        const float px = tx * fx[k], py = ty * fy[k];
-                        const float a = px + py;
-                        s[p * hd + 2 * k] = s[p * hd + 2 * k + 1] = sinf(a);
-                        c[p * hd + 2 * k] = c[p * hd + 2 * k + 1] = cosf(a);
-                    }
-                }
-            }
-        return;
-    }
-    for (int64_t p = 0; p < L; p++) {
-        const int64_t row = p / Wg, col = p % Wg;
-        float *s = sn + p * hd, *c = cs + p * hd;
-        for (int64_t k = 0; k < nb; k++) {
-            float a0, a1; /* the angles of the first and second coordinate */
-            if (I->rope == 1) {
-                const float e = (float)k / (float)nb;
-                const float band = 1.0f / powf(temp, e);
-                float t0 = (float)(I->rope_xy ? col : row) + off;
-                float t1 = (float)(I->rope_xy ? row : col) + off;
-                if (I->rope_ref[0]) { /* t / feat * ref, per axis */
-                    const float f0 = (float)(I->rope_xy ? Wg : Hg), f1 = (float)(I->rope_xy ? Hg : Wg);
-                    const float r0 = (float)(I->rope_xy ? I->rope_ref[1] : I->rope_ref[0]);
-                    const float r1 = (float)(I->rope_xy ? I->rope_ref[0] : I->rope_ref[1]);
-                    t0 = t0 / f0 * r0;
-                    t1 = t1 / f1 * r1;
-                }
-                a0 = t0 * band;
-                a1 = t1 * band;
-            } else {
-                const float e = 2.0f * (float)k / (float)(hd / 2);
-                const float period = powf(temp, e);
-                const float ch = ((float)row + 0.5f + off) / (float)Hg * 2.0f - 1.0f;
-                const float cw = ((float)col + 0.5f + off) / (float)Wg * 2.0f - 1.0f;
-                const float tau = (float)(2.0 * 3.14159265358979323846);
-                a0 = tau * ch / period;
-                a1 = tau * cw / period;
-            }
-            if (I->rope == 2 && I->rope_half) { /* [a.. b.. a.. b..] */
-                s[k] = s[2 * nb + k] = sinf(a0);
-                c[k] = c[2 * nb + k] = cosf(a0);
-                s[nb + k] = s[3 * nb + k] = sinf(a1);
-                c[nb + k] = c[3 * nb + k] = cosf(a1);
-            } else { /* [a0 a0 a1 a1 .. b0 b0 ..] */
-                s[2 * k] = s[2 * k + 1] = sinf(a0);
-                c[2 * k] = c[2 * k + 1] = cosf(a0);
-                s[2 * nb + 2 * k] = s[2 * nb + 2 * k + 1] = sinf(a1);
-                c[2 * nb + 2 * k] = c[2 * nb + 2 * k + 1] = cosf(a1);
-            }
-        }
-    }
-}
-
 static size_t max_size(size_t a, size_t b) {
     return a > b ? a : b;
 }
 
-/* Floats of the pooling's scratch. Token, avg, max: pooled, second, second head [B, 2D + K].
- * map: kv [B*N, 2D], q [D], one head's scores [N], merged, normed [B, D], the Mlp's. */
+/* Floats of the pooling's scratch: pooled, second, second head [B, 2F + K]; map: the attention
+ * pool's. */
 static size_t pool_scratch(const impl *I, int64_t B, int64_t N) {
-    const size_t D = (size_t)I->dim;
     size_t n = (size_t)B * (2 * (size_t)I->feat + (size_t)I->num_classes);
     if (I->pool == POOL_MAP) {
-        const size_t mlp = swin__mlp_scratch(&I->map.mlp, B);
-        size_t map;
-        if (mlp == SIZE_MAX || !swin__mul_size((size_t)(B * N), 2 * D, &map) ||
-            !swin__add_size(map, D + (size_t)N + 2 * (size_t)B * D, &map) ||
-            !swin__add_size(map, mlp, &map))
-            return SIZE_MAX;
+        const size_t map = swin__attn_pool_scratch(&I->map, B, N);
+        if (map == SIZE_MAX) return SIZE_MAX;
         n = max_size(n, map);
     }
     return n;
@@ -1110,8 +972,9 @@ static size_t pool_scratch(const impl *I, int64_t B, int64_t N) {
 /* threads: the threads of the pool the plan runs on. rows: the resampled table's rows, or 0. */
 static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H, int64_t W,
                    int threads, int64_t rows) {
-    if (I->rope) { /* [tables, L, hd] sin and cos */
-        const int64_t tables = I->rope == 3 ? I->depth * I->heads : 1, hd = I->dim / I->heads;
+    if (I->rope.kind) { /* [tables, L, hd] sin and cos */
+        const int64_t tables = I->rope.kind == SWIN_ROPE_MIXED ? I->depth * I->heads : 1;
+        const int64_t hd = I->dim / I->heads;
         P->rope_sin = swin__arena_take(bp, swin__arena_count(bp, tables, P->L, hd, 1));
         P->rope_cos = swin__arena_take(bp, swin__arena_count(bp, tables, P->L, hd, 1));
     }
@@ -1131,8 +994,8 @@ static void layout(swin_arena *bp, plan *P, const impl *I, int64_t B, int64_t H,
         scratch, swin__arena_size(bp, swin__vit_block_scratch(&I->blocks[0], B, P->N, threads)));
     scratch = max_size(scratch, swin__arena_size(bp, pool_scratch(I, B, P->N)));
     if (rows)
-        scratch = max_size(scratch, swin__arena_size(bp, swin__resample_scratch(
-                                                             D, I->grid, W / I->patch)));
+        scratch = max_size(scratch,
+                           swin__arena_size(bp, swin__resample_scratch(D, I->grid, W / I->patch)));
     P->scratch = swin__arena_take(bp, scratch);
 }
 
@@ -1184,10 +1047,10 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
         SWIN_TRY(swin__resample_pos(P->pos + Pp * D, I->pos + Pp * D, D, I->grid, I->grid, Hg, Wg,
                                     I->pos_aa, P->scratch));
     }
-    if (I->rope) {
-        build_rope(I, Hg, Wg, P->rope_sin, P->rope_cos);
-        P->rope = (swin_rope){P->rope_sin, P->rope_cos, I->prefix, L, I->rope_half,
-                              I->rope == 3};
+    if (I->rope.kind) {
+        swin__rope_build(&I->rope, Hg, Wg, P->rope_sin, P->rope_cos);
+        P->rope = (swin_rope){P->rope_sin, P->rope_cos,  I->prefix,
+                              L,           I->rope.half, I->rope.kind == SWIN_ROPE_MIXED};
     }
     const int64_t sshape[4] = {B, Hg, Wg, D}, fshape[2] = {B, I->feat}, pshape[2] = {B, D};
     const int64_t lshape[2] = {B, I->num_classes};
@@ -1201,29 +1064,6 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
 }
 
 /* ---- forward ---- */
-
-/* timm's AttentionPoolLatent over tokens [B, N, D] into out [B, D]. */
-static void map_pool(float *out, const float *tokens, const impl *I, int64_t B, int64_t N,
-                     float *scratch, swin_pool *pool) {
-    const attn_pool *a = &I->map;
-    const int64_t D = I->dim, nH = I->map_heads, hd = D / nH;
-    float *kv = scratch, *q = kv + B * N * 2 * D, *sc = q + D, *merged = sc + N;
-    float *normed = merged + B * D, *hidden = normed + B * D;
-    swin__linear(kv, tokens, a->kv_w, a->kv_b, B * N, D, 2 * D, pool);
-    swin__linear(q, a->latent, a->q_w, a->q_b, 1, D, D, NULL);
-    const float scale = 1.0f / sqrtf((float)hd);
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t h = 0; h < nH; h++) {
-            const float *kb = kv + b * N * 2 * D + h * hd;
-            swin__sgemm(false, true, 1, N, hd, scale, q + h * hd, hd, kb, 2 * D, 0.0f, sc, N);
-            swin__softmax_rows(sc, 1, N);
-            swin__sgemm(false, false, 1, hd, N, 1.0f, sc, N, kb + D, 2 * D, 0.0f,
-                        merged + b * D + h * hd, hd);
-        }
-    swin__linear(out, merged, a->proj_w, a->proj_b, B, D, D, pool);
-    swin__layernorm(normed, out, a->norm.weight, a->norm.bias, B, D, a->norm.eps, pool);
-    swin__mlp_forward_residual(out, normed, &a->mlp, B, hidden, pool);
-}
 
 static void forward(swin_context *ctx, const float *input) {
     const impl *I = ctx->model->impl;
@@ -1248,10 +1088,10 @@ static void forward(swin_context *ctx, const float *input) {
         swin__add_inplace(xb + Pf * D, pos + I->pos_prefix * D, L * D);
     }
     if (I->norm_pre.weight)
-        swin__layernorm(P->x, P->x, I->norm_pre.weight, I->norm_pre.bias, B * N, D,
-                        I->norm_pre.eps, pool);
+        swin__layernorm(P->x, P->x, I->norm_pre.weight, I->norm_pre.bias, B * N, D, I->norm_pre.eps,
+                        pool);
     for (int64_t k = 0; k < I->depth; k++)
-        swin__vit_block_forward(P->x, &I->blocks[k], B, N, I->rope ? &P->rope : NULL, k,
+        swin__vit_block_forward(P->x, &I->blocks[k], B, N, I->rope.kind ? &P->rope : NULL, k,
                                 P->scratch, pool);
     for (int64_t b = 0; b < B; b++)
         memcpy(P->stage + b * L * D, P->x + (b * N + Pf) * D, (size_t)L * row);
@@ -1266,7 +1106,7 @@ static void forward(swin_context *ctx, const float *input) {
     float *pooled = P->scratch, *second = pooled + B * F, *second_logits = second + B * F;
     const bool distilled = I->dist && I->head_dist_w;
     if (I->pool == POOL_MAP) {
-        map_pool(P->features, P->tokens, I, B, N, P->scratch, pool);
+        swin__attn_pool_forward(P->features, P->tokens, &I->map, B, N, P->scratch, pool);
         memcpy(pooled, P->features, (size_t)B * row);
     }
     for (int64_t b = 0; b < B && I->pool != POOL_MAP; b++) {
