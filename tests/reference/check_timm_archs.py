@@ -58,6 +58,10 @@ Run it (about 30-40 minutes on two cores at the default 400M-parameter limit):
     # one family, keeping the hub folders
     TIMM_SRC=... /usr/bin/python3 tests/reference/check_timm_archs.py --only '^swin_' --keep
 
+    # DINOv2 (stored at 518) at 224: timm with dynamic_img_size=True resamples its table
+    TIMM_SRC=... /usr/bin/python3 tests/reference/check_timm_archs.py \
+        --only '^vit_small_patch14_(reg4_)?dinov2$' --input-size 224
+
 It needs torch (Debian's python3-torch) and a timm source tree given by $TIMM_SRC (imported from
 there, never installed nor vendored). It is a manual check: CI never runs it.
 """
@@ -281,7 +285,9 @@ def check_one(timm, rec, arch, args, workdir):
                missing=arch.get("missing") if arch else None)
     t0 = time.time()
     with no_init(), torch.no_grad():
-        model = timm.create_model(name)
+        # --input-size: timm's dynamic_img_size, so that timm itself takes the other size
+        margs = {"dynamic_img_size": True} if args.input_size else {}
+        model = timm.create_model(name, **margs)
     model.eval()
     rec["class"] = type(model).__name__
     rec["params"] = sum(p.numel() for p in model.parameters())
@@ -298,10 +304,12 @@ def check_one(timm, rec, arch, args, workdir):
           for k, v in model.state_dict().items()}
     safetensors_io.write(str(folder / "model.safetensors"), sd, dtype="F32")
     del sd
-    save_config_for_hf(model, folder / "config.json")
+    save_config_for_hf(model, folder / "config.json", model_args=margs or None)
     rec["folder"] = str(folder)
 
     size = tuple(model.pretrained_cfg["input_size"])
+    if args.input_size:
+        size = (size[0], args.input_size, args.input_size)
     rec["input_size"] = list(size)
     g = torch.Generator().manual_seed(seed_of(name, "input"))
     x = torch.rand((BATCH,) + size, generator=g, dtype=torch.float32) * 4 - 2
@@ -419,6 +427,10 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep each hub folder, input and output")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per swin command")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
+    ap.add_argument("--input-size", type=int, default=0,
+                    help="run every model at this input size instead of its default: timm's "
+                         "model is built with dynamic_img_size=True (its position table "
+                         "resampled, its RoPE rebuilt for the grid), and so is the hub folder")
     args = ap.parse_args()
     if not os.access(args.swin, os.X_OK):
         sys.exit("check_timm_archs.py: no swin CLI at %s (--swin or SWIN_CLI)" % args.swin)
