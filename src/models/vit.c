@@ -707,7 +707,9 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     SWIN_TRY(swin__config_set(m, "embed_dim", "%lld", (long long)D));
     SWIN_TRY(swin__config_set(m, "depth", "%lld", (long long)I->depth));
     SWIN_TRY(swin__config_set(m, "num_heads", "%lld", (long long)I->heads));
-    SWIN_TRY(swin__config_set(m, "mlp_ratio", "%g", (double)I->hidden / (double)D));
+    /* Eva's SwiGLU ratio counts one half of fc1 (timm's hidden_features * 2) */
+    const double halves = I->eva && c->glu != SWIN_GLU_NONE ? 2.0 : 1.0;
+    SWIN_TRY(swin__config_set(m, "mlp_ratio", "%g", (double)I->hidden / halves / (double)D));
     SWIN_TRY(swin__config_set(m, "mlp_hidden_dim", "%lld", (long long)I->hidden));
     SWIN_TRY(swin__config_set(m, "activation", "%s", activation_name(c->act)));
     SWIN_TRY(swin__config_set(m, "qkv_bias", "%s", c->qkv_bias ? "true" : "false"));
