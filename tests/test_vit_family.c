@@ -48,6 +48,9 @@ static const fcase cases[] = {
     {"rope_mixed", 2, 48, 52, {0}, {{"rope", "mixed"}}},
     {"dinov3", 2, 48, 53, {32, 64, 0}, {{"rope", "dinov3"}, {"reg_tokens", "4"}}},
     {"pe_core", 2, 48, 54, {0}, {{"global_pool", "map"}, {"pre_norm", "1"}}},
+    {"map_regs", 2, 48, 55, {0}, {{"global_pool", "map"}, {"reg_tokens", "4"}}},
+    {"map_prefix", 2, 48, 56, {0}, {{"global_pool", "map"}, {"reg_tokens", "4"}}},
+    {"avg_prefix", 2, 32, 57, {0}, {{"global_pool", "avg"}, {"class_token", "1"}}},
 };
 
 static void check(swin_context *ctx, swin_output kind, const swin_safetensors *exp, const char *key,

@@ -57,7 +57,7 @@ size_t swin__attn_pool_scratch(const swin_attn_pool *a, int64_t B, int64_t N) {
 }
 
 void swin__attn_pool_forward(float *out, const float *tokens, const swin_attn_pool *a, int64_t B,
-                             int64_t N, float *scratch, swin_pool *pool) {
+                             int64_t N, int64_t skip, float *scratch, swin_pool *pool) {
     const int64_t D = a->dim, nH = a->heads, hd = D / nH;
     float *kv = scratch, *q = kv + B * N * 2 * D, *sc = q + D, *merged = sc + N;
     float *normed = merged + B * D, *hidden = normed + B * D;
@@ -66,10 +66,11 @@ void swin__attn_pool_forward(float *out, const float *tokens, const swin_attn_po
     const float scale = 1.0f / sqrtf((float)hd);
     for (int64_t b = 0; b < B; b++)
         for (int64_t h = 0; h < nH; h++) {
-            const float *kb = kv + b * N * 2 * D + h * hd;
-            swin__sgemm(false, true, 1, N, hd, scale, q + h * hd, hd, kb, 2 * D, 0.0f, sc, N);
-            swin__softmax_rows(sc, 1, N);
-            swin__sgemm(false, false, 1, hd, N, 1.0f, sc, N, kb + D, 2 * D, 0.0f,
+            const float *kb = kv + (b * N + skip) * 2 * D + h * hd;
+            const int64_t n = N - skip;
+            swin__sgemm(false, true, 1, n, hd, scale, q + h * hd, hd, kb, 2 * D, 0.0f, sc, n);
+            swin__softmax_rows(sc, 1, n);
+            swin__sgemm(false, false, 1, hd, n, 1.0f, sc, n, kb + D, 2 * D, 0.0f,
                         merged + b * D + h * hd, hd);
         }
     swin__linear(out, merged, a->proj_w, a->proj_b, B, D, D, pool);

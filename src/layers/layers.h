@@ -205,9 +205,10 @@ swin_status swin__attn_pool_bind(swin_attn_pool *a, swin_weights *w, const char 
                                  swin_activation act);
 /* Floats of scratch for B sequences of N tokens; SIZE_MAX on overflow. */
 size_t swin__attn_pool_scratch(const swin_attn_pool *a, int64_t B, int64_t N);
-/* out [B, D] <- the pooled latent of tokens [B, N, D]. */
+/* out [B, D] <- the pooled latent of tokens [B, N, D], attending to tokens [skip, N) of each
+ * sequence (timm's VisionTransformer leaves the prefix tokens out). */
 void swin__attn_pool_forward(float *out, const float *tokens, const swin_attn_pool *a, int64_t B,
-                             int64_t N, float *scratch, swin_pool *pool);
+                             int64_t N, int64_t skip, float *scratch, swin_pool *pool);
 
 /* ---- relative position bias of timm's relative-position ViT (relpos.c) ---- */
 typedef struct swin_relpos {

@@ -92,8 +92,8 @@ static const swin_key vit_keys[] = {
      "a norm inside attention"},
     {"scale_mlp_norm", SWIN_K_BOOL, "timm: a norm inside the MLP", "0|false|False",
      "a norm inside the MLP"},
-    {"pool_include_prefix", SWIN_K_BOOL, "timm: prefix tokens in the average", "0|false|False",
-     "prefix tokens in the average"},
+    {"pool_include_prefix", SWIN_K_BOOL,
+     "timm: prefix tokens in the avg/max pooling and the attention pooling", NULL, NULL},
     {"pooler", SWIN_K_BOOL, "transformers: ViTModel's pooler (dense + tanh on the class token)",
      NULL, NULL},
     /* timm's Eva arguments (EVA, EVA02, DINOv3, Perception Encoder, the rope ViTs) */
@@ -180,6 +180,7 @@ typedef struct impl {
     vit_pool pool;
     bool use_fc_norm; /* the final norm after pooling (fc_norm), else before it (norm) */
     bool final_norm;  /* a final norm at all */
+    bool pool_prefix; /* pooling (avg, max, map) over the prefix tokens too */
     swin_vit_block_cfg cfg;
     double eps;
     swin_patch_embed pe;
@@ -476,6 +477,9 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
                            "class_token is 0",
                            pool_names[I->pool]);
     I->feat = I->pool == POOL_TOKEN_AVG ? 2 * I->dim : I->dim;
+    /* timm's VisionTransformer pools (avg, max, map) the patch tokens unless
+     * pool_include_prefix; Eva's attention pooling reads every token */
+    SWIN_TRY(swin__src_bool(src, "pool_include_prefix", false, &I->pool_prefix));
     SWIN_TRY(swin__src_bool(src, "pos_antialias", true, &I->pos_aa));
     if (dist && I->pool != POOL_TOKEN)
         return swin__error(SWIN_ERR_UNSUPPORTED,
@@ -1108,7 +1112,8 @@ static void forward(swin_context *ctx, const float *input) {
     float *pooled = P->scratch, *second = pooled + B * F, *second_logits = second + B * F;
     const bool distilled = I->dist && I->head_dist_w;
     if (I->pool == POOL_MAP) {
-        swin__attn_pool_forward(P->features, P->tokens, &I->map, B, N, P->scratch, pool);
+        const int64_t skip = I->eva || I->pool_prefix ? 0 : Pf;
+        swin__attn_pool_forward(P->features, P->tokens, &I->map, B, N, skip, P->scratch, pool);
         memcpy(pooled, P->features, (size_t)B * row);
     }
     for (int64_t b = 0; b < B && I->pool != POOL_MAP; b++) {
@@ -1120,15 +1125,16 @@ static void forward(swin_context *ctx, const float *input) {
             if (I->pool == POOL_TOKEN) continue;
             pb += D; /* DINOv2's head: then the mean of the patch tokens */
         }
+        const int64_t t0 = I->pool_prefix && I->pool != POOL_TOKEN_AVG ? 0 : Pf;
         for (int64_t c = 0; c < D; c++) { /* the mean and/or maximum of the patch tokens */
             double acc = 0.0;
-            float mx = tb[Pf * D + c];
-            for (int64_t t = Pf; t < N; t++) {
+            float mx = tb[t0 * D + c];
+            for (int64_t t = t0; t < N; t++) {
                 const float v = tb[t * D + c];
                 acc += v;
                 mx = v > mx ? v : mx;
             }
-            const float mean = (float)(acc / (double)L);
+            const float mean = (float)(acc / (double)(N - t0));
             pb[c] = I->pool == POOL_AVG || I->pool == POOL_TOKEN_AVG ? mean
                     : I->pool == POOL_MAX                            ? mx
                                                                      : 0.5f * (mx + mean);

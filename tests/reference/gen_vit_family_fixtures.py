@@ -105,6 +105,15 @@ CASES = [
     # Perception Encoder: norm_pre, attention pooling with its own heads, RoPE offset 1
     ("pe_core", "vit_pe_core_tiny_patch16_384",
      dict(SMALL, img_size=48, num_classes=5, attn_pool_num_heads=4), 2, 48, [], 54),
+    # attention pooling of the patch tokens only (timm leaves the registers out), and of every
+    # token (pool_include_prefix); avg pooling with the prefix tokens
+    ("map_regs", "vit_so150m_patch16_reg4_map_256", dict(SMALL, img_size=48, num_classes=5), 2,
+     48, [], 55),
+    ("map_prefix", "vit_so150m_patch16_reg4_map_256",
+     dict(SMALL, img_size=48, num_classes=5, pool_include_prefix=True), 2, 48, [], 56),
+    ("avg_prefix", "vit_small_patch16_224",
+     dict(SMALL, img_size=32, num_classes=5, global_pool="avg", pool_include_prefix=True), 2, 32,
+     [], 57),
     # no final norm (timm's final_norm=False), register tokens without a class token
     ("no_final_norm", "vit_small_patch16_224",
      dict(SMALL, img_size=32, num_classes=5, final_norm=False, class_token=False, reg_tokens=2,
