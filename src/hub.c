@@ -465,8 +465,15 @@ swin_status swin__hub_config_memory(const char *text, size_t size, const char *n
  * computed). */
 static const char *const resamples[] = {NULL, "lanczos", "bilinear", "bicubic", "box", "hamming"};
 
+/* CLIPImageProcessor's defaults: shortest edge 224, center crop 224, bicubic, OpenAI's mean and
+ * std (BitImageProcessor has the same). */
+#define CLIP_DEFAULTS                                                                              \
+    true, 224, true, true, 224, 3, {0.48145466f, 0.4578275f, 0.40821073f}, {                       \
+        0.26862954f, 0.26130258f, 0.27577711f                                                      \
+    }
+
 /* The image processor classes libswin follows, and their defaults (transformers'
- * image_processing_{vit,deit,clip}.py). */
+ * image_processing_{vit,deit,clip,bit}.py). */
 static const struct {
     const char *name;
     bool shortest;         /* a bare int size is a shortest edge (else a square) */
@@ -479,25 +486,8 @@ static const struct {
 } processors[] = {
     {"ViTImageProcessor", false, 224, false, false, 0, 2, {0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}},
     {"DeiTImageProcessor", false, 256, true, true, 224, 3, {0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}},
-    {"CLIPImageProcessor",
-     true,
-     224,
-     true,
-     true,
-     224,
-     3,
-     {0.48145466f, 0.4578275f, 0.40821073f},
-     {0.26862954f, 0.26130258f, 0.27577711f}},
-    /* DINOv2's (image_processing_bit.py): CLIP's defaults */
-    {"BitImageProcessor",
-     true,
-     224,
-     true,
-     true,
-     224,
-     3,
-     {0.48145466f, 0.4578275f, 0.40821073f},
-     {0.26862954f, 0.26130258f, 0.27577711f}},
+    {"CLIPImageProcessor", CLIP_DEFAULTS},
+    {"BitImageProcessor", CLIP_DEFAULTS}, /* DINOv2's (image_processing_bit.py) */
 };
 
 /* A size field: {"height": h, "width": w}, {"shortest_edge": s}, or a bare integer (a square,

@@ -73,50 +73,6 @@ static swin_model *load_case(const char *name) {
     return m;
 }
 
-static void check_output(swin_context *ctx, swin_output kind, int index,
-                         const swin_safetensors *exp, const char *key, const char *label) {
-    const swin_tensor *out;
-    assert_int_equal(swin_context_output(ctx, kind, index, &out), SWIN_OK);
-    size_t n;
-    const float *want = swin_test_get(exp, key, &n);
-    assert_int_equal((size_t)swin_tensor_numel(out), n);
-    char l[128];
-    snprintf(l, sizeof l, "%s %s", label, key);
-    SWIN_CHECK(l, swin_tensor_data(out), want, n);
-}
-
-/* One input size: suffix "" (the case's batch and seed) or "@S". */
-static void run_size(const tcase *c, swin_model *m, const swin_safetensors *exp, int64_t B,
-                     int64_t S, uint32_t seed, const char *suffix) {
-    const int64_t shape[4] = {B, 3, S, S};
-    swin_tensor *x;
-    assert_int_equal(swin_tensor_create(&x, 4, shape), SWIN_OK);
-    swin_test_input(swin_tensor_data(x), (size_t)swin_tensor_numel(x), seed);
-    swin_context *ctx;
-    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
-    const swin_status s = swin_context_run(ctx, x);
-    if (s != SWIN_OK) fail_msg("%s at %lld: %s", c->name, (long long)S, swin_last_error());
-    char key[64];
-    snprintf(key, sizeof key, "logits%s", suffix);
-    if (swin__st_find(exp, key)) {
-        check_output(ctx, SWIN_OUTPUT_LOGITS, 0, exp, key, c->name);
-    } else {
-        const swin_tensor *out;
-        assert_int_equal(swin_model_num_classes(m), 0);
-        assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &out),
-                         SWIN_ERR_INVALID_ARGUMENT);
-    }
-    snprintf(key, sizeof key, "features%s", suffix);
-    check_output(ctx, SWIN_OUTPUT_FEATURES, 0, exp, key, c->name);
-    /* the token map: every token after the final norm (CLIP: post_layernorm on all tokens,
-     * "tokens"; transformers' own last_hidden_state is before it), else last_hidden_state */
-    snprintf(key, sizeof key, "tokens%s", suffix);
-    if (!swin__st_find(exp, key)) snprintf(key, sizeof key, "last_hidden_state%s", suffix);
-    check_output(ctx, SWIN_OUTPUT_TOKENS, 0, exp, key, c->name);
-    swin_context_free(ctx);
-    swin_tensor_free(x);
-}
-
 static void run_case(const tcase *c) {
     char dir[128], exp_name[128];
     snprintf(dir, sizeof dir, TF("%s"), c->name);
@@ -129,19 +85,16 @@ static void run_case(const tcase *c) {
     for (int k = 0; k < 4 && c->extra[k]; k++) {
         char suffix[16];
         snprintf(suffix, sizeof suffix, "@%lld", (long long)c->extra[k]);
-        run_size(c, m, &exp, 1, c->extra[k], c->seed + (uint32_t)c->extra[k], suffix);
+        swin_tensor *xe;
+        swin_context_free(swin_test_run_outputs(m, &exp, c->name, 1, c->extra[k],
+                                                c->seed + (uint32_t)c->extra[k], suffix, &xe));
+        swin_tensor_free(xe);
     }
-    run_size(c, m, &exp, c->batch, c->img, c->seed, "");
-    const int64_t shape[4] = {c->batch, 3, c->img, c->img};
     swin_tensor *x;
-    assert_int_equal(swin_tensor_create(&x, 4, shape), SWIN_OK);
-    swin_test_input(swin_tensor_data(x), (size_t)swin_tensor_numel(x), c->seed);
-    swin_context *ctx;
-    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
-    assert_int_equal(swin_context_run(ctx, x), SWIN_OK);
+    swin_context *ctx = swin_test_run_outputs(m, &exp, c->name, c->batch, c->img, c->seed, "", &x);
     if (swin__st_find(&exp, "pooler")) {
         assert_string_equal(swin_model_get(m, "pooler"), "1");
-        check_output(ctx, SWIN_OUTPUT_POOLER, 0, &exp, "pooler", c->name);
+        swin_test_check_output(ctx, SWIN_OUTPUT_POOLER, 0, &exp, "pooler", c->name);
     } else {
         const swin_tensor *out;
         assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_POOLER, 0, &out),
@@ -150,7 +103,7 @@ static void run_case(const tcase *c) {
     for (int i = 0; c->stages[i] >= 0; i++) {
         char key[16];
         snprintf(key, sizeof key, "stage%d", c->stages[i]);
-        check_output(ctx, SWIN_OUTPUT_STAGE, c->stages[i], &exp, key, c->name);
+        swin_test_check_output(ctx, SWIN_OUTPUT_STAGE, c->stages[i], &exp, key, c->name);
     }
     swin_context_free(ctx);
     swin_tensor_free(x);

@@ -101,3 +101,45 @@ unsigned char *swin_test_with_tensor(const char *fixture, const char *name, size
     free(in);
     return out;
 }
+
+void swin_test_check_output(swin_context *ctx, swin_output kind, int index,
+                            const swin_safetensors *exp, const char *key, const char *label) {
+    const swin_tensor *out;
+    assert_int_equal(swin_context_output(ctx, kind, index, &out), SWIN_OK);
+    size_t n;
+    const float *want = swin_test_get(exp, key, &n);
+    assert_int_equal((size_t)swin_tensor_numel(out), n);
+    char l[128];
+    snprintf(l, sizeof l, "%s %s", label, key);
+    SWIN_CHECK(l, swin_tensor_data(out), want, n);
+}
+
+swin_context *swin_test_run_outputs(swin_model *m, const swin_safetensors *exp, const char *label,
+                                    int64_t B, int64_t S, uint32_t seed, const char *suffix,
+                                    swin_tensor **x) {
+    const int64_t shape[4] = {B, 3, S, S};
+    assert_int_equal(swin_tensor_create(x, 4, shape), SWIN_OK);
+    swin_test_input(swin_tensor_data(*x), (size_t)swin_tensor_numel(*x), seed);
+    swin_context *ctx;
+    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+    const swin_status s = swin_context_run(ctx, *x);
+    if (s != SWIN_OK) fail_msg("%s at %lld: %s", label, (long long)S, swin_last_error());
+    char key[64];
+    snprintf(key, sizeof key, "logits%s", suffix);
+    if (swin__st_find(exp, key)) {
+        swin_test_check_output(ctx, SWIN_OUTPUT_LOGITS, 0, exp, key, label);
+    } else { /* no reference: the model has no head, and says so */
+        const swin_tensor *out;
+        assert_int_equal(swin_model_num_classes(m), 0);
+        assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &out),
+                         SWIN_ERR_INVALID_ARGUMENT);
+    }
+    snprintf(key, sizeof key, "features%s", suffix);
+    swin_test_check_output(ctx, SWIN_OUTPUT_FEATURES, 0, exp, key, label);
+    /* the token map: every token after the final norm ("tokens"; a transformers CLIP's own
+     * last_hidden_state is before its post_layernorm), else last_hidden_state */
+    snprintf(key, sizeof key, "tokens%s", suffix);
+    if (!swin__st_find(exp, key)) snprintf(key, sizeof key, "last_hidden_state%s", suffix);
+    swin_test_check_output(ctx, SWIN_OUTPUT_TOKENS, 0, exp, key, label);
+    return ctx;
+}

@@ -38,6 +38,17 @@ unsigned char *swin_test_with_tensor(const char *fixture, const char *name, size
  * whether max |got - ref| <= tol * max(1, max |ref|). */
 bool swin_test_check(const char *label, const float *got, const float *ref, size_t n, double tol);
 
+/* Checks output (kind, index) of ctx against exp's tensor key (label: the case). */
+void swin_test_check_output(swin_context *ctx, swin_output kind, int index,
+                            const swin_safetensors *exp, const char *key, const char *label);
+/* Runs m on the input hash [B, 3, S, S] of seed and checks logits, features and the token map
+ * against exp's "logits<suffix>", "features<suffix>" and "tokens<suffix>" (else
+ * "last_hidden_state<suffix>"); without a logits key the model has no head and says so.
+ * Returns the context for more checks (*x: its input); the caller frees both. */
+swin_context *swin_test_run_outputs(swin_model *m, const swin_safetensors *exp, const char *label,
+                                    int64_t B, int64_t S, uint32_t seed, const char *suffix,
+                                    swin_tensor **x);
+
 /* check + cmocka failure. */
 #define SWIN_CHECK(label, got, ref, n)                                                             \
     assert_true(swin_test_check((label), (got), (ref), (n), SWIN_TEST_TOL))

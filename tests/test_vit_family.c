@@ -53,44 +53,10 @@ static const fcase cases[] = {
     {"avg_prefix", 2, 32, 57, {0}, {{"global_pool", "avg"}, {"class_token", "1"}}},
 };
 
-static void check(swin_context *ctx, swin_output kind, const swin_safetensors *exp, const char *key,
-                  const char *label) {
-    const float *want = NULL;
-    size_t n = 0;
-    if (!swin__st_find(exp, key)) {
-        /* no reference: the model has no head, and says so */
-        const swin_tensor *out;
-        assert_int_equal(kind, SWIN_OUTPUT_LOGITS);
-        assert_int_equal(swin_context_output(ctx, kind, 0, &out), SWIN_ERR_INVALID_ARGUMENT);
-        return;
-    }
-    want = swin_test_get(exp, key, &n);
-    const swin_tensor *out;
-    assert_int_equal(swin_context_output(ctx, kind, 0, &out), SWIN_OK);
-    assert_int_equal((size_t)swin_tensor_numel(out), n);
-    char l[128];
-    snprintf(l, sizeof l, "%s %s", label, key);
-    SWIN_CHECK(l, swin_tensor_data(out), want, n);
-}
-
 static void run_size(swin_model *m, const swin_safetensors *exp, const char *name, int64_t B,
                      int64_t img, uint32_t seed, const char *suffix) {
-    const int64_t shape[4] = {B, 3, img, img};
     swin_tensor *x;
-    assert_int_equal(swin_tensor_create(&x, 4, shape), SWIN_OK);
-    swin_test_input(swin_tensor_data(x), (size_t)swin_tensor_numel(x), seed);
-    swin_context *ctx;
-    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
-    const swin_status s = swin_context_run(ctx, x);
-    if (s != SWIN_OK) fail_msg("%s at %lld: %s", name, (long long)img, swin_last_error());
-    char key[32];
-    snprintf(key, sizeof key, "logits%s", suffix);
-    check(ctx, SWIN_OUTPUT_LOGITS, exp, key, name);
-    snprintf(key, sizeof key, "features%s", suffix);
-    check(ctx, SWIN_OUTPUT_FEATURES, exp, key, name);
-    snprintf(key, sizeof key, "tokens%s", suffix);
-    check(ctx, SWIN_OUTPUT_TOKENS, exp, key, name);
-    swin_context_free(ctx);
+    swin_context_free(swin_test_run_outputs(m, exp, name, B, img, seed, suffix, &x));
     swin_tensor_free(x);
 }
 

@@ -70,48 +70,36 @@ static int64_t max_taps(int64_t n, int64_t m) {
     return n > m ? 4 * (n / m + 1) + 4 : 8;
 }
 
+/* out [outer, m, inner] <- in [outer, n, inner] resampled along the middle axis; wt holds the
+ * taps of one output. */
+static void resample_axis(float *out, const float *in, int64_t outer, int64_t n, int64_t m,
+                          int64_t inner, bool antialias, float *wt) {
+    for (int64_t o = 0; o < m; o++) {
+        int64_t lo;
+        const int64_t k = taps(o, n, m, antialias, &lo, wt);
+        for (int64_t a = 0; a < outer; a++) {
+            const float *src = in + a * n * inner;
+            float *dst = out + (a * m + o) * inner;
+            for (int64_t i = 0; i < inner; i++) {
+                float acc = 0.0f;
+                for (int64_t j = 0; j < k; j++) {
+                    int64_t t = lo + j;
+                    t = t < 0 ? 0 : t >= n ? n - 1 : t; /* clamped to the edge (plain cubic) */
+                    acc = j == 0 ? src[t * inner + i] * wt[0] : acc + src[t * inner + i] * wt[j];
+                }
+                dst[i] = acc;
+            }
+        }
+    }
+}
+
 swin_status swin__resample_pos(float *out, const float *in, int64_t C, int64_t h, int64_t w,
                                int64_t H, int64_t W, bool antialias, float *scratch) {
     const int64_t cap = max_taps(w, W) > max_taps(h, H) ? max_taps(w, W) : max_taps(h, H);
     float *wt = swin__malloc((size_t)cap * sizeof(float));
     if (!wt) return swin__oom();
-    /* along the width: tmp [h, W, C] */
-    float *tmp = scratch;
-    for (int64_t o = 0; o < W; o++) {
-        int64_t lo;
-        const int64_t n = taps(o, w, W, antialias, &lo, wt);
-        for (int64_t y = 0; y < h; y++) {
-            float *dst = tmp + (y * W + o) * C;
-            for (int64_t c = 0; c < C; c++) {
-                float acc = 0.0f;
-                for (int64_t j = 0; j < n; j++) {
-                    int64_t x = lo + j;
-                    x = x < 0 ? 0 : x >= w ? w - 1 : x;
-                    acc = j == 0 ? in[(y * w + x) * C + c] * wt[0]
-                                 : acc + in[(y * w + x) * C + c] * wt[j];
-                }
-                dst[c] = acc;
-            }
-        }
-    }
-    /* along the height: out [H, W, C] */
-    for (int64_t o = 0; o < H; o++) {
-        int64_t lo;
-        const int64_t n = taps(o, h, H, antialias, &lo, wt);
-        for (int64_t x = 0; x < W; x++) {
-            float *dst = out + (o * W + x) * C;
-            for (int64_t c = 0; c < C; c++) {
-                float acc = 0.0f;
-                for (int64_t j = 0; j < n; j++) {
-                    int64_t y = lo + j;
-                    y = y < 0 ? 0 : y >= h ? h - 1 : y;
-                    acc = j == 0 ? tmp[(y * W + x) * C + c] * wt[0]
-                                 : acc + tmp[(y * W + x) * C + c] * wt[j];
-                }
-                dst[c] = acc;
-            }
-        }
-    }
+    resample_axis(scratch, in, h, w, W, C, antialias, wt);      /* the width: [h, W, C] */
+    resample_axis(out, scratch, 1, h, H, W * C, antialias, wt); /* the height: [H, W, C] */
     swin__free(wt);
     return SWIN_OK;
 }

@@ -363,8 +363,7 @@ static swin_status resolve_eva(const swin_source *src, swin_weights *w, impl *I,
                                "not %lld",
                                (long long)(I->dim / I->heads));
     }
-    /* attention pooling: its own heads and MLP ratio when given, GELU */
-    I->map_heads = I->heads;
+    /* attention pooling: its own heads when given, GELU */
     I->map_act = SWIN_ACT_GELU;
     const char *v = swin__src_value(src, "attn_pool_num_heads", NULL);
     if (v && strcmp(v, "none") != 0) {
@@ -603,6 +602,9 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     } else {
         I->hidden = have_fc1 ? fc1->shape[0] : post ? 2048 : 4 * I->dim;
     }
+    /* attention pooling: the model's heads and activation (Eva's: its own, below) */
+    I->map_heads = I->heads;
+    I->map_act = c->act;
     if (I->eva) SWIN_TRY(resolve_eva(src, w, I, c));
     I->eps = post ? 1e-5 : 1e-6;
     if ((v = swin__src_value(src, "norm_layer", NULL))) SWIN_TRY(swin__norm_layer_eps(v, &I->eps));
@@ -864,12 +866,7 @@ static swin_status bind(swin_model *m, const swin_source *src, bool post) {
         SWIN_TRY(swin__norm_bind(&I->norm, w, "norm", D, eps));
     }
     if (I->pool == POOL_MAP) {
-        /* timm's AttentionPoolLatent: the model's heads and activation (Eva: its own heads,
-         * GELU) */
-        if (!I->eva) {
-            I->map_heads = I->heads;
-            I->map_act = I->cfg.act;
-        }
+        /* timm's AttentionPoolLatent (heads and activation from resolve) */
         SWIN_TRY(swin__attn_pool_bind(&I->map, w, "attn_pool", D, I->map_heads, I->cfg.qkv_bias,
                                       eps, I->map_act));
     }
