@@ -226,6 +226,8 @@ static const struct {
     {"DeiTForImageClassificationWithTeacher", "deit", true},
     {"SwinModel", "swin", false},
     {"SwinForImageClassification", "swin", true},
+    {"Swinv2Model", "swinv2", false},
+    {"Swinv2ForImageClassification", "swinv2", true},
     {"Dinov2Model", "dinov2", false},
     {"Dinov2ForImageClassification", "dinov2", true},
     {"Dinov2WithRegistersModel", "dinov2_with_registers", false},
@@ -259,6 +261,10 @@ static const struct {
     {"clip_vision_model", "layer_norm_eps", "1e-05"},
     {"clip_vision_model", "num_attention_heads", "12"},
     {"clip_vision_model", "projection_dim", "512"},
+    {"swinv2", "window_size", "7"},
+    {"swinv2", "image_size", "224"},
+    {"swinv2", "layer_norm_eps", "1e-05"},
+    {"swinv2", "hidden_act", "gelu"},
 };
 
 /* root[key] as text, else the model type's default; NULL when neither. */
@@ -291,7 +297,7 @@ static swin_status read_transformers(json_t *root, swin_options *o, char ***labe
     if (!f || strlen(model_type) >= sizeof hub->model_type)
         return swin__error(SWIN_ERR_UNSUPPORTED,
                            "%s: model_type \"%.64s\" is not one libswin reads (vit, deit, "
-                           "dinov2, dinov2_with_registers, clip, clip_vision_model, swin)",
+                           "dinov2, dinov2_with_registers, clip, clip_vision_model, swin, swinv2)",
                            path, model_type);
     snprintf(hub->layout, sizeof hub->layout, "transformers");
     snprintf(hub->model_type, sizeof hub->model_type, "%s", model_type);
@@ -347,7 +353,7 @@ static swin_status read_transformers(json_t *root, swin_options *o, char ***labe
         SWIN_TRY(set(o, k->key, v, path, k->hf));
     }
     /* what transformers fixes by model type */
-    if (strcmp(model_type, "swin") == 0) {
+    if (strcmp(model_type, "swin") == 0 || strcmp(model_type, "swinv2") == 0) {
         SWIN_TRY(set(o, "windowing", "transformers", path, "model_type"));
     } else if (dinov2 || clip_vision) {
         /* DINOv2: layer scale, class token (+ registers without position rows), Mlp or packed

@@ -136,6 +136,8 @@ struct swin_family {
 };
 
 extern const swin_family swin__family_swin;
+extern const swin_family swin__family_swinv2;
+extern const swin_family swin__family_swinv2_cr;
 extern const swin_family swin__family_vit;
 extern const swin_family swin__family_vit_postnorm;
 

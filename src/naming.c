@@ -36,7 +36,8 @@ struct swin_layout {
 
 /* timm (>= 0.9) is the canonical naming; Swin's classifier differs, and timm's Eva names its
  * layer scale gamma_1/gamma_2 and its attention's biases q_bias/v_bias (no k bias: the
- * assembly gives k zeros) or its unfused projections q_proj/k_proj/v_proj. */
+ * assembly gives k zeros) or its unfused projections q_proj/k_proj/v_proj; Swin V2 names its
+ * biases q_bias/v_bias too. */
 static const swin_rename timm_rules[] = {
     {"head.fc.*", "head.$*", P},
     {"blocks.#.gamma_1", "blocks.$1.ls1.gamma", SWIN_ROLE_ALIAS},
@@ -46,6 +47,9 @@ static const swin_rename timm_rules[] = {
     {"blocks.#.attn.q_proj.*", "blocks.$1.attn.q.$*", SWIN_ROLE_ALIAS},
     {"blocks.#.attn.k_proj.*", "blocks.$1.attn.k.$*", SWIN_ROLE_ALIAS},
     {"blocks.#.attn.v_proj.*", "blocks.$1.attn.v.$*", SWIN_ROLE_ALIAS},
+    /* Swin V2: q and v biases, no k bias */
+    {"layers.#.blocks.#.attn.q_bias", "layers.$1.blocks.$2.attn.q.bias", SWIN_ROLE_ALIAS},
+    {"layers.#.blocks.#.attn.v_bias", "layers.$1.blocks.$2.attn.v.bias", SWIN_ROLE_ALIAS},
 };
 
 /* The official Microsoft Swin release: PatchMerging at the end of a stage, head.*, and the
@@ -70,7 +74,8 @@ static const swin_rename pytorch_rules[] = {
 };
 
 /* Hugging Face transformers: ViT, DeiT, DINOv2 (base model under vit. / deit. / dinov2. /
- * dinov2_with_registers., or bare), CLIP's vision tower (vision_model.) and Swin (swin.).
+ * dinov2_with_registers., or bare), CLIP's vision tower (vision_model.), Swin (swin.) and
+ * Swin V2 (swinv2.).
  * Swin's PatchMerging ends a stage, as in the official release. */
 static const swin_rename transformers_rules[] = {
     {"embeddings.cls_token", "cls_token", P},
@@ -100,6 +105,12 @@ static const swin_rename transformers_rules[] = {
     {"encoder.layers.#.blocks.#.intermediate.dense.*", "layers.$1.blocks.$2.mlp.fc1.$*", P},
     {"encoder.layers.#.blocks.#.output.dense.*", "layers.$1.blocks.$2.mlp.fc2.$*", P},
     {"encoder.layers.#.downsample.*", "layers.$1+.downsample.$*", P},
+    /* Swin V2 (swinv2.): the logit scale and the continuous position bias MLP; its key has no
+     * bias (the assembly gives k zeros) */
+    {"encoder.layers.#.blocks.#.attention.self.logit_scale", "layers.$1.blocks.$2.attn.logit_scale",
+     P},
+    {"encoder.layers.#.blocks.#.attention.self.continuous_position_bias_mlp.*",
+     "layers.$1.blocks.$2.attn.cpb_mlp.$*", P},
     /* DINOv2 (and with registers): layer scale, norm1/norm2, Mlp or packed SwiGLU */
     {"embeddings.register_tokens", "reg_token", P},
     {"encoder.layer.#.norm1.*", "blocks.$1.norm1.$*", P},
@@ -143,7 +154,7 @@ static const swin_rename transformers_rules[] = {
 
 static const char *const no_prefixes[] = {NULL};
 static const char *const transformers_prefixes[] = {
-    "vit.", "deit.", "swin.", "dinov2.", "dinov2_with_registers.", NULL};
+    "vit.", "deit.", "swin.", "swinv2.", "dinov2.", "dinov2_with_registers.", NULL};
 
 #define LAYOUT(n, pre, rules)                                                                      \
     { n, pre, rules, sizeof rules / sizeof rules[0] }
@@ -355,13 +366,18 @@ static void release_pages(const swin_safetensors *st, const swin_weight *t) {
 #endif
 }
 
-/* timm's Eva has q and v biases and no k bias (zeros, a non-persistent buffer): a timm file
- * with a q bias, a v bias and no k bias. */
+/* timm's Eva and Swin V2 have q and v biases and no k bias (zeros, a non-persistent buffer):
+ * a timm file with a q bias, a v bias and no k bias; in a transformers file, only where the
+ * attention is Swin V2's (it has a logit scale). */
 static bool zero_k_bias(const swin_weights *w, const swin_weight *q) {
     const char *at = strstr(q->name, ".attn.q.");
-    if (!at || strcmp(at + 8, "bias") != 0 || strcmp(swin__layout_name(w->layout), "timm") != 0)
-        return false;
+    if (!at || strcmp(at + 8, "bias") != 0) return false;
     char name[512];
+    if (strcmp(swin__layout_name(w->layout), "timm") != 0) {
+        snprintf(name, sizeof name, "%.*s.attn.logit_scale", (int)(at - q->name), q->name);
+        if (strcmp(swin__layout_name(w->layout), "transformers") != 0 || !swin__w_find(w, name))
+            return false;
+    }
     sibling(name, sizeof name, q->name, "v");
     return swin__w_find(w, name) != NULL;
 }

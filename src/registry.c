@@ -6,22 +6,15 @@
 
 #include "model.h"
 
-const swin_family *const swin__families[] = {&swin__family_swin, &swin__family_vit,
+const swin_family *const swin__families[] = {&swin__family_swin, &swin__family_swinv2,
+                                             &swin__family_swinv2_cr, &swin__family_vit,
                                              &swin__family_vit_postnorm};
 const size_t swin__num_families = sizeof swin__families / sizeof swin__families[0];
 
-/* timm classes no family computes yet, and what they need. */
-static const struct {
-    const char *timm_class, *feature;
-} missing_classes[] = {
-    {"SwinTransformerV2",
-     "Swin V2 (scaled cosine attention, continuous position bias, res-post-norm)"},
-    {"SwinTransformerV2Cr", "timm's Swin V2 CR variant (swinv2_cr)"},
-};
-
 /* Keys of no particular family: the architecture's name and the preprocessing. */
 static const swin_key common_keys[] = {
-    {"arch", SWIN_K_STR, "a timm architecture name, or a family: swin, vit, vit_postnorm", NULL,
+    {"arch", SWIN_K_STR,
+     "a timm architecture name, or a family: swin, swinv2, swinv2_cr, vit, vit_postnorm", NULL,
      NULL},
     {"input_size", SWIN_K_INT, "side of the square input the preprocessing makes", NULL, NULL},
     {"interpolation", SWIN_K_INTERP, "resize filter: bicubic, bilinear, lanczos, hamming, box",
@@ -137,11 +130,7 @@ const swin_family *swin__arch_family(const swin_arch *a, const swin_source *src,
     for (size_t i = 0; i < swin__num_families && !f; i++)
         if (listed(swin__families[i]->timm_classes, a->timm_class)) f = swin__families[i];
     if (!f) {
-        const char *feature = "its model class";
-        for (size_t i = 0; i < sizeof missing_classes / sizeof missing_classes[0]; i++)
-            if (strcmp(missing_classes[i].timm_class, a->timm_class) == 0)
-                feature = missing_classes[i].feature;
-        snprintf(why, cap, "%s (timm class %s)", feature, a->timm_class);
+        snprintf(why, cap, "its model class (timm class %s)", a->timm_class);
         return NULL;
     }
     /* every argument timm gives this class must be one the family knows */

@@ -86,7 +86,8 @@ static void block_case(const char *want_name, int64_t shift) {
     const int64_t B = 2, H = 10, W = 10, N = 16;
     swin_geom g;
     swin__geom(&g, H, W, 4, 4, shift, shift, false);
-    assert_int_equal(swin__block_bind(&blk, &w, "swin_block", 8, 2, 16, true, 1e-5f, &g), SWIN_OK);
+    const swin_block_cfg c = {8, 2, 16, 1e-5f, true, false, false};
+    assert_int_equal(swin__block_bind(&blk, &w, "swin_block", &c, &g), SWIN_OK);
     assert_int_equal(g.Hp, 12);
     int32_t index[256];
     swin__relative_position_index(index, 4, 4);
@@ -123,7 +124,7 @@ static void test_swin_block_unshifted_padded(void **state) {
 static void test_patch_merging(void **state) {
     (void)state;
     swin_patch_merging pm;
-    assert_int_equal(swin__patch_merging_bind(&pm, &w, "patch_merging", 8, 1e-5f), SWIN_OK);
+    assert_int_equal(swin__patch_merging_bind(&pm, &w, "patch_merging", 8, 1e-5f, false), SWIN_OK);
     size_t n;
     const float *x = swin_test_get(&st, "patch_merging.x", NULL);
     const float *want = swin_test_get(&st, "patch_merging.out", &n);
@@ -156,7 +157,7 @@ static void test_bind_errors(void **state) {
                      SWIN_ERR_SHAPE);
     assert_non_null(strstr(swin_last_error(), "mlp.fc1.weight"));
     swin_patch_merging pm;
-    assert_int_equal(swin__patch_merging_bind(&pm, &w, "nowhere", 8, 1e-5f),
+    assert_int_equal(swin__patch_merging_bind(&pm, &w, "nowhere", 8, 1e-5f, false),
                      SWIN_ERR_MISSING_TENSOR);
     assert_non_null(strstr(swin_last_error(), "nowhere.norm.weight"));
 }

@@ -295,9 +295,9 @@ SWIN_API void swin_model_free(swin_model *model);
 /**
  * Resolved architecture value for key. Thread-safe.
  * @param model the model.
- * @param key   a key of swin_options, or "family" ("swin", "vit" or "vit_postnorm"),
- *              "naming" (the checkpoint layout: "timm", "official", "transformers" or
- *              "pytorch"), "pooler" ("1" when SWIN_OUTPUT_POOLER exists).
+ * @param key   a key of swin_options, or "family" ("swin", "swinv2", "swinv2_cr", "vit" or
+ *              "vit_postnorm"), "naming" (the checkpoint layout: "timm", "official", "transformers"
+ * or "pytorch"), "pooler" ("1" when SWIN_OUTPUT_POOLER exists).
  * @return the value as a string owned by the model (valid until swin_model_free), or NULL for
  * an unknown key or a NULL argument.
  */

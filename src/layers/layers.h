@@ -46,16 +46,21 @@ void swin__patch_embed_forward(float *out, const float *in, const swin_patch_emb
 /* ---- Multi-head attention (window_attention.c): Swin's WindowAttention, and plain
  * self-attention when there is no bias and no mask ---- */
 typedef struct swin_attention {
-    const float *qkv_w;     /* [3C, C] */
-    const float *qkv_b;     /* [3C], or NULL without qkv bias */
-    const float *proj_w;    /* [C, C] */
-    const float *proj_b;    /* [C] */
-    const float *rel_table; /* [(2wh-1)(2ww-1), nH], or NULL without relative position bias */
+    const float *qkv_w;       /* [3C, C] */
+    const float *qkv_b;       /* [3C], or NULL without qkv bias */
+    const float *proj_w;      /* [C, C] */
+    const float *proj_b;      /* [C] */
+    const float *rel_table;   /* [(2wh-1)(2ww-1), nH], or NULL without relative position bias */
+    const float *logit_scale; /* [nH]: Swin V2's scaled cosine attention, q and k L2-normalised
+                               * per head and their product times exp(min(logit_scale,
+                               * log 100)); NULL: q k^T / sqrt(hd) */
     int64_t dim, heads, wh, ww;
 } swin_attention;
 swin_status swin__attention_bind(swin_attention *a, swin_weights *w, const char *prefix,
                                  int64_t dim, int64_t heads, int64_t wh, int64_t ww, bool qkv_bias,
                                  bool table);
+/* Binds {prefix}.logit_scale ([nH] or [nH, 1, 1]): the attention becomes scaled cosine. */
+swin_status swin__attention_bind_cosine(swin_attention *a, swin_weights *w, const char *prefix);
 /* Checks a stored {prefix}.relative_position_index buffer, when the file has one, against the
  * index of a wh x ww window (SWIN_ERR_BUFFER_MISMATCH naming the first differing element). */
 swin_status swin__attention_check_index(swin_weights *w, const char *prefix, int64_t wh,
@@ -74,13 +79,13 @@ void swin__attention_forward(float *out, const float *x, const swin_attention *a
                              int64_t N, const float *bias, const float *mask, int64_t nW,
                              float *scratch, swin_pool *pool);
 /* The middle of attention_forward: merged [B_, N, C] <- softmax(q k^T * scale + bias + mask) v
- * per (sequence, head), from qkv [B_, N, 3C]; scores holds swin__pool_size(pool) *
- * swin__attention_scores_floats(N) floats. */
-void swin__attention_core(float *merged, const float *qkv, const swin_attention *a, int64_t B_,
-                          int64_t N, const float *bias, const float *mask, int64_t nW,
-                          float *scores, swin_pool *pool);
+ * per (sequence, head), from qkv [B_, N, 3C] (cosine attention normalises its q and k in place);
+ * scores holds swin__pool_size(pool) * swin__attention_scores_floats(N) floats. */
+void swin__attention_core(float *merged, float *qkv, const swin_attention *a, int64_t B_, int64_t N,
+                          const float *bias, const float *mask, int64_t nW, float *scores,
+                          swin_pool *pool);
 /* Every head of sequences [i0, i1), on the calling thread, with thread tid's scores. */
-void swin__attention_windows(float *merged, const float *qkv, const swin_attention *a, int64_t N,
+void swin__attention_windows(float *merged, float *qkv, const swin_attention *a, int64_t N,
                              const float *bias, const float *mask, int64_t nW, float *scores,
                              int64_t i0, int64_t i1, int tid);
 
@@ -125,10 +130,21 @@ void swin__mlp_forward_residual(float *out, const float *x, const swin_mlp *m, i
 /* ---- SwinBlock (swin_block.c) ---- */
 typedef struct swin_block {
     swin_norm norm1, norm2;
+    swin_norm norm3; /* swinv2_cr: x = norm3(x) after the block; weight NULL: none */
     swin_attention attn;
     swin_mlp mlp;
     int64_t dim;
+    bool res_post; /* Swin V2: x += norm1(attn(x)); x += norm2(mlp(x)) */
 } swin_block;
+/* What a block is made of. */
+typedef struct swin_block_cfg {
+    int64_t dim, heads, hidden;
+    float eps;
+    bool qkv_bias; /* attn.qkv.bias */
+    bool v2;       /* Swin V2: scaled cosine attention (attn.logit_scale, no relative position
+                    * table: the model computes its bias), res-post-norm */
+    bool norm3;    /* norm3 after the block (swinv2_cr) */
+} swin_block_cfg;
 /* Where a block's windows fall for one input size. */
 typedef struct swin_geom {
     int64_t H, W;   /* token grid */
@@ -146,15 +162,16 @@ void swin__stage_window(int64_t cfg_h, int64_t cfg_w, int64_t window, int64_t *w
 /* Geometry of a block with window wh x ww and shift sh x sw on a runtime grid H x W. */
 void swin__geom(swin_geom *g, int64_t H, int64_t W, int64_t wh, int64_t ww, int64_t sh, int64_t sw,
                 bool pad_first);
-/* Binds {prefix}.{norm1,attn.*,norm2,mlp.fc1,mlp.fc2}.*; (wh, ww) is the window the relative
- * position table was made for. cfg is the block's geometry at the model's configured size:
- * a stored relative_position_index or attn_mask buffer is checked against it. */
-swin_status swin__block_bind(swin_block *blk, swin_weights *w, const char *prefix, int64_t dim,
-                             int64_t heads, int64_t hidden, bool qkv_bias, float eps,
-                             const swin_geom *cfg);
+/* Binds {prefix}.{norm1,attn.*,norm2,mlp.fc1,mlp.fc2,norm3}.* as c says. cfg is the block's
+ * geometry at the model's configured size: its window is the one the relative position table
+ * was made for, and a stored relative_position_index or attn_mask buffer is checked
+ * against it. */
+swin_status swin__block_bind(swin_block *blk, swin_weights *w, const char *prefix,
+                             const swin_block_cfg *c, const swin_geom *cfg);
 /* Floats of scratch for a batch of B on a pool of `threads` threads; SIZE_MAX on overflow. */
 size_t swin__block_scratch(const swin_block *blk, int64_t B, const swin_geom *g, int threads);
-/* x [B, H, W, C] in place: x += attn(norm1(x)) over (shifted) windows; x += mlp(norm2(x)).
+/* x [B, H, W, C] in place: x += attn(norm1(x)) over (shifted) windows; x += mlp(norm2(x))
+ * (res-post-norm: x += norm1(attn(x)); x += norm2(mlp(x)); x = norm3(x)).
  * bias [nH, N, N] (relative position), mask [nW, N, N] (NULL when not shifted). */
 void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, int64_t B,
                          const float *bias, const float *mask, float *scratch, swin_pool *pool);
@@ -167,16 +184,18 @@ void swin__window_scatter_add(float *restrict x, const float *restrict win, cons
 
 /* ---- PatchMerging (patch_merging.c) ---- */
 typedef struct swin_patch_merging {
-    swin_norm norm;         /* [4C] */
+    swin_norm norm;         /* [4C], or [2C] after the reduction (post_norm) */
     const float *reduction; /* [2C, 4C] */
     int64_t dim;            /* C, the input channels */
+    bool post_norm;         /* Swin V2: reduce, then normalise */
 } swin_patch_merging;
 /* Binds {prefix}.{norm.*,reduction.weight}. */
 swin_status swin__patch_merging_bind(swin_patch_merging *pm, swin_weights *w, const char *prefix,
-                                     int64_t dim, float eps);
+                                     int64_t dim, float eps, bool post_norm);
 /* Floats of scratch for an input [B, H, W, C]; SIZE_MAX on overflow. */
 size_t swin__patch_merging_scratch(const swin_patch_merging *pm, int64_t B, int64_t H, int64_t W);
-/* out [B, ceil(H/2), ceil(W/2), 2C] <- in [B, H, W, C]; odd sizes are zero-padded as timm. */
+/* out [B, ceil(H/2), ceil(W/2), 2C] <- in [B, H, W, C]; odd sizes are zero-padded as timm
+ * (after the padding, before the norm). */
 void swin__patch_merging_forward(float *out, const float *in, const swin_patch_merging *pm,
                                  int64_t B, int64_t H, int64_t W, float *scratch, swin_pool *pool);
 
@@ -210,17 +229,24 @@ size_t swin__attn_pool_scratch(const swin_attn_pool *a, int64_t B, int64_t N);
 void swin__attn_pool_forward(float *out, const float *tokens, const swin_attn_pool *a, int64_t B,
                              int64_t N, int64_t skip, float *scratch, swin_pool *pool);
 
-/* ---- relative position bias of timm's relative-position ViT (relpos.c) ---- */
+/* ---- relative position biases from an MLP over offsets (relpos.c) ---- */
+typedef enum swin_relpos_coding {
+    SWIN_RELPOS_LOG, /* sign(c) log(1 + |c|) (timm's RelPosMlp "cr", swinv2_cr's meta_mlp) */
+    SWIN_RELPOS_LOG2 /* Swin V2: sign log2(1 + 8|c| / (pw - 1)) / 3, output 16 sigmoid */
+} swin_relpos_coding;
 typedef struct swin_relpos {
-    const float *w1, *b1, *w2, *b2; /* fc1 [Hd, 2], [Hd]; fc2 [nH, Hd], [nH] */
+    const float *w1, *b1, *w2, *b2; /* fc1 [Hd, 2], [Hd]; fc2 [nH, Hd], [nH] or NULL */
     int64_t heads, hidden;
+    int64_t pretrained[2]; /* LOG2: the pretraining window (h, w) the offsets are scaled by;
+                            * 0: the window's own */
+    swin_relpos_coding coding;
 } swin_relpos;
-/* Binds {prefix}.{fc1,fc2}.{weight,bias} (timm's RelPosMlp.mlp). */
-swin_status swin__relpos_bind(swin_relpos *r, swin_weights *w, const char *prefix, int64_t heads,
-                              int64_t hidden);
-/* bias [nH, N, N], N = P + G^2: RelPosMlp's bias for a G x G grid after P prefix tokens (their
- * rows and columns 0). */
-swin_status swin__relpos_bias(float *bias, const swin_relpos *r, int64_t G, int64_t P);
+/* Binds {fc1}.{weight,bias} and {fc2}.weight (and {fc2}.bias when fc2_bias). */
+swin_status swin__relpos_bind(swin_relpos *r, swin_weights *w, const char *fc1, const char *fc2,
+                              int64_t heads, int64_t hidden, bool fc2_bias, swin_relpos_coding c);
+/* bias [nH, N, N], N = P + wh*ww: the MLP's bias for each (query, key) pair of a wh x ww
+ * window (or grid) after P prefix tokens (their rows and columns 0). */
+swin_status swin__relpos_bias(float *bias, const swin_relpos *r, int64_t wh, int64_t ww, int64_t P);
 
 /* ---- rotary position embedding tables (rope.c) ---- */
 typedef enum swin_rope_kind {

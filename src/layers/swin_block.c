@@ -67,25 +67,29 @@ static swin_status check_mask(swin_weights *w, const char *prefix, const swin_ge
     return status;
 }
 
-swin_status swin__block_bind(swin_block *blk, swin_weights *w, const char *prefix, int64_t dim,
-                             int64_t heads, int64_t hidden, bool qkv_bias, float eps,
-                             const swin_geom *cfg) {
+swin_status swin__block_bind(swin_block *blk, swin_weights *w, const char *prefix,
+                             const swin_block_cfg *c, const swin_geom *cfg) {
     char name[256];
     memset(blk, 0, sizeof *blk);
-    blk->dim = dim;
-    SWIN_TRY(
-        swin__norm_bind(&blk->norm1, w, swin__name(name, sizeof name, prefix, ".norm1"), dim, eps));
+    blk->dim = c->dim;
+    blk->res_post = c->v2;
+    SWIN_TRY(swin__norm_bind(&blk->norm1, w, swin__name(name, sizeof name, prefix, ".norm1"),
+                             c->dim, c->eps));
     swin__name(name, sizeof name, prefix, ".attn");
-    SWIN_TRY(
-        swin__attention_bind(&blk->attn, w, name, dim, heads, cfg->wh, cfg->ww, qkv_bias, true));
+    SWIN_TRY(swin__attention_bind(&blk->attn, w, name, c->dim, c->heads, cfg->wh, cfg->ww,
+                                  c->qkv_bias, !c->v2));
+    if (c->v2) SWIN_TRY(swin__attention_bind_cosine(&blk->attn, w, name));
     SWIN_TRY(swin__attention_check_index(w, name, cfg->wh, cfg->ww));
     SWIN_TRY(check_mask(w, prefix, cfg));
-    SWIN_TRY(
-        swin__norm_bind(&blk->norm2, w, swin__name(name, sizeof name, prefix, ".norm2"), dim, eps));
+    SWIN_TRY(swin__norm_bind(&blk->norm2, w, swin__name(name, sizeof name, prefix, ".norm2"),
+                             c->dim, c->eps));
+    if (c->norm3)
+        SWIN_TRY(swin__norm_bind(&blk->norm3, w, swin__name(name, sizeof name, prefix, ".norm3"),
+                                 c->dim, c->eps));
     char fc1[256], fc2[256];
     swin__name(fc1, sizeof fc1, prefix, ".mlp.fc1");
     swin__name(fc2, sizeof fc2, prefix, ".mlp.fc2");
-    return swin__mlp_bind(&blk->mlp, w, fc1, fc2, dim, hidden, SWIN_ACT_GELU);
+    return swin__mlp_bind(&blk->mlp, w, fc1, fc2, c->dim, c->hidden, SWIN_ACT_GELU);
 }
 
 static size_t max_size(size_t a, size_t b) {
@@ -136,7 +140,8 @@ static inline int64_t source(const swin_geom *g, int64_t b, int64_t w, int64_t t
 }
 
 /* Rows are window tokens, row r = (b * nW + w) * N + t: the gather (optionally through norm1)
- * and the scatter-add back, as row hooks of the products and as loops of their own. */
+ * and the scatter-add back (optionally through norm1: res-post-norm), as row hooks of the
+ * products and as loops of their own. */
 static void gather_rows(void *arg, int64_t r0, int64_t r1) {
     const window_job *j = arg;
     const int64_t N = j->g->wh * j->g->ww, C = j->C;
@@ -160,7 +165,11 @@ static void scatter_rows(void *arg, int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
         const int64_t bw = r / N;
         const int64_t src = source(j->g, bw / j->g->nW, bw % j->g->nW, r % N);
-        if (src >= 0) swin__add_inplace(j->x + src * C, j->win + r * C, C);
+        if (src < 0) continue;
+        if (j->norm) /* res-post-norm: x += norm1(attn) */
+            swin__layernorm(j->win + r * C, j->win + r * C, j->norm->weight, j->norm->bias, 1, C,
+                            j->norm->eps, NULL);
+        swin__add_inplace(j->x + src * C, j->win + r * C, C);
     }
 }
 
@@ -189,6 +198,26 @@ static void norm_rows(void *arg, int64_t r0, int64_t r1) {
     const norm_rows_job *j = arg;
     swin__layernorm(j->out + r0 * j->C, j->in + r0 * j->C, j->norm->weight, j->norm->bias, r1 - r0,
                     j->C, j->norm->eps, NULL);
+}
+
+/* Res-post-norm: rows of the Mlp's output y: x += norm2(y), then x = norm3(x) when the block
+ * has norm3 (swinv2_cr). y is overwritten. */
+typedef struct post_rows_job {
+    float *x, *y;
+    const swin_block *blk;
+} post_rows_job;
+
+static void post_rows(void *arg, int64_t r0, int64_t r1) {
+    const post_rows_job *j = arg;
+    const swin_block *blk = j->blk;
+    const int64_t C = blk->dim;
+    for (int64_t r = r0; r < r1; r++) {
+        float *y = j->y + r * C, *x = j->x + r * C;
+        swin__layernorm(y, y, blk->norm2.weight, blk->norm2.bias, 1, C, blk->norm2.eps, NULL);
+        swin__add_inplace(x, y, C);
+        if (blk->norm3.weight)
+            swin__layernorm(x, x, blk->norm3.weight, blk->norm3.bias, 1, C, blk->norm3.eps, NULL);
+    }
 }
 
 /* ---- the halves of a block by groups ----
@@ -223,12 +252,14 @@ static void attn_group(void *arg, int64_t w0, int64_t w1, int tid) {
     scatter_rows(&j->scatter, r0, r1);
 }
 
-/* The Mlp half by groups of rows: norm2, fc1 + GELU, fc2 + the residual. A group reads and
- * writes only its own rows of x. */
+/* The Mlp half by groups of rows: norm2, fc1 + GELU, fc2 + the residual (res-post-norm: fc1
+ * on x, fc2 into the norm's buffer, then post_rows). A group reads and writes only its own
+ * rows of x. */
 typedef struct mlp_groups_job {
     norm_rows_job norm;
     const swin_mlp *m;
     float *hidden, *x;
+    post_rows_job post;
 } mlp_groups_job;
 
 static void mlp_group(void *arg, int64_t r0, int64_t r1, int tid) {
@@ -236,11 +267,18 @@ static void mlp_group(void *arg, int64_t r0, int64_t r1, int tid) {
     mlp_groups_job *j = arg;
     const swin_mlp *m = j->m;
     const int64_t C = j->norm.C;
-    norm_rows(&j->norm, r0, r1);
-    swin__linear_rows(j->hidden, m->hidden, j->norm.out, m->fc1_w, m->fc1_b, C, m->hidden, r0, r1,
-                      swin__epilogue_of(m->act));
-    swin__linear_rows(j->x, C, j->hidden, m->fc2_w, m->fc2_b, m->hidden, C, r0, r1,
-                      SWIN_EPI_ACCUMULATE);
+    const bool post = j->post.blk->res_post;
+    if (!post) norm_rows(&j->norm, r0, r1);
+    swin__linear_rows(j->hidden, m->hidden, post ? j->x : j->norm.out, m->fc1_w, m->fc1_b, C,
+                      m->hidden, r0, r1, swin__epilogue_of(m->act));
+    if (!post) {
+        swin__linear_rows(j->x, C, j->hidden, m->fc2_w, m->fc2_b, m->hidden, C, r0, r1,
+                          SWIN_EPI_ACCUMULATE);
+        return;
+    }
+    swin__linear_rows(j->norm.out, C, j->hidden, m->fc2_w, m->fc2_b, m->hidden, C, r0, r1,
+                      SWIN_EPI_BIAS);
+    post_rows(&j->post, r0, r1);
 }
 
 void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, int64_t B,
@@ -257,8 +295,9 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
      * product needs them (LayerNorm is per token; padding stays zero, as timm pads after
      * norm1), and the scatter back adds each block of proj's output to x. */
     float *qkv = work, *merged = qkv + B_ * N * 3 * C, *scores = merged + B_ * N * C;
-    window_job wj = {win_in, x, x, g, C, &blk->norm1};
-    window_job sj = {win_out, x, NULL, g, C, NULL};
+    const bool post = blk->res_post;
+    window_job wj = {win_in, x, x, g, C, post ? NULL : &blk->norm1};
+    window_job sj = {win_out, x, NULL, g, C, post ? &blk->norm1 : NULL};
     if (B_ * N >= 3 * C) {
         const int64_t per =
             swin__block_items(B_, SWIN_BLOCK_FLOATS / (3 * C * N), swin__pool_size(pool));
@@ -273,22 +312,31 @@ void swin__block_forward(float *x, const swin_block *blk, const swin_geom *g, in
                            NULL, &scatter, pool);
     }
 
-    /* x += Mlp(norm2(x)). With many rows, by groups of rows (mlp_group). Otherwise norm2 by
-     * row blocks before fc1, the residual fused into fc2. */
+    /* x += Mlp(norm2(x)) (res-post-norm: x += norm2(Mlp(x)), then norm3). With many rows, by
+     * groups of rows (mlp_group). Otherwise norm2 by row blocks before fc1, the residual fused
+     * into fc2 (res-post-norm: fc2's rows through post_rows). */
     const swin_mlp *m = &blk->mlp;
     float *normed = work, *hidden = normed + tokens * C;
     norm_rows_job nj = {normed, x, &blk->norm2, C};
+    post_rows_job pj = {x, normed, blk};
     if (tokens >= m->hidden) {
         const int64_t per =
             swin__block_items(tokens, SWIN_BLOCK_FLOATS / m->hidden, swin__pool_size(pool));
-        mlp_groups_job j = {nj, m, hidden, x};
+        mlp_groups_job j = {nj, m, hidden, x, pj};
         swin__parallel_for(pool, tokens, (per + 15) / 16 * 16, mlp_group, &j);
+        return;
+    }
+    if (post) {
+        const swin_rows_hook after = {post_rows, &pj};
+        swin__linear_fused(hidden, m->hidden, x, m->fc1_w, m->fc1_b, tokens, C, m->hidden,
+                           swin__epilogue_of(m->act), NULL, NULL, pool);
+        swin__linear_fused(normed, C, hidden, m->fc2_w, m->fc2_b, tokens, m->hidden, C,
+                           SWIN_EPI_BIAS, NULL, &after, pool);
         return;
     }
     const swin_rows_hook norm2 = {norm_rows, &nj};
     swin__linear_fused(hidden, m->hidden, normed, m->fc1_w, m->fc1_b, tokens, C, m->hidden,
-                       swin__epilogue_of(m->act), &norm2,
-                       NULL, pool);
+                       swin__epilogue_of(m->act), &norm2, NULL, pool);
     swin__linear_ex(x, C, hidden, m->fc2_w, m->fc2_b, tokens, m->hidden, C, SWIN_EPI_ACCUMULATE,
                     pool);
 }

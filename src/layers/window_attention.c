@@ -73,6 +73,15 @@ swin_status swin__attention_bind(swin_attention *a, swin_weights *w, const char 
     return SWIN_OK;
 }
 
+swin_status swin__attention_bind_cosine(swin_attention *a, swin_weights *w, const char *prefix) {
+    char name[256];
+    swin__name(name, sizeof name, prefix, ".logit_scale");
+    const swin_weight *t = swin__w_find(w, name);
+    const int64_t shape[3] = {a->heads, 1, 1};
+    /* timm's SwinTransformerV2 and transformers: [nH, 1, 1]; swinv2_cr: [nH] */
+    return swin__w_get(w, name, t && t->ndim == 1 ? 1 : 3, shape, &a->logit_scale);
+}
+
 swin_status swin__attention_check_index(swin_weights *w, const char *prefix, int64_t wh,
                                         int64_t ww) {
     char name[256];
@@ -129,12 +138,23 @@ size_t swin__attention_scratch(const swin_attention *a, int64_t B_, int64_t N, i
 
 typedef struct attn_job {
     float *merged;
-    const float *qkv;
+    float *qkv; /* cosine attention normalises q and k in place */
     const swin_attention *a;
     int64_t N, nW;
     const float *bias, *mask;
     float *scores;
 } attn_job;
+
+/* x [n] <- x * f / max(|x|_2, 1e-12), as F.normalize (then times f). */
+static void unit_row(float *x, int64_t n, double f) {
+    double ss = 0.0;
+    for (int64_t k = 0; k < n; k++)
+        ss += (double)x[k] * x[k];
+    const double norm = sqrt(ss);
+    const double g = f / (norm > 1e-12 ? norm : 1e-12);
+    for (int64_t k = 0; k < n; k++)
+        x[k] = (float)(x[k] * g);
+}
 
 /* Tasks t = sequence * nH + head, each on its thread's [N, N] scores. */
 static void attn_task(void *arg, int64_t begin, int64_t end, int tid) {
@@ -144,11 +164,22 @@ static void attn_task(void *arg, int64_t begin, int64_t end, int tid) {
     float *S = j->scores + (size_t)tid * swin__attention_scores_floats(N), *inv = S + N * N;
     for (int64_t t = begin; t < end; t++) {
         const int64_t i = t / nH, h = t % nH;
-        const float *base = j->qkv + i * N * 3 * C;
+        float *base = j->qkv + i * N * 3 * C;
+        float s = scale;
+        if (j->a->logit_scale) {
+            /* cosine: q and k of this head normalised in place (no other task reads them),
+             * the logit scale folded into q */
+            const double alpha = exp(fmin((double)j->a->logit_scale[h], log(100.0)));
+            for (int64_t r = 0; r < N; r++) {
+                unit_row(base + r * 3 * C + h * hd, hd, alpha);
+                unit_row(base + r * 3 * C + C + h * hd, hd, 1.0);
+            }
+            s = 1.0f;
+        }
         /* S = (q * scale) k^T, then + bias + mask, softmax; out = S v. The softmax's division
          * is applied to out (N x hd) rather than to S (N x N). */
-        swin__sgemm(false, true, N, N, hd, scale, base + h * hd, 3 * C, base + C + h * hd, 3 * C,
-                    0.0f, S, N);
+        swin__sgemm(false, true, N, N, hd, s, base + h * hd, 3 * C, base + C + h * hd, 3 * C, 0.0f,
+                    S, N);
         swin__softmax_rows_add(S, N, N, j->bias ? j->bias + h * N * N : NULL,
                                j->mask ? j->mask + (i % j->nW) * N * N : NULL, inv);
         float *o = j->merged + i * N * C + h * hd;
@@ -157,16 +188,16 @@ static void attn_task(void *arg, int64_t begin, int64_t end, int tid) {
     }
 }
 
-void swin__attention_core(float *merged, const float *qkv, const swin_attention *a, int64_t B_,
-                          int64_t N, const float *bias, const float *mask, int64_t nW,
-                          float *scores, swin_pool *pool) {
+void swin__attention_core(float *merged, float *qkv, const swin_attention *a, int64_t B_, int64_t N,
+                          const float *bias, const float *mask, int64_t nW, float *scores,
+                          swin_pool *pool) {
     attn_job j = {merged, qkv, a, N, nW, bias, mask, scores};
     const int64_t tasks = B_ * a->heads;
     int64_t chunk = tasks / (8 * swin__pool_size(pool));
     swin__parallel_for(pool, tasks, chunk < 1 ? 1 : chunk, attn_task, &j);
 }
 
-void swin__attention_windows(float *merged, const float *qkv, const swin_attention *a, int64_t N,
+void swin__attention_windows(float *merged, float *qkv, const swin_attention *a, int64_t N,
                              const float *bias, const float *mask, int64_t nW, float *scores,
                              int64_t i0, int64_t i1, int tid) {
     const attn_job j = {merged, qkv, a, N, nW, bias, mask, scores};

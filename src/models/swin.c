@@ -1,6 +1,13 @@
-/* Swin Transformer v1 as timm computes it (and as transformers computes it, for transformers
- * folders): the architecture, the model-constant tables, the memory plan and the stage loop.
- * The layers compute; this file wires. It sees canonical tensor names only (naming.h).
+/* The Swin family as timm computes it (and as transformers computes it, for transformers
+ * folders): Swin v1 (SwinTransformer, with Swin S3's window per stage), Swin V2
+ * (SwinTransformerV2, transformers' swinv2) and timm's own V2 variant (SwinTransformerV2Cr).
+ * The architecture, the model-constant tables, the memory plan and the stage loop; the layers
+ * compute, this file wires. It sees canonical tensor names only (naming.h).
+ * V2 and CR differ from v1 in their blocks (scaled cosine attention, res-post-norm), their
+ * relative position bias (an MLP over log-spaced offsets, computed here once per block at
+ * load: relpos.c) and, V2, in PatchMerging (reduce, then normalise); CR names its stages
+ * `stages`, has no final norm (its last block's norm3 is) and normalises the main branch
+ * every extra_norm_period blocks.
  * Legend: B batch, S stages, C_s = embed_dim * 2^s channels of stage s, H_s x W_s its grid,
  * N = wh*ww tokens per window. */
 #include <math.h>
@@ -10,8 +17,14 @@
 #include "../layers/layers.h"
 #include "../model.h"
 
+typedef enum variant { V1, V2, CR } variant;
+
 static const char *const timm_classes[] = {"SwinTransformer", NULL};
 static const char *const model_types[] = {"swin", NULL};
+static const char *const v2_classes[] = {"SwinTransformerV2", NULL};
+static const char *const v2_model_types[] = {"swinv2", NULL};
+static const char *const cr_classes[] = {"SwinTransformerV2Cr", NULL};
+static const char *const no_model_types[] = {NULL};
 
 /* The keys: libswin's and timm's SwinTransformer arguments (the table generated from timm
  * holds each swin_* architecture's values of the latter). */
@@ -49,6 +62,70 @@ static const swin_key keys[] = {
     {NULL, 0, NULL, NULL, NULL},
 };
 
+/* Swin V2: libswin's keys and timm's SwinTransformerV2 arguments. */
+static const swin_key v2_keys[] = {
+    {"img_size", SWIN_K_LIST, "input size the model is configured for (windows follow it)", NULL,
+     NULL},
+    {"patch_size", SWIN_K_INT, "patch embedding stride and kernel", NULL, NULL},
+    {"in_chans", SWIN_K_INT, "input channels", NULL, NULL},
+    {"embed_dim", SWIN_K_INT, "channels of stage 0 (stage s has embed_dim * 2^s)", NULL, NULL},
+    {"depths", SWIN_K_LIST, "blocks per stage", NULL, NULL},
+    {"num_heads", SWIN_K_LIST, "attention heads per stage", NULL, NULL},
+    {"window_size", SWIN_K_LIST, "attention window (one for every stage)", NULL, NULL},
+    {"pretrained_window_sizes", SWIN_K_LIST,
+     "per stage: the window the position-bias coordinates are scaled by (0: the stage's own)", NULL,
+     NULL},
+    {"mlp_ratio", SWIN_K_REAL, "MLP hidden width over channels", NULL, NULL},
+    {"num_classes", SWIN_K_INT, "classifier outputs; 0 for a backbone", NULL, NULL},
+    {"norm_eps", SWIN_K_REAL, "LayerNorm epsilon", NULL, NULL},
+    {"qkv_bias", SWIN_K_BOOL, "whether q and v have biases", NULL, NULL},
+    {"windowing", SWIN_K_STR,
+     "timm: shift, then pad; transformers: pad, then shift, and a padded patch embedding",
+     "timm|transformers", "another windowing"},
+    {"activation", SWIN_K_STR, "MLP activation", "gelu", "an MLP activation other than exact GELU"},
+    {"act_layer", SWIN_K_STR, "timm: MLP activation", "gelu|GELU",
+     "an MLP activation other than exact GELU"},
+    {"ape", SWIN_K_BOOL, "absolute position embedding", "0|false|False",
+     "an absolute position embedding"},
+    {"global_pool", SWIN_K_STR, "timm's pooling", "avg", "no pooling before the head"},
+    {"always_partition", SWIN_K_BOOL, "timm: windows not clamped to small stages", "0|false|False",
+     "windows not clamped to the stage size"},
+    {"strict_img_size", SWIN_K_BOOL, "timm: only the configured input size", NULL, NULL},
+    {"norm_layer", SWIN_K_STR, "timm's norm: LayerNorm, optionally with eps", NULL, NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+/* timm's SwinTransformerV2Cr arguments. */
+static const swin_key cr_keys[] = {
+    {"img_size", SWIN_K_LIST, "input size the model is configured for (windows follow it)", NULL,
+     NULL},
+    {"patch_size", SWIN_K_INT, "patch embedding stride and kernel", NULL, NULL},
+    {"in_chans", SWIN_K_INT, "input channels", NULL, NULL},
+    {"embed_dim", SWIN_K_INT, "channels of stage 0 (stage s has embed_dim * 2^s)", NULL, NULL},
+    {"depths", SWIN_K_LIST, "blocks per stage", NULL, NULL},
+    {"num_heads", SWIN_K_LIST, "attention heads per stage", NULL, NULL},
+    {"window_size", SWIN_K_LIST,
+     "attention window (one for every stage); timm's none: the patch grid / window_ratio", NULL,
+     NULL},
+    {"window_ratio", SWIN_K_INT, "swinv2_cr: the patch grid over the window", NULL, NULL},
+    {"mlp_ratio", SWIN_K_REAL, "MLP hidden width over channels", NULL, NULL},
+    {"num_classes", SWIN_K_INT, "classifier outputs; 0 for a backbone", NULL, NULL},
+    {"norm_eps", SWIN_K_REAL, "LayerNorm epsilon", NULL, NULL},
+    {"extra_norm_period", SWIN_K_INT, "swinv2_cr: a norm on the main branch every N blocks", NULL,
+     NULL},
+    {"extra_norm_stage", SWIN_K_BOOL, "swinv2_cr: a norm on the main branch ending each stage",
+     NULL, NULL},
+    {"init_values", SWIN_K_STR, "swinv2_cr: the post-norms' initial weight (training only)", NULL,
+     NULL},
+    {"sequential_attn", SWIN_K_BOOL, "swinv2_cr: unused by timm", NULL, NULL},
+    {"global_pool", SWIN_K_STR, "timm's pooling", "avg", "no pooling before the head"},
+    {"always_partition", SWIN_K_BOOL, "timm: windows not clamped to small stages", "0|false|False",
+     "windows not clamped to the stage size"},
+    {"strict_img_size", SWIN_K_BOOL, "timm: only the configured input size", NULL, NULL},
+    {"norm_layer", SWIN_K_STR, "timm's norm: LayerNorm, optionally with eps", NULL, NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
 /* transformers' SwinConfig keys. */
 static const swin_hf_key hf_keys[] = {
     {"embed_dim", "embed_dim"},   {"depths", "depths"},
@@ -60,30 +137,57 @@ static const swin_hf_key hf_keys[] = {
     {"path_norm", "patch_norm"},  {NULL, NULL},
 };
 
+/* transformers' Swinv2Config keys. */
+static const swin_hf_key v2_hf_keys[] = {
+    {"embed_dim", "embed_dim"},
+    {"depths", "depths"},
+    {"num_heads", "num_heads"},
+    {"window_size", "window_size"},
+    {"pretrained_window_sizes", "pretrained_window_sizes"},
+    {"mlp_ratio", "mlp_ratio"},
+    {"qkv_bias", "qkv_bias"},
+    {"hidden_act", "activation"},
+    {"layer_norm_eps", "norm_eps"},
+    {"image_size", "img_size"},
+    {"patch_size", "patch_size"},
+    {"num_channels", "in_chans"},
+    {"use_absolute_embeddings", "ape"},
+    {NULL, NULL},
+};
+
 typedef struct stage {
     int64_t depth, heads, dim, hidden;
     int64_t H, W;             /* grid at the model's img_size: (img_size / patch) >> s */
     int64_t window;           /* the target window */
     int64_t wh, ww;           /* the window the relative position tables are made for */
     int64_t sh, sw;           /* timm: shift of the odd blocks */
+    int64_t pretrained;       /* V2: the pretraining window the bias coordinates scale by, or 0 */
+    int64_t cpb_hidden;       /* V2, CR: the bias MLP's hidden width */
+    int norm3;                /* CR: blocks with norm3 */
     swin_patch_merging merge; /* s >= 1: PatchMerging that starts the stage */
     swin_block *blocks;
-    float *bias;         /* [depth, nH, N, N]: relative position bias, gathered once at load */
-    float *mask;         /* [nW, N, N]: shift mask at img_size, or NULL */
+    float *bias; /* [depth, nH, N, N]: relative position bias, gathered (v1) or computed by the
+                  * MLP (V2, CR) once at load */
+    float *mask; /* [nW, N, N]: shift mask at img_size, or NULL */
     swin_geom mask_geom; /* the geometry it was made for */
 } stage;
 
 typedef struct impl {
+    variant var;
+    const char *sn; /* the stages' canonical name: "layers", or CR's "stages" */
     int64_t img_size, patch, in_chans, embed_dim, num_classes;
     double mlp_ratio;
     double eps;       /* the blocks' and the final norm's */
     double eps_embed; /* the patch embedding's and PatchMerging's norms (1e-5 in transformers) */
     bool qkv_bias, patch_norm;
-    bool hf; /* transformers: windows from the input size, pad before the shift, padded patches */
+    bool hf; /* transformers: pad before the shift, padded patches (v1: windows from the input
+              * size) */
+    float mask_value; /* what the shift mask adds: -100, or transformers' Swin V2's -200 (it
+                       * adds its -100 mask twice) */
     int S;
     swin_patch_embed pe;
     stage st[SWIN_MAX_STAGES];
-    swin_norm norm;
+    swin_norm norm; /* weight NULL: none (CR) */
     const float *head_w, *head_b;
 } impl;
 
@@ -91,16 +195,27 @@ static bool detect(const swin_weights *w) {
     return swin__w_find(w, "layers.0.blocks.0.attn.relative_position_bias_table") != NULL;
 }
 
+static bool detect_v2(const swin_weights *w) {
+    return swin__w_find(w, "layers.0.blocks.0.attn.cpb_mlp.0.weight") ||
+           swin__w_find(w, "layers.0.blocks.0.attn.logit_scale");
+}
+
+static bool detect_cr(const swin_weights *w) {
+    return swin__w_find(w, "stages.0.blocks.0.attn.meta_mlp.fc1.weight") ||
+           swin__w_find(w, "stages.0.blocks.0.attn.logit_scale");
+}
+
 /* ---- geometry ---- */
 
-/* Geometry of a block (odd: an odd block) of stage g on a runtime grid H x W. timm takes the
- * window and shift from the configured grid; transformers from the runtime one, with a square
+/* Geometry of a block (odd: an odd block) of stage g on a runtime grid H x W. timm (and
+ * transformers' Swin V2) takes the window and shift from the configured grid; transformers'
+ * Swin v1 from the runtime one, with a square
  * window of the smaller side when that side is not larger than the window, whose relative
  * position table (made for the configured window) must then still fit: false when not. */
 static bool block_geom(const impl *I, const stage *g, int64_t H, int64_t W, bool odd,
                        swin_geom *out) {
-    if (!I->hf) {
-        swin__geom(out, H, W, g->wh, g->ww, odd ? g->sh : 0, odd ? g->sw : 0, false);
+    if (!I->hf || I->var != V1) { /* transformers' Swin V2 fixes its windows as timm does */
+        swin__geom(out, H, W, g->wh, g->ww, odd ? g->sh : 0, odd ? g->sw : 0, I->hf);
         return true;
     }
     const int64_t m = H < W ? H : W, ws = g->window;
@@ -140,11 +255,76 @@ static swin_status get_list(const swin_source *src, const char *key, int have,
     return SWIN_OK;
 }
 
+/* The heads of stage s the tensors tell: v1's table columns, V2's and CR's logit scales. */
+static const swin_weight *heads_tensor(const impl *I, const swin_weights *w, int s,
+                                       int64_t *heads) {
+    const swin_weight *t;
+    if (I->var == V1) {
+        t = swin__w_findf(w, "layers.%d.blocks.0.attn.relative_position_bias_table", s);
+        if (!t || t->ndim != 2) return NULL;
+        *heads = t->shape[1];
+        return t;
+    }
+    t = swin__w_findf(w, "%s.%d.blocks.0.attn.logit_scale", I->sn, s);
+    if (!t || t->ndim < 1) return NULL;
+    *heads = t->shape[0];
+    return t;
+}
+
+/* V2 and CR: the window of every stage (one value), and V2's pretraining windows. */
+static swin_status v2_windows(const swin_source *src, impl *I, int nd, int64_t *windows, int *nw,
+                              const char **origin, int64_t *pretrained) {
+    const char *v = swin__src_value(src, "window_size", origin);
+    if (I->var == CR && (!v || strcmp(v, "none") == 0)) {
+        /* timm: the patch grid over window_ratio */
+        int64_t ratio;
+        SWIN_TRY(swin__src_int(src, "window_ratio", 1, false, 0, NULL, NULL, &ratio));
+        windows[0] = I->img_size / I->patch / ratio;
+        *nw = 1;
+        *origin = "img_size / patch_size / window_ratio";
+        if (windows[0] < 1)
+            return swin__error(SWIN_ERR_CONFIG,
+                               "window_ratio %lld leaves a %lld-token grid (img_size %lld) "
+                               "without a window",
+                               (long long)ratio, (long long)(I->img_size / I->patch),
+                               (long long)I->img_size);
+    } else {
+        if (!v)
+            return swin__error(SWIN_ERR_CONFIG,
+                               "window_size: not given, and a Swin V2 file does not tell it");
+        if (!swin__parse_int_list(v, windows, SWIN_MAX_STAGES, nw) || *nw != 1)
+            return swin__error(SWIN_ERR_CONFIG,
+                               "window_size \"%.64s\" (%s): Swin V2 takes one window for "
+                               "every stage",
+                               v, *origin);
+    }
+    for (int s = 0; s < nd; s++)
+        pretrained[s] = 0;
+    const char *po;
+    if (I->var == V2 && (v = swin__src_value(src, "pretrained_window_sizes", &po))) {
+        int np;
+        /* timm reads the first one per stage */
+        if (!swin__parse_int_list(v, pretrained, SWIN_MAX_STAGES, &np) || np < nd)
+            return swin__error(SWIN_ERR_CONFIG,
+                               "pretrained_window_sizes \"%.64s\" (%s) is not one window per "
+                               "stage (%d stages)",
+                               v, po, nd);
+        for (int s = 0; s < nd; s++)
+            if (pretrained[s] == 1 || pretrained[s] > 4096)
+                return swin__error(SWIN_ERR_CONFIG,
+                                   "pretrained_window_sizes (%s): %lld for stage %d; the "
+                                   "position-bias coordinates divide by the window minus one",
+                                   po, (long long)pretrained[s], s);
+    }
+    return SWIN_OK;
+}
+
 static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     swin_weights *w = &m->w;
     I->hf = false;
     const char *v = swin__src_value(src, "windowing", NULL);
     if (v) I->hf = strcmp(v, "transformers") == 0;
+    I->mask_value = I->hf && I->var == V2 ? -200.0f : -100.0f;
 
     /* What the tensors say. */
     const swin_weight *pe = swin__w_find(w, "patch_embed.proj.weight");
@@ -154,24 +334,24 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     int ns = 0, nh = 0;
     for (int s = 0; s < SWIN_MAX_STAGES; s++) {
         int64_t d = 0;
-        while (d < 4096 && swin__w_findf(w, "layers.%d.blocks.%lld.norm1.weight", s, (long long)d))
+        while (d < 4096 &&
+               swin__w_findf(w, "%s.%d.blocks.%lld.norm1.weight", I->sn, s, (long long)d))
             d++;
         if (!d) break;
         depths_i[ns++] = d;
-        const swin_weight *t =
-            swin__w_findf(w, "layers.%d.blocks.0.attn.relative_position_bias_table", s);
-        tables[s] = t && t->ndim == 2 ? t : NULL;
-        rows_i[s] = tables[s] ? t->shape[0] : 0;
-        if (nh == s && tables[s]) heads_i[nh++] = t->shape[1];
+        int64_t h = 0;
+        tables[s] = heads_tensor(I, w, s, &h);
+        rows_i[s] = tables[s] && I->var == V1 ? tables[s]->shape[0] : 0;
+        if (nh == s && tables[s]) heads_i[nh++] = h;
     }
     if (nh != ns) nh = 0;
     int64_t window_i = 0;
-    if (tables[0]) {
+    if (tables[0] && I->var == V1) {
         const int64_t side = (int64_t)llround(sqrt((double)rows_i[0]));
         if (side * side == rows_i[0] && side % 2 == 1) window_i = (side + 1) / 2;
     }
     const swin_weight *head = swin__w_find(w, "head.weight");
-    const swin_weight *fc1 = swin__w_find(w, "layers.0.blocks.0.mlp.fc1.weight");
+    const swin_weight *fc1 = swin__w_findf(w, "%s.0.blocks.0.mlp.fc1.weight", I->sn);
 
     SWIN_TRY(swin__src_int(src, "embed_dim", 1, have_pe, have_pe ? pe->shape[0] : 0, pe, "channels",
                            &I->embed_dim));
@@ -180,10 +360,20 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     SWIN_TRY(swin__src_int(src, "patch_size", 1, have_pe, have_pe ? pe->shape[2] : 0, pe,
                            "a patch side of", &I->patch));
     int64_t windows[SWIN_MAX_STAGES], depths[SWIN_MAX_STAGES], heads[SWIN_MAX_STAGES];
+    int64_t pretrained[SWIN_MAX_STAGES] = {0};
     int nw, nd, nhh;
     const char *window_origin, *depths_origin, *heads_origin;
-    SWIN_TRY(get_list(src, "window_size", window_i > 0, &window_i, windows, &nw, &window_origin));
     SWIN_TRY(get_list(src, "depths", ns, depths_i, depths, &nd, &depths_origin));
+    if (swin__src_value(src, "img_size", NULL))
+        SWIN_TRY(swin__src_int(src, "img_size", 1, false, 0, NULL, NULL, &I->img_size));
+    if (I->var == V1)
+        SWIN_TRY(
+            get_list(src, "window_size", window_i > 0, &window_i, windows, &nw, &window_origin));
+    else if (!I->img_size)
+        return swin__error(SWIN_ERR_CONFIG,
+                           "img_size: not given, and a Swin V2 file does not tell it");
+    else
+        SWIN_TRY(v2_windows(src, I, nd, windows, &nw, &window_origin, pretrained));
     SWIN_TRY(get_list(src, "num_heads", nh, heads_i, heads, &nhh, &heads_origin));
     if (nd != nhh)
         return swin__error(SWIN_ERR_CONFIG, "depths has %d stages (%s) but num_heads has %d (%s)",
@@ -193,10 +383,7 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
                            "window_size lists %d windows (%s) for %d stages: give one, or one "
                            "per stage",
                            nw, window_origin, nd);
-    if (swin__src_value(src, "img_size", NULL))
-        SWIN_TRY(swin__src_int(src, "img_size", 1, false, 0, NULL, NULL, &I->img_size));
-    else
-        I->img_size = windows[0] == 12 ? 384 : 224; /* timm's presets */
+    if (!I->img_size) I->img_size = windows[0] == 12 ? 384 : 224; /* timm's presets */
     const bool have_fc1 = fc1 && fc1->ndim == 2 && I->embed_dim > 0;
     SWIN_TRY(swin__src_real(src, "mlp_ratio",
                             have_fc1 ? (double)fc1->shape[0] / (double)I->embed_dim : 4.0,
@@ -220,11 +407,13 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     I->S = nd;
     I->eps_embed = I->hf ? 1e-5 : I->eps;
     /* the grid of each stage at img_size: timm configures floor(img / patch) >> s; in
-     * transformers each merge pads an odd grid, so the stages run at ceil halvings */
-    int64_t res = I->img_size / I->patch;
+     * transformers each merge pads an odd grid, so the stages run at ceil halvings (Swin V2's
+     * windows are still fixed on the floor grid, cres) */
+    int64_t res = I->img_size / I->patch, cres = res;
     for (int s = 0; s < nd; s++) {
         stage *g = &I->st[s];
         g->window = windows[nw == 1 ? 0 : s];
+        g->pretrained = pretrained[s];
         if (depths[s] < 1 || depths[s] > 4096 || heads[s] < 1 || g->window < 1 || g->window > 4096)
             return swin__error(SWIN_ERR_CONFIG,
                                "stage %d: depth %lld, heads %lld and window %lld must be >= 1", s,
@@ -237,20 +426,23 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
             return swin__error(SWIN_ERR_CONFIG,
                                "stage %d: %lld channels do not split into %lld heads", s,
                                (long long)g->dim, (long long)g->heads);
-        if (s > 0) res = I->hf ? (res + 1) / 2 : res / 2;
+        if (s > 0) {
+            res = I->hf ? (res + 1) / 2 : res / 2;
+            cres /= 2;
+        }
         g->H = g->W = res;
         if (g->H < 1)
             return swin__error(SWIN_ERR_CONFIG, "img_size %lld leaves stage %d without tokens",
                                (long long)I->img_size, s);
-        if (I->hf) {
+        if (I->hf && I->var == V1) {
             /* the table is made for the configured window; the runtime clamps (block_geom) */
             g->wh = g->ww = g->window;
             g->sh = g->sw = g->window / 2;
         } else {
-            swin__stage_window(g->H, g->W, g->window, &g->wh, &g->ww, &g->sh, &g->sw);
+            swin__stage_window(cres, cres, g->window, &g->wh, &g->ww, &g->sh, &g->sw);
         }
         /* the file's tables against what the architecture makes */
-        if (s < ns && tables[s] && rows_i[s] != (2 * g->wh - 1) * (2 * g->ww - 1))
+        if (I->var == V1 && s < ns && tables[s] && rows_i[s] != (2 * g->wh - 1) * (2 * g->ww - 1))
             return swin__error(SWIN_ERR_SHAPE,
                                "window_size %lld (from %s) gives stage %d a %lldx%lld window at "
                                "img_size %lld, but tensor \"%s\" has %lld rows, not %lld",
@@ -266,7 +458,7 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
                 (long long)g->heads, s, heads_origin, tables[s]->source, (long long)heads_i[s]);
         if (s < ns && depths_i[s] != g->depth) {
             char last[160], file[512];
-            snprintf(last, sizeof last, "layers.%d.blocks.%lld.norm1.weight", s,
+            snprintf(last, sizeof last, "%s.%d.blocks.%lld.norm1.weight", I->sn, s,
                      (long long)depths_i[s] - 1);
             return swin__error(SWIN_ERR_SHAPE,
                                "depths gives stage %d %lld blocks (from %s) but the file has %lld "
@@ -288,6 +480,10 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     SWIN_TRY(swin__config_set(m, "num_heads", "%s", buf));
     list_str(buf, sizeof buf, windows, nw);
     SWIN_TRY(swin__config_set(m, "window_size", "%s", buf));
+    if (I->var == V2) {
+        list_str(buf, sizeof buf, pretrained, nd);
+        SWIN_TRY(swin__config_set(m, "pretrained_window_sizes", "%s", buf));
+    }
     SWIN_TRY(swin__config_set(m, "img_size", "%lld", (long long)I->img_size));
     SWIN_TRY(swin__config_set(m, "patch_size", "%lld", (long long)I->patch));
     SWIN_TRY(swin__config_set(m, "in_chans", "%lld", (long long)I->in_chans));
@@ -295,7 +491,8 @@ static swin_status resolve(swin_model *m, const swin_source *src, impl *I) {
     SWIN_TRY(swin__config_set(m, "qkv_bias", "%s", I->qkv_bias ? "true" : "false"));
     SWIN_TRY(swin__config_set(m, "num_classes", "%lld", (long long)I->num_classes));
     SWIN_TRY(swin__config_set(m, "norm_eps", "%g", I->eps));
-    SWIN_TRY(swin__config_set(m, "windowing", "%s", I->hf ? "transformers" : "timm"));
+    if (I->var != CR)
+        SWIN_TRY(swin__config_set(m, "windowing", "%s", I->hf ? "transformers" : "timm"));
     return SWIN_OK;
 }
 
@@ -318,48 +515,113 @@ static int64_t count_params(const impl *I) {
     if (I->patch_norm) n += 2 * D;
     for (int s = 0; s < I->S; s++) {
         const stage *g = &I->st[s];
-        const int64_t C = g->dim, F = g->hidden;
-        if (s > 0) n += 2 * (2 * C) + (2 * C) * C; /* norm(4C') + reduction, C' = C/2 */
-        const int64_t per_block = 4 * C + 3 * C * C + (I->qkv_bias ? 3 * C : 0) + C * C + C +
-                                  (2 * g->wh - 1) * (2 * g->ww - 1) * g->heads + 2 * F * C + F + C;
-        n += g->depth * per_block;
+        const int64_t C = g->dim, F = g->hidden, nH = g->heads;
+        /* norm(4C') (V2: norm(2C')) and the reduction, C' = C/2 */
+        if (s > 0) n += (I->var == V2 ? 2 * C : 2 * (2 * C)) + (2 * C) * C;
+        int64_t per_block = 4 * C + 3 * C * C + C * C + C + 2 * F * C + F + C;
+        if (I->var == V1) {
+            per_block += (I->qkv_bias ? 3 * C : 0) + (2 * g->wh - 1) * (2 * g->ww - 1) * nH;
+        } else {
+            /* q and v biases (CR: qkv's), the logit scale, the bias MLP 2 -> Hd -> nH */
+            const int64_t Hd = g->cpb_hidden;
+            per_block += (I->var == CR  ? 3 * C
+                          : I->qkv_bias ? 2 * C
+                                        : 0) +
+                         nH + 3 * Hd + Hd * nH + (I->var == CR ? nH : 0);
+        }
+        n += g->depth * per_block + g->norm3 * 2 * C;
     }
     const int64_t C = I->st[I->S - 1].dim;
-    return n + 2 * C + I->num_classes * (C + 1);
+    return n + (I->norm.weight ? 2 * C : 0) + I->num_classes * (C + 1);
 }
 
-/* The model-constant tables of stage g: each block's relative position bias gathered to
- * [nH, N, N], and the shift mask of the geometry at img_size. */
-static swin_status tables(const impl *I, stage *g) {
+/* The shift mask of a geometry, with the model's value. */
+static void shift_mask(const impl *I, float *mask, const swin_geom *q) {
+    swin__shift_mask(mask, q->Hp, q->Wp, q->wh, q->ww, q->sh, q->sw);
+    if (I->mask_value != -100.0f)
+        for (int64_t k = 0; k < q->nW * q->wh * q->ww * q->wh * q->ww; k++)
+            mask[k] = mask[k] != 0.0f ? I->mask_value : 0.0f;
+}
+
+/* The model-constant tables of stage g: each block's relative position bias ([nH, N, N]:
+ * v1's table gathered, V2's and CR's computed by their MLP), and the shift mask of the
+ * geometry at img_size. */
+static swin_status tables(const impl *I, stage *g, swin_weights *w, int s) {
     const int64_t N = g->wh * g->ww;
     size_t per_block, all;
     if (!swin__mul_size((size_t)(N * N), (size_t)g->heads, &per_block) ||
         !swin__mul_size(per_block, (size_t)g->depth, &all) || all > SIZE_MAX / sizeof(float))
         return swin__error(SWIN_ERR_CONFIG, "the relative position bias does not fit in memory");
-    int32_t *index = swin__malloc((size_t)(N * N) * sizeof *index);
     g->bias = swin__aligned_alloc(all * sizeof(float));
-    if (!index || !g->bias) {
+    if (!g->bias) return swin__oom();
+    if (I->var == V1) {
+        int32_t *index = swin__malloc((size_t)(N * N) * sizeof *index);
+        if (!index) return swin__oom();
+        swin__relative_position_index(index, g->wh, g->ww);
+        for (int64_t b = 0; b < g->depth; b++)
+            swin__attention_bias(g->bias + (size_t)b * per_block, &g->blocks[b].attn, index);
         swin__free(index);
-        return swin__oom();
+    } else {
+        for (int64_t b = 0; b < g->depth; b++) {
+            char fc1[128], fc2[128];
+            swin_relpos r;
+            if (I->var == V2) {
+                snprintf(fc1, sizeof fc1, "layers.%d.blocks.%lld.attn.cpb_mlp.0", s, (long long)b);
+                snprintf(fc2, sizeof fc2, "layers.%d.blocks.%lld.attn.cpb_mlp.2", s, (long long)b);
+            } else {
+                snprintf(fc1, sizeof fc1, "stages.%d.blocks.%lld.attn.meta_mlp.fc1", s,
+                         (long long)b);
+                snprintf(fc2, sizeof fc2, "stages.%d.blocks.%lld.attn.meta_mlp.fc2", s,
+                         (long long)b);
+            }
+            SWIN_TRY(swin__relpos_bind(&r, w, fc1, fc2, g->heads, g->cpb_hidden, I->var == CR,
+                                       I->var == V2 ? SWIN_RELPOS_LOG2 : SWIN_RELPOS_LOG));
+            r.pretrained[0] = r.pretrained[1] = g->pretrained;
+            SWIN_TRY(swin__relpos_bias(g->bias + (size_t)b * per_block, &r, g->wh, g->ww, 0));
+        }
     }
-    swin__relative_position_index(index, g->wh, g->ww);
-    for (int64_t b = 0; b < g->depth; b++)
-        swin__attention_bias(g->bias + (size_t)b * per_block, &g->blocks[b].attn, index);
-    swin__free(index);
     if (g->depth < 2) return SWIN_OK;
     swin_geom q;
     if (!block_geom(I, g, g->H, g->W, true, &q) || (!q.sh && !q.sw)) return SWIN_OK;
     g->mask = swin__aligned_alloc((size_t)(q.nW * N * N) * sizeof(float));
     if (!g->mask) return swin__oom();
-    swin__shift_mask(g->mask, q.Hp, q.Wp, q.wh, q.ww, q.sh, q.sw);
+    shift_mask(I, g->mask, &q);
     g->mask_geom = q;
     return SWIN_OK;
 }
 
-static swin_status bind(swin_model *m, const swin_source *src) {
+/* V2 and CR: the hidden width of the bias MLP (from stage s's first block, else timm's). */
+static swin_status cpb_hidden(const impl *I, const swin_weights *w, int s, int64_t *out) {
+    const swin_weight *t = I->var == V2
+                               ? swin__w_findf(w, "layers.%d.blocks.0.attn.cpb_mlp.0.weight", s)
+                               : swin__w_findf(w, "stages.%d.blocks.0.attn.meta_mlp.fc1.weight", s);
+    *out = t && t->ndim == 2 ? t->shape[0] : I->var == V2 ? 512 : 384;
+    if (*out < 1 || *out > (1 << 16))
+        return swin__error(SWIN_ERR_SHAPE, "tensor \"%s\" has %lld rows: implausibly many",
+                           t->source, (long long)*out);
+    return SWIN_OK;
+}
+
+/* CR: whether block b (of depth) of stage s ends with norm3: every extra_norm_period-th
+ * block, and the last of a stage with extra_norm_stage (always of the last stage). */
+static swin_status cr_norm3(const impl *I, const swin_source *src, int s, int64_t b, int64_t depth,
+                            bool *out) {
+    int64_t period = 0;
+    bool stage_end = false;
+    if (swin__src_value(src, "extra_norm_period", NULL))
+        SWIN_TRY(swin__src_int(src, "extra_norm_period", 0, false, 0, NULL, NULL, &period));
+    SWIN_TRY(swin__src_bool(src, "extra_norm_stage", false, &stage_end));
+    const int64_t i = b + 1;
+    *out = (period && i % period == 0) || ((stage_end || s == I->S - 1) && i == depth);
+    return SWIN_OK;
+}
+
+static swin_status bind(swin_model *m, const swin_source *src, variant var) {
     impl *I = swin__calloc(1, sizeof *I);
     if (!I) return swin__oom();
     m->impl = I;
+    I->var = var;
+    I->sn = var == CR ? "stages" : "layers";
     swin_weights *w = &m->w;
     SWIN_TRY(resolve(m, src, I));
     const float eps = (float)I->eps;
@@ -370,14 +632,15 @@ static swin_status bind(swin_model *m, const swin_source *src) {
     for (int s = 0; s < I->S; s++) {
         stage *g = &I->st[s];
         if (s > 0) {
-            snprintf(prefix, sizeof prefix, "layers.%d.downsample", s);
-            SWIN_TRY(
-                swin__patch_merging_bind(&g->merge, w, prefix, g->dim / 2, (float)I->eps_embed));
+            snprintf(prefix, sizeof prefix, "%s.%d.downsample", I->sn, s);
+            SWIN_TRY(swin__patch_merging_bind(&g->merge, w, prefix, g->dim / 2, (float)I->eps_embed,
+                                              var == V2));
         }
+        if (var != V1) SWIN_TRY(cpb_hidden(I, w, s, &g->cpb_hidden));
         g->blocks = swin__calloc((size_t)g->depth, sizeof *g->blocks);
         if (!g->blocks) return swin__oom();
         for (int b = 0; b < g->depth; b++) {
-            snprintf(prefix, sizeof prefix, "layers.%d.blocks.%d", s, b);
+            snprintf(prefix, sizeof prefix, "%s.%d.blocks.%d", I->sn, s, b);
             /* the geometry the file's buffers (if any) were made for: timm's configured one;
              * transformers' relative position index is always for the configured window */
             swin_geom cfg;
@@ -386,13 +649,16 @@ static swin_status bind(swin_model *m, const swin_source *src) {
                            true);
             else
                 block_geom(I, g, g->H, g->W, b % 2 == 1, &cfg);
-            SWIN_TRY(swin__block_bind(&g->blocks[b], w, prefix, g->dim, g->heads, g->hidden,
-                                      I->qkv_bias, eps, &cfg));
+            swin_block_cfg c = {g->dim,    g->heads, g->hidden, eps, I->qkv_bias || var == CR,
+                                var != V1, false};
+            if (var == CR) SWIN_TRY(cr_norm3(I, src, s, b, g->depth, &c.norm3));
+            g->norm3 += c.norm3;
+            SWIN_TRY(swin__block_bind(&g->blocks[b], w, prefix, &c, &cfg));
         }
-        SWIN_TRY(tables(I, g));
+        SWIN_TRY(tables(I, g, w, s));
     }
     const int64_t C = I->st[I->S - 1].dim, K = I->num_classes;
-    SWIN_TRY(swin__norm_bind(&I->norm, w, "norm", C, eps));
+    if (var != CR) SWIN_TRY(swin__norm_bind(&I->norm, w, "norm", C, eps));
     if (K > 0) {
         const int64_t shape[2] = {K, C};
         SWIN_TRY(swin__w_get(w, "head.weight", 2, shape, &I->head_w));
@@ -404,6 +670,18 @@ static swin_status bind(swin_model *m, const swin_source *src) {
     m->num_stages = I->S;
     m->num_params = count_params(I);
     return SWIN_OK;
+}
+
+static swin_status bind_v1(swin_model *m, const swin_source *src) {
+    return bind(m, src, V1);
+}
+
+static swin_status bind_v2(swin_model *m, const swin_source *src) {
+    return bind(m, src, V2);
+}
+
+static swin_status bind_cr(swin_model *m, const swin_source *src) {
+    return bind(m, src, CR);
 }
 
 /* ---- facts ---- */
@@ -435,6 +713,16 @@ static void stage_flops(const impl *I, int s, double *f, double *fg) {
         const double Lp = (double)(geom.Hp * geom.Wp), N = (double)(geom.wh * geom.ww);
         win += 4.0 * Lp * C * C + 2.0 * N * Lp * C + 2.0 * L * C * F;
         glob += 4.0 * L * C * C + 2.0 * L * L * C + 2.0 * L * C * F;
+        if (I->var != V1) {
+            /* cosine attention: q and k normalised (2C per token), the scores scaled (nH per
+             * pair); the bias MLP over the (2wh-1)(2ww-1) offsets, as the reference runs it in
+             * every pass (libswin computes it once, at load) */
+            const double nH = (double)g->heads, Hd = (double)g->cpb_hidden;
+            const double T = (double)((2 * g->wh - 1) * (2 * g->ww - 1));
+            const double cpb = T * (2.0 * Hd + Hd * nH);
+            win += 2.0 * Lp * C + Lp * N * nH + cpb;
+            glob += 2.0 * L * C + L * L * nH + cpb;
+        }
     }
     *f = merge + win;
     *fg = merge + glob;
@@ -564,7 +852,7 @@ static swin_status plan_fn(swin_context *ctx, int64_t B, int64_t H, int64_t W) {
         plan_stage *ps = &P->st[s];
         if (ps->own_mask) {
             const swin_geom *q = &ps->geom[1];
-            swin__shift_mask(ps->own_mask, q->Hp, q->Wp, q->wh, q->ww, q->sh, q->sw);
+            shift_mask(I, ps->own_mask, q);
         }
         const int64_t shape[4] = {B, ps->H, ps->W, g->dim};
         swin__tensor_view(&ctx->stages[s], ps->out, 4, shape);
@@ -603,8 +891,11 @@ static void forward(swin_context *ctx, const float *input) {
     /* final norm, mean over tokens, head */
     const plan_stage *last = &P->st[I->S - 1];
     const int64_t C = I->st[I->S - 1].dim, L = last->H * last->W;
-    swin__layernorm(P->tokens, last->out, I->norm.weight, I->norm.bias, B * L, C, I->norm.eps,
-                    pool);
+    if (I->norm.weight)
+        swin__layernorm(P->tokens, last->out, I->norm.weight, I->norm.bias, B * L, C, I->norm.eps,
+                        pool);
+    else /* CR: its last block's norm3 ends the stages */
+        memcpy(P->tokens, last->out, (size_t)(B * L * C) * sizeof(float));
     for (int64_t b = 0; b < B; b++)
         for (int64_t c = 0; c < C; c++) {
             double acc = 0.0;
@@ -628,7 +919,47 @@ const swin_family swin__family_swin = {
     .interpolation = "bicubic",
     .crop_pct = 0.9,
     .detect = detect,
-    .bind = bind,
+    .bind = bind_v1,
+    .unbind = unbind,
+    .stage_dims = stage_dims,
+    .flops = flops,
+    .plan = plan_fn,
+    .forward = forward,
+};
+
+const swin_family swin__family_swinv2 = {
+    .name = "swinv2",
+    .description = "Swin Transformer V2 (timm's SwinTransformerV2, transformers' swinv2)",
+    .timm_classes = v2_classes,
+    .model_types = v2_model_types,
+    .keys = v2_keys,
+    .hf_keys = v2_hf_keys,
+    .mean = {0.485f, 0.456f, 0.406f},
+    .std = {0.229f, 0.224f, 0.225f},
+    .interpolation = "bicubic",
+    .crop_pct = 0.9,
+    .detect = detect_v2,
+    .bind = bind_v2,
+    .unbind = unbind,
+    .stage_dims = stage_dims,
+    .flops = flops,
+    .plan = plan_fn,
+    .forward = forward,
+};
+
+const swin_family swin__family_swinv2_cr = {
+    .name = "swinv2_cr",
+    .description = "timm's own Swin V2 (SwinTransformerV2Cr, swinv2_cr_*)",
+    .timm_classes = cr_classes,
+    .model_types = no_model_types,
+    .keys = cr_keys,
+    .hf_keys = NULL,
+    .mean = {0.485f, 0.456f, 0.406f},
+    .std = {0.229f, 0.224f, 0.225f},
+    .interpolation = "bicubic",
+    .crop_pct = 0.9,
+    .detect = detect_cr,
+    .bind = bind_cr,
     .unbind = unbind,
     .stage_dims = stage_dims,
     .flops = flops,

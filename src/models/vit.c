@@ -807,9 +807,12 @@ static swin_status bind_relpos(impl *I, swin_weights *w, const swin_source *src)
             snprintf(pre, sizeof pre, "shared_rel_pos.mlp");
         else
             snprintf(pre, sizeof pre, "blocks.%lld.attn.rel_pos.mlp", (long long)k);
+        char fc1[96], fc2[96];
+        snprintf(fc1, sizeof fc1, "%s.fc1", pre);
+        snprintf(fc2, sizeof fc2, "%s.fc2", pre);
         swin_relpos r;
-        SWIN_TRY(swin__relpos_bind(&r, w, pre, nH, I->rel_hidden));
-        SWIN_TRY(swin__relpos_bias(I->rel_bias + (size_t)k * (size_t)(nH * N * N), &r, G, P));
+        SWIN_TRY(swin__relpos_bind(&r, w, fc1, fc2, nH, I->rel_hidden, true, SWIN_RELPOS_LOG));
+        SWIN_TRY(swin__relpos_bias(I->rel_bias + (size_t)k * (size_t)(nH * N * N), &r, G, G, P));
     }
     for (int64_t b = 0; b < I->depth; b++)
         I->blocks[b].attn_bias = I->rel_bias + (I->shared_rel ? 0 : b * nH * N * N);

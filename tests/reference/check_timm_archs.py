@@ -285,8 +285,13 @@ def check_one(timm, rec, arch, args, workdir):
                missing=arch.get("missing") if arch else None)
     t0 = time.time()
     with no_init(), torch.no_grad():
-        # --input-size: timm's dynamic_img_size, so that timm itself takes the other size
-        margs = {"dynamic_img_size": True} if args.input_size else {}
+        # --input-size: timm's dynamic_img_size (the Swin family's strict_img_size=False:
+        # windows stay those of the configured size, the shift mask follows the input), so
+        # that timm itself takes the other size
+        margs = {}
+        if args.input_size:
+            margs = ({"strict_img_size": False} if name.startswith("swin")
+                     else {"dynamic_img_size": True})
         model = timm.create_model(name, **margs)
     model.eval()
     rec["class"] = type(model).__name__
@@ -430,7 +435,8 @@ def main():
     ap.add_argument("--input-size", type=int, default=0,
                     help="run every model at this input size instead of its default: timm's "
                          "model is built with dynamic_img_size=True (its position table "
-                         "resampled, its RoPE rebuilt for the grid), and so is the hub folder")
+                         "resampled, its RoPE rebuilt for the grid; Swin: strict_img_size=False), "
+                         "and so is the hub folder")
     args = ap.parse_args()
     if not os.access(args.swin, os.X_OK):
         sys.exit("check_timm_archs.py: no swin CLI at %s (--swin or SWIN_CLI)" % args.swin)

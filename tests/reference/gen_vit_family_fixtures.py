@@ -132,23 +132,27 @@ def outputs(model, x):
     return out
 
 
-def main():
+def generate(out, cases, script, outputs_fn=outputs, tweak=None):
+    """Writes every case of `cases` into `out` (see the module's docstring); tweak(model, case),
+    when given, changes parameters after the randomisation."""
     timm, commit = cta.import_timm()
     from timm.models._hub import save_config_for_hf
     # everything but the README is generated: remove it first (a dropped case leaves nothing)
-    os.makedirs(OUT, exist_ok=True)
-    for entry in os.listdir(OUT):
-        path = os.path.join(OUT, entry)
+    os.makedirs(out, exist_ok=True)
+    for entry in os.listdir(out):
+        path = os.path.join(out, entry)
         if os.path.isdir(path):
             shutil.rmtree(path)
         elif entry != "README.md":
             os.remove(path)
-    for case, arch, margs, batch, img, extra, seed in CASES:
+    for case, arch, margs, batch, img, extra, seed in cases:
         with cta.no_init(), torch.no_grad():
             model = timm.create_model(arch, **margs)
         model.eval()
         cta.randomise(model, case)
-        folder = os.path.join(OUT, case)
+        if tweak:
+            tweak(model, case)
+        folder = os.path.join(out, case)
         os.makedirs(folder)
         sd = {k: v.detach().to(torch.float32).contiguous() for k, v in model.state_dict().items()
               if v.is_floating_point()}
@@ -163,18 +167,21 @@ def main():
         dt = torch.float32 if "mixed" in arch else torch.float64
         m64 = model.to(dt)
         exp = {}
-        for key, t in outputs(m64, input_hash((batch, 3, img, img), seed).to(dt)).items():
+        for key, t in outputs_fn(m64, input_hash((batch, 3, img, img), seed).to(dt)).items():
             exp[key] = t.float()
         for size in extra:
             x = input_hash((1, 3, size, size), seed + size)
-            for key, t in outputs(m64, x.to(dt)).items():
+            for key, t in outputs_fn(m64, x.to(dt)).items():
                 exp["%s@%d" % (key, size)] = t.float()
-        st.write(os.path.join(OUT, case + ".expected.safetensors"), exp, dtype="F32",
-                 metadata={"regenerate": "TIMM_SRC=... /usr/bin/python3 "
-                                         "tests/reference/gen_vit_family_fixtures.py",
+        st.write(os.path.join(out, case + ".expected.safetensors"), exp, dtype="F32",
+                 metadata={"regenerate": "TIMM_SRC=... /usr/bin/python3 tests/reference/" + script,
                            "timm": commit})
         print("%-18s %-36s %s" % (case, arch, ", ".join("%s %s" % (k, list(v.shape))
                                                         for k, v in exp.items())))
+
+
+def main():
+    generate(OUT, CASES, "gen_vit_family_fixtures.py")
 
 
 if __name__ == "__main__":
