@@ -2,8 +2,9 @@
  * tests/reference/gen_transformers_fixtures.py from independent PyTorch modules with
  * transformers' names and semantics): ViT with and without head (and its pooler), DeiT with
  * its distillation token (and with its teacher head), Swin with and without head, at a size
- * every stage pads (256 with window 7) and with windows clamped to a stage; DINOv2 with and
- * without registers, head and SwiGLU, its position table resampled (without and with
+ * every stage pads (256 with window 7) and with windows clamped to a stage; Swin V2 with and
+ * without head, at sizes that pad every stage (windows fixed by config.image_size); DINOv2
+ * with and without registers, head and SwiGLU, its position table resampled (without and with
  * antialiasing) to other sizes; CLIP's vision tower (CLIPVisionModel, ...WithProjection, a
  * whole CLIPModel folder); the image processors' tensors (BitImageProcessor too); labels from
  * id2label; config.json that disagrees with the tensors. */
@@ -51,6 +52,12 @@ static const tcase cases[] = {
     {"swin_cls_224", "SwinForImageClassification", 1, 224, 24, {0, 3, -1}, {0}},
     {"swin_cls_256", "SwinForImageClassification", 2, 256, 25, {3, -1}, {0}},
     {"swin_model", "SwinModel", 2, 72, 26, {0, 1, 2, -1}, {0}},
+    /* Swin V2: cosine attention, continuous position bias (pretrained windows 3, -, 6), the
+     * shift mask added twice; windows and shifts fixed by config.image_size, the runtime maps
+     * padded to them (swinv2_cls_pad: config 40, run at 40, 42 and 64) */
+    {"swinv2_cls", "Swinv2ForImageClassification", 2, 64, 27, {0, 1, 2, -1}, {0}},
+    {"swinv2_cls_pad", "Swinv2ForImageClassification", 2, 40, 28, {0, 1, 2, -1}, {42, 64, 0}},
+    {"swinv2_model", "Swinv2Model", 2, 56, 29, {0, 1, 2, -1}, {0}},
     /* DINOv2: the position table resampled without antialiasing (42: 3x3, 28, 70 from 4x4) */
     {"dinov2_model", "Dinov2Model", 2, 56, 51, {-1}, {28, 42, 70, 0}},
     {"dinov2_cls", "Dinov2ForImageClassification", 2, 42, 52, {-1}, {0}},

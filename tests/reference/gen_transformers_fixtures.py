@@ -9,7 +9,7 @@ Weights are drawn in float32 from fixed seeds, every parameter randomised; the r
 in float64 and are stored as F32. Model inputs are not stored: both sides compute them with
 the hash of tests/fixtures/README.md (gen_fixtures.input_hash), shape
 [B, num_channels, image_size, image_size]; the cases of EXTRA_SIZES are also run at [1, C, S, S]
-with seed + S and stored as <key>@<S>. Models: ViT, DeiT (with and without teacher), Swin,
+with seed + S and stored as <key>@<S>. Models: ViT, DeiT (with and without teacher), Swin, Swin V2,
 DINOv2, DINOv2 with registers, CLIP's vision tower (CLIPVisionModel, ...WithProjection,
 CLIPModel). Preprocessing: transformers' slow image processors (PIL path, ViT / DeiT / CLIP /
 Bit) on the photographs of tests/fixtures/images/. tests/fixtures/transformers/README.md says
@@ -17,9 +17,11 @@ what each file covers.
 """
 import contextlib
 import json
+import math
 import os
 import struct
 import sys
+from dataclasses import fields
 
 import numpy as np
 import torch
@@ -43,6 +45,12 @@ LABELS_7 = {0: "airplane", 1: "automobile", 2: "bird", 3: "cat", 4: "deer", 5: "
 
 SWIN_CLS = dict(patch_size=4, embed_dim=4, depths=(2, 2, 2, 2), num_heads=(2, 1, 4, 2),
                 window_size=7, mlp_ratio=2.0, layer_norm_eps=1e-5, id2label=LABELS_7)
+# Swinv2: window 4, pretrained windows 3 / none / 6 (every stage scales its coordinates differently)
+SWINV2_CLS = dict(patch_size=4, embed_dim=12, depths=(2, 2, 2), num_heads=(2, 3, 4), window_size=4,
+                  pretrained_window_sizes=(3, 0, 6), mlp_ratio=2.0, layer_norm_eps=1e-4,
+                  path_norm=True, id2label=LABELS_5)
+SWINV2_HUB = dict(name_or_path="microsoft/swinv2-tiny-patch4-window8-256",
+                  problem_type="single_label_classification")
 
 
 def vit_pp(size, resample, mean, std, legacy=False):
@@ -124,6 +132,19 @@ CASES = [
                     window_size=5, mlp_ratio=2.5, qkv_bias=False, layer_norm_eps=1e-3,
                     path_norm=None),
      "SwinModel", 2, 26, 306, dict(), vit_pp(72, 3, IN_MEAN, IN_STD)),
+    # ---- Swinv2 (weight seeds picked among 300-330 for a float32 noise <= 2e-6). swinv2_model's
+    # stage 0 has head dim 1: cosines are exactly +-1, so its logit scales (up to log 300) cost
+    # no float32 noise, and the doubled shift mask changes the outputs ------------------------
+    ("swinv2_cls", ref.Swinv2Config(image_size=64, **SWINV2_CLS),
+     "Swinv2ForImageClassification", 2, 27, 312, SWINV2_HUB,
+     vit_pp(64, 3, IN_MEAN, IN_STD, legacy=True)),
+    ("swinv2_cls_pad", ref.Swinv2Config(image_size=40, **SWINV2_CLS),
+     "Swinv2ForImageClassification", 2, 28, 312, SWINV2_HUB,  # the weights of swinv2_cls
+     vit_pp(40, 3, IN_MEAN, IN_STD, legacy=True)),
+    ("swinv2_model",
+     ref.Swinv2Config(image_size=56, patch_size=4, embed_dim=8, depths=(2, 3, 2), num_heads=(8, 2, 4),
+                      window_size=5, mlp_ratio=2.5, qkv_bias=False, layer_norm_eps=1e-3),
+     "Swinv2Model", 2, 29, 326, dict(), vit_pp(56, 3, IN_MEAN, IN_STD)),
     # ---- DINOv2, DINOv2 with registers, CLIP, DeiT with teacher ------------------------------
     ("dinov2_model",
      ref.Dinov2Config(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, image_size=56,
@@ -173,8 +194,10 @@ CASES = [
      deit_pp(36, 32, IN_MEAN, IN_STD, legacy=True)),
 ]
 # extra input sizes (batch 1, input seed + size), stored as <key>@<size>: DINOv2 resamples its
-# table whenever the grid differs; CLIP runs them with interpolate_pos_encoding=True
-EXTRA_SIZES = {"dinov2_model": [28, 42, 70], "dinov2_reg_model": [42, 70], "clip_vision": [28, 56]}
+# table whenever the grid differs; CLIP runs them with interpolate_pos_encoding=True; Swinv2
+# keeps the windows and shifts its config.image_size fixed and pads the runtime maps
+EXTRA_SIZES = {"dinov2_model": [28, 42, 70], "dinov2_reg_model": [42, 70], "clip_vision": [28, 56],
+               "swinv2_cls_pad": [42, 64]}  # Swinv2: the windows fixed by config.image_size (40)
 
 # Preprocessing: config name -> preprocessor_config.json dict
 PREPROCESSORS = {
@@ -516,6 +539,78 @@ def new_case_notes(name, cfg, arch, sd, batch, seed, out):
     return lines
 
 
+def roll_then_pad_forward(self, x, H, W):
+    """Swinv2Layer.forward in timm's / Swin v1-timm's order (roll the unpadded map, then pad):
+    not what transformers computes; for the notes."""
+    B, L, C = x.shape
+    w, s = self.window_size, self.shift_size
+    h = x.reshape(B, H, W, C)
+    if s:
+        h = torch.roll(h, shifts=(-s, -s), dims=(1, 2))
+    ph, pw = (w - H % w) % w, (w - W % w) % w
+    h = torch.nn.functional.pad(h, (0, 0, 0, pw, 0, ph))
+    Hp, Wp = H + ph, W + pw
+    mask = ref.shift_mask(Hp, Wp, w, s, h.dtype) if s else None
+    a = ref.window_reverse(self.attention(ref.window_partition(h, w), mask), w, Hp, Wp)[:, :H, :W]
+    if s:
+        a = torch.roll(a, shifts=(s, s), dims=(1, 2))
+    x = x + self.layernorm_before(a.reshape(B, H * W, C))
+    return x + self.layernorm_after(self.output(self.intermediate(x)))
+
+
+def swinv2_notes(name, cfg, arch, sd, batch, seed, out):
+    """Float32 noise of every stored output (main size and extra sizes), the window plan, and
+    what plausible mistakes change (numbers for the README)."""
+    lines = []
+    runs = [(cfg.image_size, batch, seed)] + [(S, 1, seed + S) for S in EXTRA_SIZES.get(name, [])]
+    main = "logits" if "logits" in out else "features"
+    ls = torch.cat([v.flatten() for k, v in sd.items() if k.endswith("logit_scale")])
+    lines.append(f"  logit_scale: {ls.numel()} heads, {(ls > math.log(100)).sum().item()} past the "
+                 f"log(100) clamp (max {ls.max().item():.3f})")
+    res = cfg.configured_resolutions()
+    lines.append("  configured stage sizes " + ", ".join(map(str, res)) + "; window/shift per block: " +
+                 ", ".join("/".join("w{}s{}".format(*cfg.window_shift(s, b)) for b in range(cfg.depths[s]))
+                           for s in range(len(cfg.depths))))
+    variants = {
+        "mask added once (Swin v1's, timm's)":
+            lambda: patched(ref, "swinv2_add_mask", ref.swinv2_add_mask_once),
+        "no logit_scale clamp": lambda: patched(ref.Swinv2SelfAttention, "LOGIT_SCALE_MAX", 99.0),
+        "roll then pad (timm's order)": lambda: patched(ref.Swinv2Layer, "forward", roll_then_pad_forward),
+    }
+    for S, B, sd_seed in runs:
+        x = inputs(cfg, B, sd_seed, S)
+        o64, m64 = run(cfg, arch, sd, x, interpolate=S != cfg.image_size)
+        o32 = run(cfg, arch, sd, x, torch.float32, interpolate=S != cfg.image_size)[0]
+        keys = [k for k in o64 if not (S != cfg.image_size and k.startswith("stage"))]
+        noise = {k: maxdiff(o32[k], o64[k]) / max(1.0, o64[k].abs().max().item()) for k in keys}
+        worst = max(noise, key=noise.get)
+        rr = cfg.runtime_resolutions(S)
+        pads = [-(-r // cfg.window_shift(s, 0)[0]) * cfg.window_shift(s, 0)[0] for s, r in enumerate(rr)]
+        lines.append(f"  @{S} (B {B}): runtime stages {rr} padded to {pads}; {main} max|ref| "
+                     f"{o64[main].abs().max().item():.3g}, f32 noise {maxdiff(o32[main], o64[main]):.2g}; "
+                     f"worst relative f32 noise {noise[worst]:.2g} ({worst})")
+        diffs = []
+        for desc, ctx in variants.items():
+            with ctx(), torch.no_grad():
+                o = m64(x.double())
+            diffs.append(f"{desc} {maxdiff(o[main], o64[main]):.2g}")
+        zero = ref.Swinv2Config(**{**{f.name: getattr(cfg, f.name) for f in fields(cfg) if f.init},
+                                   "pretrained_window_sizes": (0,) * len(cfg.pretrained_window_sizes)})
+        if zero != cfg:
+            o = run(zero, arch, sd, x)[0]
+            diffs.append(f"pretrained_window_sizes ignored {maxdiff(o[main], o64[main]):.2g}")
+        if S != cfg.image_size:  # Swin v1's rule: window and shift from the runtime stage sizes
+            with patched(ref.Swinv2Config, "configured_resolutions", lambda self: self.runtime_resolutions(S)):
+                o = run(cfg, arch, sd, x)[0]
+            diffs.append(f"windows from the runtime stage sizes {maxdiff(o[main], o64[main]):.2g}")
+        m = run(cfg, arch, sd, x)[1]
+        set_eps(m, cfg.layer_norm_eps, only=lambda n: n.endswith(("embeddings.norm", "downsample.norm")))
+        with torch.no_grad():
+            o = m(x.double())
+        diffs.append(f"config eps also in embeddings.norm / downsample.norm {maxdiff(o[main], o64[main]):.2g}")
+        lines.append(f"    {main} differ with: " + "; ".join(diffs))
+    return lines
+
 def verify():
     for name, cfg, arch, batch, seed, wseed, cj, pp in CASES:
         with open(path(name, "config.json"), encoding="utf-8") as f:
@@ -588,6 +683,10 @@ def verify():
                         f"by {maxdiff(o['features'], out['features']):.2g}")
         if name in NEW_CASES:
             line += new_case_notes(name, cfg2, arch2, sd, batch, seed, out)
+            print("\n".join(line))
+            continue
+        if cfg2.model_type == "swinv2":
+            line += swinv2_notes(name, cfg2, arch2, sd, batch, seed, out)
             print("\n".join(line))
             continue
         print("\n".join(line))

@@ -1,7 +1,8 @@
-"""Independent PyTorch references of Hugging Face transformers' ViT, DeiT, Swin, DINOv2, DINOv2
-with registers and CLIP's vision tower (and of their image processors), written from transformers' algorithm, not copied from it (transformers is
-not a dependency). State-dict names are exactly transformers' names, persistent buffers
-included, so a dict of these modules is what `save_pretrained` writes to model.safetensors.
+"""Independent PyTorch references of Hugging Face transformers' ViT, DeiT, Swin, Swin V2, DINOv2,
+DINOv2 with registers and CLIP's vision tower (and of their image processors), written from
+transformers' algorithm, not copied from it (transformers is not a dependency). State-dict
+names are exactly transformers' names, persistent buffers included, so a dict of these modules
+is what `save_pretrained` writes to model.safetensors.
 
     /usr/bin/python3 tests/reference/transformers_ref.py            # self-checks
     /usr/bin/python3 tests/reference/gen_transformers_fixtures.py   # tests/fixtures/transformers/
@@ -18,8 +19,9 @@ Every forward returns a dict:
                                           final layernorm's output (the AdaptiveAvgPool1d pooler)
     pooler             [B, P]             ViTModel / DeiTModel with add_pooling_layer only
     last_hidden_state  [B, T, D]          after the final layernorm (ViT / DeiT: prefix tokens
-                                          included; Swin: the last stage's tokens)
-    stage{s}           [B, H_s, W_s, C_s] Swin: stage s's blocks' output before its downsample;
+                                          included; Swin / Swin V2: the last stage's tokens)
+    stage{s}           [B, H_s, W_s, C_s] Swin / Swin V2: stage s's blocks' output before its
+                                          downsample;
                                           ViT / DeiT: stage0 only, the last layer's patch tokens
                                           before the final layernorm, prefix tokens dropped
     tokens             [B, T, D]          DINOv2, CLIP, DeiT with teacher: every token after the
@@ -97,6 +99,46 @@ Swin (transformers.models.swin.modeling_swin), compared with timm >= 0.9 (swin_r
   Otherwise as timm: separate query / key / value, scores (q k^T) / sqrt(head_size) + bias
   (table[index], index[i][j] = (dy + w - 1) * (2w - 1) + (dx + w - 1) for query i, key j,
   dy = row_i - row_j), exact-erf GELU MLP of int(mlp_ratio * C) units, final layernorm, mean.
+Swin V2 (transformers.models.swinv2.modeling_swinv2, as in 4.35 .. 4.5x; prefix `swinv2.` for
+Swinv2ForImageClassification), compared with transformers' Swin and timm's swin_transformer_v2:
+  1. Window and shift are fixed when the model is BUILT (Swinv2Layer._compute_window_shift), from
+     the CONFIGURED stage resolution r_s = (image_size // patch_size) // 2**s (floor divisions;
+     the runtime map is ceil(img / patch), then ceil(/2) per merge): window = min(r_s,
+     config.window_size); shift = 0 if r_s <= window, else 0 for even blocks and
+     config.window_size // 2 for odd ones. forward never changes them: the runtime map is
+     zero-padded to a multiple of the layer's window whatever its size (smaller than the window
+     too), so any input size runs. (Swin v1 decides from the runtime size; transformers 4.27's
+     Swinv2 still re-ran set_shift_and_window_size in forward.) The CPB table, the index and the
+     coordinate normalisation use the layer's (possibly clamped) window.
+  2. Cosine attention per head: scores = cos(q_h, k_h) * exp(min(logit_scale_h, log(1 / 0.01)))
+     + 16 * sigmoid(bias) (+ the shift mask TWICE, below), softmax, @ v; no 1/sqrt(d).
+     cos uses F.normalize: v / max(||v||_2, 1e-12), so a zero key (every padded token: the
+     input is padded before any projection and the key has no bias) has cos 0 with every query.
+     logit_scale [nH, 1, 1] is a parameter.
+  3. query and value are Linear with bias iff qkv_bias; key NEVER has a bias (no key.bias
+     tensor). timm stores qkv.weight = [query; key; value], q_bias, v_bias.
+  4. bias = continuous_position_bias_mlp (Linear(2, 512) with bias, ReLU, Linear(512, nH) without)
+     applied to relative_coords_table, then [relative_position_index] (the same (dy, dx) index as
+     Swin). The coordinates are computed in float32 (swinv2_coords_table): d / (p - 1) with
+     p = pretrained_window_sizes[s] if p > 0, else d / (w - 1) if w > 1; times 8; then
+     sign(t) * log2(|t| + 1) / log2(8). Both buffers are persistent=False: NOT in the state dict.
+     pretrained_window_sizes (default [0, 0, 0, 0], read by stage index, may be longer than the
+     number of stages) only rescales the coordinates.
+  5. The shift mask (-100 where the regions differ, built on the padded map as Swin's) is added
+     TWICE (two successive additions in Swinv2SelfAttention.forward); timm and the original code
+     add it once. The two agree to rounding unless masked pairs compete at large logit scales.
+  6. Residual post-norm: x = x + layernorm_before(attention(x)), then
+     x = x + layernorm_after(output(intermediate(x))); nothing normalises the attention input.
+     Pad first, then roll the padded map (as transformers' Swin; timm rolls then pads).
+  7. Swinv2PatchMerging (end of stage s < n - 1): zero-pad an odd H or W, concatenate as Swin,
+     reduction (4C -> 2C, no bias) THEN norm = LayerNorm(2C) (Swin v1: LayerNorm(4C) first).
+  8. LayerNorm eps: embeddings.norm and downsample.norm 1e-5 (nn.LayerNorm's default),
+     layernorm_before / layernorm_after / the final layernorm config.layer_norm_eps.
+  9. Embeddings as Swin's (patch conv on the image zero-padded to a patch multiple, norm);
+     use_absolute_embeddings cannot run (num_patches + 1 rows): refused. Swinv2Model's pooler is
+     the mean over tokens of the final layernorm's output (features = pooler_output).
+  timm's SwinTransformerV2 on the same weights equals this where nothing is padded, with the
+  mask added once (self-check).
 
 DINOv2 (modeling_dinov2.py) and DINOv2 with registers (modeling_dinov2_with_registers.py, >= 4.48):
   - Tokens [cls, registers (R), patches]. position_embeddings [1, 1 + N, D]: row 0 is added to
@@ -260,6 +302,69 @@ class SwinConfig:
             s = 0
             w = min(H, W)
         return w, s
+
+
+@dataclass
+class Swinv2Config:
+    """Swinv2Config fields (model_type "swinv2"). pretrained_window_sizes defaults to
+    transformers' [0, 0, 0, 0] whatever the number of stages (only entries 0 .. n-1 are read)."""
+    image_size: int = 224
+    patch_size: int = 4
+    num_channels: int = 3
+    embed_dim: int = 96
+    depths: tuple = (2, 2, 6, 2)
+    num_heads: tuple = (3, 6, 12, 24)
+    window_size: int = 7
+    pretrained_window_sizes: tuple = (0, 0, 0, 0)
+    mlp_ratio: float = 4.0
+    qkv_bias: bool = True
+    hidden_dropout_prob: float = 0.0
+    attention_probs_dropout_prob: float = 0.0
+    drop_path_rate: float = 0.1
+    hidden_act: str = "gelu"
+    use_absolute_embeddings: bool = False
+    initializer_range: float = 0.02
+    layer_norm_eps: float = 1e-5
+    encoder_stride: int = 32
+    path_norm: bool = None            # legacy key copied from the hub's configs; never read
+    id2label: dict = None
+    model_type: str = field(default="swinv2", init=False)
+
+    def dim(self, s):
+        return int(self.embed_dim * 2 ** s)
+
+    @property
+    def hidden_size(self):
+        return self.dim(len(self.depths) - 1)
+
+    @property
+    def num_labels(self):
+        return len(self.id2label) if self.id2label else 2
+
+    def configured_resolutions(self):
+        """Swinv2Layer.input_resolution of each stage: (image_size // patch_size) // 2**s, with
+        FLOOR divisions (the runtime map is ceil(img / patch), then ceil(/2) per merge)."""
+        g = self.image_size // self.patch_size
+        return [g // 2 ** s for s in range(len(self.depths))]
+
+    def runtime_resolutions(self, img):
+        """Stage (H, W) for a square img x img input: ceil(img / patch), then ceil(/2) per merge."""
+        r = -(-img // self.patch_size)
+        out = []
+        for _ in self.depths:
+            out.append(r)
+            r = (r + 1) // 2
+        return out
+
+    def window_shift(self, s, b):
+        """(window, shift) of block b of stage s, fixed when the model is built
+        (Swinv2Layer._compute_window_shift on the CONFIGURED resolution r of the stage):
+        window = min(r, config.window_size); shift = 0 if r <= window, else
+        (0 if b is even else config.window_size // 2). The input size plays no part."""
+        r = self.configured_resolutions()[s]
+        w = min(r, self.window_size)
+        target = 0 if b % 2 == 0 else self.window_size // 2
+        return w, (0 if r <= w else target)
 
 
 @dataclass
@@ -793,6 +898,219 @@ class SwinForImageClassification(nn.Module):
 
 
 # =============================================================================================
+# Swin V2 (transformers' Swinv2*)
+
+
+def swinv2_coords_table(w, pretrained):
+    """Swinv2SelfAttention.relative_coords_table as [(2w - 1)^2, 2] (a non-persistent buffer):
+    row (dy + w - 1) * (2w - 1) + (dx + w - 1) holds (f(dy), f(dx)) for dy, dx in [-(w-1), w-1],
+    f(d) = sign(t) * log2(|t| + 1) / log2(8) with t = 8 * d / (pretrained - 1) if pretrained > 0,
+    else 8 * d / (w - 1) if w > 1, else 8 * d. Always computed in float32 (transformers builds it
+    from .float() coordinates and only then casts it to the parameters' dtype)."""
+    if pretrained == 1:
+        raise ValueError("pretrained_window_size 1: transformers divides by 0 (NaN bias)")
+    d = torch.arange(-(w - 1), w, dtype=torch.float32)
+    t = torch.stack(torch.meshgrid(d, d, indexing="ij"), -1)  # [2w-1, 2w-1, 2] = (dy, dx)
+    if pretrained > 0:
+        t = t / (pretrained - 1)
+    elif w > 1:
+        t = t / (w - 1)
+    t = t * 8
+    t = torch.sign(t) * torch.log2(t.abs() + 1.0) / math.log2(8)
+    return t.reshape(-1, 2)
+
+
+def _unit(t):
+    """F.normalize(t, dim=-1): t / max(||t||_2, 1e-12) (a zero vector stays zero)."""
+    return t / t.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def swinv2_add_mask(scores, mask):
+    """Swinv2SelfAttention adds the [nW, N, N] shift mask TWICE (two successive additions, so a
+    masked pair gets (s - 100) - 100); Swin v1, timm and the original code add it once."""
+    nW = mask.shape[0]
+    Bw, nH, N, _ = scores.shape
+    s = scores.reshape(Bw // nW, nW, nH, N, N) + mask[None, :, None]
+    s = s + mask[None, :, None]
+    return s.reshape(Bw, nH, N, N)
+
+
+def swinv2_add_mask_once(scores, mask):
+    """The shift mask added once (Swin v1's, timm's and the original code's way): not what
+    transformers' Swinv2 computes; for the self-checks and the generator's notes."""
+    nW = mask.shape[0]
+    Bw, nH, N, _ = scores.shape
+    return (scores.reshape(Bw // nW, nW, nH, N, N) + mask[None, :, None]).reshape(Bw, nH, N, N)
+
+
+class Swinv2SelfAttention(nn.Module):
+    LOGIT_SCALE_MAX = math.log(1.0 / 0.01)  # = log(100)
+
+    def __init__(self, cfg, dim, num_heads, window, pretrained_window):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim {dim} is not a multiple of num_heads {num_heads}")
+        self.window_size = window  # this layer's (possibly clamped) window
+        self.num_heads = num_heads
+        self.head_size = dim // num_heads
+        self.logit_scale = nn.Parameter(torch.full((num_heads, 1, 1), math.log(10.0)))
+        self.continuous_position_bias_mlp = nn.Sequential(
+            nn.Linear(2, 512), nn.ReLU(), nn.Linear(512, num_heads, bias=False))
+        self.register_buffer("relative_coords_table", swinv2_coords_table(window, pretrained_window),
+                             persistent=False)
+        self.register_buffer("relative_position_index", relative_position_index(window),
+                             persistent=False)
+        self.query = nn.Linear(dim, dim, bias=cfg.qkv_bias)
+        self.key = nn.Linear(dim, dim, bias=False)  # never a key bias
+        self.value = nn.Linear(dim, dim, bias=cfg.qkv_bias)
+
+    def position_bias(self):
+        """[nH, N, N]: 16 * sigmoid(cpb_mlp(coords)[index])."""
+        N = self.window_size ** 2
+        table = self.continuous_position_bias_mlp(self.relative_coords_table)  # [(2w-1)^2, nH]
+        b = table[self.relative_position_index.reshape(-1)].reshape(N, N, self.num_heads)
+        return 16 * torch.sigmoid(b.permute(2, 0, 1))
+
+    def forward(self, x, mask=None):
+        Bw, N, C = x.shape
+        nH, d = self.num_heads, self.head_size
+
+        def heads(t):
+            return t.reshape(Bw, N, nH, d).transpose(1, 2)
+
+        q, k, v = heads(self.query(x)), heads(self.key(x)), heads(self.value(x))
+        scores = _unit(q) @ _unit(k).transpose(-1, -2)  # cosine similarity, no 1/sqrt(d)
+        scores = scores * torch.clamp(self.logit_scale, max=self.LOGIT_SCALE_MAX).exp()
+        scores = scores + self.position_bias()[None]
+        if mask is not None:
+            scores = swinv2_add_mask(scores, mask)
+        return (scores.softmax(-1) @ v).transpose(1, 2).reshape(Bw, N, C)
+
+
+class Swinv2Attention(nn.Module):
+    def __init__(self, cfg, dim, num_heads, window, pretrained_window):
+        super().__init__()
+        self.add_module("self", Swinv2SelfAttention(cfg, dim, num_heads, window, pretrained_window))
+        self.output = _Dense(dim, dim)
+
+    def forward(self, x, mask=None):
+        return self.output(getattr(self, "self")(x, mask))
+
+
+class Swinv2Layer(nn.Module):
+    """Block b of stage s. Window and shift are fixed here, from the configured stage resolution
+    (cfg.window_shift); the runtime map is padded to a multiple of that window, whatever its size.
+    Residual post-norm: x + LN_before(attn(x)), then x + LN_after(mlp(x))."""
+
+    def __init__(self, cfg, dim, num_heads, s, b):
+        super().__init__()
+        self.window_size, self.shift_size = cfg.window_shift(s, b)
+        hidden = int(cfg.mlp_ratio * dim)
+        self.attention = Swinv2Attention(cfg, dim, num_heads, self.window_size,
+                                         cfg.pretrained_window_sizes[s])
+        self.layernorm_before = nn.LayerNorm(dim, eps=cfg.layer_norm_eps)
+        self.intermediate = _Dense(dim, hidden, cfg.hidden_act)
+        self.output = _Dense(hidden, dim)
+        self.layernorm_after = nn.LayerNorm(dim, eps=cfg.layer_norm_eps)
+
+    def forward(self, x, H, W):
+        B, L, C = x.shape
+        w, s = self.window_size, self.shift_size
+        h = x.reshape(B, H, W, C)                           # no norm before attention
+        ph, pw = (w - H % w) % w, (w - W % w) % w
+        h = F.pad(h, (0, 0, 0, pw, 0, ph))                 # pad first ...
+        Hp, Wp = H + ph, W + pw
+        if s:
+            h = torch.roll(h, shifts=(-s, -s), dims=(1, 2))  # ... then shift the padded map
+        mask = shift_mask(Hp, Wp, w, s, h.dtype) if s else None
+        a = self.attention(window_partition(h, w), mask)
+        a = window_reverse(a, w, Hp, Wp)
+        if s:
+            a = torch.roll(a, shifts=(s, s), dims=(1, 2))
+        a = a[:, :H, :W].reshape(B, H * W, C)
+        x = x + self.layernorm_before(a)
+        return x + self.layernorm_after(self.output(self.intermediate(x)))
+
+
+class Swinv2PatchMerging(nn.Module):
+    """Zero-pad an odd H / W, concat x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2],
+    reduction (4C -> 2C, no bias), THEN LayerNorm(2C, eps 1e-5) (Swin v1 normalises the 4C input)."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(2 * dim, eps=TORCH_LN_DEFAULT_EPS)  # not the config eps
+
+    def forward(self, x, H, W):
+        B, L, C = x.shape
+        x = F.pad(x.reshape(B, H, W, C), (0, 0, 0, W % 2, 0, H % 2))
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+        return self.norm(self.reduction(x.reshape(B, -1, 4 * C)))
+
+
+class Swinv2Stage(nn.Module):
+    def __init__(self, cfg, s):
+        super().__init__()
+        dim = cfg.dim(s)
+        self.blocks = nn.ModuleList([Swinv2Layer(cfg, dim, cfg.num_heads[s], s, b)
+                                     for b in range(cfg.depths[s])])
+        self.downsample = Swinv2PatchMerging(dim) if s < len(cfg.depths) - 1 else None
+
+
+class Swinv2Encoder(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.layers = nn.ModuleList([Swinv2Stage(cfg, s) for s in range(len(cfg.depths))])
+
+
+class Swinv2Model(nn.Module):
+    """Swinv2Model (no prefix): SwinEmbeddings' computation and names (patch conv with the image
+    zero-padded to a patch multiple, LayerNorm eps 1e-5), the stages, `layernorm` (config eps) and
+    the AdaptiveAvgPool1d pooler (no weights): features = pooler_output."""
+
+    def __init__(self, cfg, add_pooling_layer=True):
+        super().__init__()
+        if len(cfg.pretrained_window_sizes) < len(cfg.depths):
+            raise ValueError("pretrained_window_sizes has fewer entries than stages")
+        if min(cfg.configured_resolutions()) < 1:
+            raise ValueError(f"configured stage resolutions {cfg.configured_resolutions()}: a stage "
+                             "of size 0 gets window 0 (transformers fails)")
+        self.cfg = cfg
+        self.embeddings = SwinEmbeddings(cfg)
+        self.encoder = Swinv2Encoder(cfg)
+        self.layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+
+    def forward(self, x, interpolate_pos_encoding=False):  # the flag only concerns absolute embeddings
+        t, (H, W) = self.embeddings(x)
+        B = t.shape[0]
+        out = {}
+        for s, stage in enumerate(self.encoder.layers):
+            for blk in stage.blocks:
+                t = blk(t, H, W)
+            out[f"stage{s}"] = t.reshape(B, H, W, -1)
+            if stage.downsample is not None:
+                t = stage.downsample(t, H, W)
+                H, W = (H + 1) // 2, (W + 1) // 2
+        lhs = self.layernorm(t)
+        out["last_hidden_state"] = lhs
+        out["features"] = lhs.mean(dim=1)
+        return out
+
+
+class Swinv2ForImageClassification(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.swinv2 = Swinv2Model(cfg)
+        self.classifier = nn.Linear(cfg.hidden_size, cfg.num_labels)
+
+    def forward(self, x, interpolate_pos_encoding=False):
+        out = self.swinv2(x)
+        out["logits"] = self.classifier(out["features"])
+        return out
+
+
+# =============================================================================================
 # Position-table resampling (DINOv2, DINOv2 with registers, CLIP)
 
 
@@ -1164,13 +1482,18 @@ def randomize_(model, seed_or_gen):
     """Every parameter random, in float32, from a fixed generator (named_parameters order):
     LayerNorm gains 1 + 0.1 N and biases 0.1 N; cls_token, distillation_token, mask_token,
     register_tokens, class_embedding, position_embeddings, relative_position_bias_table and
-    CLIP's position_embedding.weight tables 0.5 N; layer-scale lambda1 1 + 0.1 N; logit_scale
-    2.6592 + 0.1 N; other biases 0.1 N; weights (token_embedding included) N / sqrt(fan_in).
-    Buffers (relative_position_index) are left alone."""
+    CLIP's position_embedding.weight tables 0.5 N; layer-scale lambda1 1 + 0.1 N; CLIP's
+    logit_scale 2.6592 + 0.1 N; Swinv2's per-head logit_scale [nH, 1, 1] uniform in
+    [log 3, log 300] (Phi(N) mapped onto the interval: about a quarter of the heads lie above the
+    log 100 clamp); other biases 0.1 N; weights (token_embedding and the continuous position
+    bias MLP included) N / sqrt(fan_in). Buffers (relative_position_index, Swinv2's
+    relative_coords_table) are left alone."""
     g = seed_or_gen
     if not isinstance(g, torch.Generator):
         g = torch.Generator().manual_seed(int(seed_or_gen))
     norms = {n for n, m in model.named_modules() if isinstance(m, nn.LayerNorm)}
+    cosine = {n: m.head_size for n, m in model.named_modules() if isinstance(m, Swinv2SelfAttention)}
+    last_cosine = list(cosine)[-1] if cosine else None
     pos_tables = {n for n, m in model.named_modules()
                   if isinstance(m, nn.Embedding) and n.rsplit(".", 1)[-1] == "position_embedding"}
     with torch.no_grad():
@@ -1183,6 +1506,12 @@ def randomize_(model, seed_or_gen):
                 v = 0.5 * r
             elif leaf == "lambda1":
                 v = 1 + 0.1 * r
+            elif leaf == "logit_scale" and owner in cosine:
+                u = 0.5 * (1 + torch.erf(r / math.sqrt(2)))  # uniform in (0, 1)
+                lo, hi = (3, 300) if cosine[owner] == 1 else (1, 10)
+                v = math.log(lo) + (math.log(hi) - math.log(lo)) * u
+                if owner == last_cosine and cosine[owner] > 1:
+                    v[0] = math.log(300) + 0.1 * r[0]  # one head of the last block past the clamp
             elif leaf == "logit_scale":
                 v = 2.6592 + 0.1 * r
             elif leaf == "bias":
@@ -1241,7 +1570,7 @@ def config_dict(cfg, architecture, version=TRANSFORMERS_VERSION, name_or_path=No
         if cfg.model_type == "vit" and tuple(int(x) for x in version.split(".")[:2]) >= (4, 48):
             d.update(pooler_act=cfg.pooler_act,
                      pooler_output_size=cfg.pooler_output_size or cfg.hidden_size)
-    elif cfg.model_type == "swin":
+    elif cfg.model_type in ("swin", "swinv2"):
         n = len(cfg.depths)
         d.update(depths=list(cfg.depths), drop_path_rate=cfg.drop_path_rate,
                  embed_dim=cfg.embed_dim, hidden_size=cfg.hidden_size,
@@ -1250,6 +1579,8 @@ def config_dict(cfg, architecture, version=TRANSFORMERS_VERSION, name_or_path=No
                  stage_names=["stem"] + [f"stage{i}" for i in range(1, n + 1)],
                  use_absolute_embeddings=cfg.use_absolute_embeddings,
                  window_size=cfg.window_size)
+        if cfg.model_type == "swinv2":
+            d["pretrained_window_sizes"] = list(cfg.pretrained_window_sizes)
         if cfg.path_norm is not None:
             d["path_norm"] = cfg.path_norm
     else:
@@ -1335,6 +1666,17 @@ def config_from_dict(d):
                          layer_norm_eps=d["layer_norm_eps"], encoder_stride=d["encoder_stride"],
                          path_norm=d.get("path_norm"), id2label=id2label)
         assert d["hidden_size"] == cfg.hidden_size and d["num_layers"] == len(cfg.depths)
+    elif mt == "swinv2":
+        cfg = Swinv2Config(image_size=d["image_size"], patch_size=d["patch_size"],
+                           num_channels=d["num_channels"], embed_dim=d["embed_dim"],
+                           depths=tuple(d["depths"]), num_heads=tuple(d["num_heads"]),
+                           window_size=d["window_size"],
+                           pretrained_window_sizes=tuple(d.get("pretrained_window_sizes", (0, 0, 0, 0))),
+                           mlp_ratio=d["mlp_ratio"], qkv_bias=d["qkv_bias"], hidden_act=d["hidden_act"],
+                           use_absolute_embeddings=d["use_absolute_embeddings"],
+                           layer_norm_eps=d["layer_norm_eps"], encoder_stride=d["encoder_stride"],
+                           path_norm=d.get("path_norm"), id2label=id2label)
+        assert d["hidden_size"] == cfg.hidden_size and d["num_layers"] == len(cfg.depths)
     elif mt in ("dinov2", "dinov2_with_registers"):
         cfg = _from_fields(Dinov2Config, d, model_type=mt, id2label=id2label)
     elif mt == "clip_vision_model":
@@ -1353,6 +1695,7 @@ ARCHITECTURES = {
     "ViTModel": ViTModel, "ViTForImageClassification": ViTForImageClassification,
     "DeiTModel": DeiTModel, "DeiTForImageClassification": DeiTForImageClassification,
     "SwinModel": SwinModel, "SwinForImageClassification": SwinForImageClassification,
+    "Swinv2Model": Swinv2Model, "Swinv2ForImageClassification": Swinv2ForImageClassification,
     "DeiTForImageClassificationWithTeacher": DeiTForImageClassificationWithTeacher,
     "Dinov2Model": Dinov2Model, "Dinov2ForImageClassification": Dinov2ForImageClassification,
     "Dinov2WithRegistersModel": Dinov2WithRegistersModel,
@@ -1392,7 +1735,8 @@ PROCESSOR_DEFAULTS = {
 }
 # AutoImageProcessor's choice when preprocessor_config.json names no class
 MODEL_TYPE_PROCESSOR = {"vit": "ViTImageProcessor", "deit": "DeiTImageProcessor",
-                        "swin": "ViTImageProcessor", "dinov2": "BitImageProcessor",
+                        "swin": "ViTImageProcessor", "swinv2": "ViTImageProcessor",
+                        "dinov2": "BitImageProcessor",
                         "dinov2_with_registers": "BitImageProcessor", "clip": "CLIPImageProcessor"}
 SHORTEST_EDGE_PROCESSORS = ("CLIPImageProcessor", "BitImageProcessor")
 
@@ -1681,6 +2025,260 @@ def brute_swin_layer(layer, x, H, W):
     return h + layer.output(layer.intermediate(layer.layernorm_after(h)))
 
 
+def brute_swinv2_layer(layer, x, H, W):
+    """Swinv2Layer by explicit loops over windows, heads and token pairs, in transformers' order
+    (zero-pad the raw input to window multiples, roll the PADDED map, regions of the padded map,
+    mask added twice = -200, residual post-norm). Cosine logits from explicit norms; the bias row
+    of (dy, dx) is (dy + w - 1) * (2w - 1) + (dx + w - 1) of relative_coords_table, put through the
+    MLP's weights by hand. Shares no window or attention helper with Swinv2Layer."""
+    w, s = layer.window_size, layer.shift_size
+    sa = getattr(layer.attention, "self")
+    B, L, C = x.shape
+    nH, d = sa.num_heads, sa.head_size
+    Hp, Wp = -(-H // w) * w, -(-W // w) * w
+    padded = torch.zeros(B, Hp, Wp, C, dtype=x.dtype)
+    padded[:, :H, :W] = x.reshape(B, H, W, C)
+    rolled = torch.zeros_like(padded)  # rolled[i, j] = padded[(i + s) % Hp, (j + s) % Wp]
+    for i in range(Hp):
+        for j in range(Wp):
+            rolled[:, i, j] = padded[:, (i + s) % Hp, (j + s) % Wp]
+
+    def region(v, n):
+        return 0 if v < n - w else (1 if v < n - s else 2)
+
+    mlp = sa.continuous_position_bias_mlp
+    W1, b1, W2 = mlp[0].weight, mlp[0].bias, mlp[2].weight
+    coords = sa.relative_coords_table.reshape(-1, 2)
+    scale = [math.exp(min(sa.logit_scale[h].item(), math.log(100.0))) for h in range(nH)]
+
+    def cpb(dy, dx, h):
+        c = coords[(dy + w - 1) * (2 * w - 1) + (dx + w - 1)]
+        hidden = torch.clamp(W1 @ c + b1, min=0)
+        return 16 / (1 + torch.exp(-(W2[h] @ hidden)))
+
+    out = torch.zeros_like(rolled)
+    for b in range(B):
+        for wi in range(Hp // w):
+            for wj in range(Wp // w):
+                pos = [(wi * w + r, wj * w + c) for r in range(w) for c in range(w)]
+                tok = torch.stack([rolled[b, p, q] for p, q in pos])
+                qm = tok @ sa.query.weight.T + (sa.query.bias if sa.query.bias is not None else 0)
+                km = tok @ sa.key.weight.T
+                vm = tok @ sa.value.weight.T + (sa.value.bias if sa.value.bias is not None else 0)
+                heads = []
+                for h in range(nH):
+                    sl = slice(h * d, (h + 1) * d)
+                    logits = torch.zeros(len(pos), len(pos), dtype=x.dtype)
+                    for n1, (p1, q1) in enumerate(pos):
+                        qv = qm[n1, sl]
+                        qv = qv / max(qv.norm().item(), 1e-12)
+                        for n2, (p2, q2) in enumerate(pos):
+                            kv = km[n2, sl]
+                            kv = kv / max(kv.norm().item(), 1e-12)  # a padded token's key is 0
+                            val = (qv @ kv) * scale[h] + cpb(p1 - p2, q1 - q2, h)
+                            if s and (region(p1, Hp), region(q1, Wp)) != (region(p2, Hp), region(q2, Wp)):
+                                val = val + 2 * MASK_VALUE
+                            logits[n1, n2] = val
+                    heads.append(torch.softmax(logits, -1) @ vm[:, sl])
+                o = layer.attention.output(torch.cat(heads, -1))
+                for n1, (p, q) in enumerate(pos):
+                    out[b, p, q] = o[n1]
+    att = torch.zeros_like(out)  # undo the roll on the padded map, then crop
+    for i in range(Hp):
+        for j in range(Wp):
+            att[:, (i + s) % Hp, (j + s) % Wp] = out[:, i, j]
+    h = x + layer.layernorm_before(att[:, :H, :W].reshape(B, H * W, C))
+    return h + layer.layernorm_after(layer.output(layer.intermediate(h)))
+
+
+def _swinv2_to_timm(sd, cfg, prefix):
+    """transformers Swinv2 names -> timm's swin_transformer_v2 names."""
+    import re
+
+    p = prefix
+    out = {}
+    ren = {"layernorm_before": "norm1", "layernorm_after": "norm2",
+           "attention.self.logit_scale": "attn.logit_scale",
+           "attention.self.continuous_position_bias_mlp": "attn.cpb_mlp",
+           "attention.output.dense": "attn.proj", "intermediate.dense": "mlp.fc1",
+           "output.dense": "mlp.fc2"}
+    for k, v in sd.items():
+        if not k.startswith(p):
+            continue
+        k = k[len(p):]
+        if k.startswith("embeddings.patch_embeddings.projection."):
+            out["patch_embed.proj." + k.rsplit(".", 1)[1]] = v
+        elif k.startswith("embeddings.norm."):
+            out["patch_embed.norm." + k.rsplit(".", 1)[1]] = v
+        elif k.startswith("layernorm."):
+            out["norm." + k.rsplit(".", 1)[1]] = v
+        elif (m := re.match(r"encoder\.layers\.(\d+)\.downsample\.(.*)", k)):
+            out[f"layers.{int(m.group(1)) + 1}.downsample.{m.group(2)}"] = v
+        elif (m := re.match(r"encoder\.layers\.(\d+)\.blocks\.(\d+)\.(.*)", k)):
+            pre = f"layers.{m.group(1)}.blocks.{m.group(2)}."
+            rest = m.group(3)
+            if (q := re.match(r"attention\.self\.(query|key|value)\.(weight|bias)", rest)):
+                if q.group(2) == "weight":
+                    if q.group(1) == "query":
+                        out[pre + "attn.qkv.weight"] = torch.cat(
+                            [sd[p + k.replace("query", n)] for n in ("query", "key", "value")], 0)
+                else:
+                    out[pre + "attn." + q.group(1)[0] + "_bias"] = v
+                continue
+            base = next(b for b in ren if rest == b or rest.startswith(b + "."))
+            out[pre + ren[base] + rest[len(base):]] = v
+        else:
+            raise KeyError(k)
+    if "classifier.weight" in sd:
+        out["head.fc.weight"] = sd["classifier.weight"]
+        out["head.fc.bias"] = sd["classifier.bias"]
+    return out
+
+
+def _swinv2_checks(rand_x, timm):
+    """Swinv2 against a per-window loop (padded and shifted), against timm's
+    swin_transformer_v2 (when found) where nothing pads and with the mask added once, float32
+    against float64, what pretrained_window_sizes and the window rule change, names, config."""
+    import sys
+
+    this = sys.modules[__name__]
+    dd = torch.float64
+    g = torch.Generator().manual_seed(91)
+    assert Swinv2SelfAttention.LOGIT_SCALE_MAX == math.log(100.0)
+
+    # ---- the coordinate table against the formula in float64 (it is computed in float32)
+    for w, pw in ((4, 0), (4, 3), (2, 6), (8, 12), (1, 0)):
+        t = swinv2_coords_table(w, pw).double()
+        den = (pw - 1) if pw > 0 else (w - 1 if w > 1 else 1)
+        for dy in range(-(w - 1), w):
+            for dx in range(-(w - 1), w):
+                want = [math.copysign(math.log2(abs(8 * v / den) + 1) / 3, v) if v else 0.0
+                        for v in (dy, dx)]
+                got = t[(dy + w - 1) * (2 * w - 1) + (dx + w - 1)].tolist()
+                assert max(abs(a - b) for a, b in zip(got, want)) < 1e-6, (w, pw, dy, dx, got, want)
+
+    # ---- one layer, padded and shifted, against the per-window loop --------------------------
+    # (image, window, stage, block, runtime H): the window comes from the configured size
+    for img, win, pws, s, b, H in ((64, 4, (3, 0), 0, 1, 10), (64, 4, (0, 0), 0, 0, 10),
+                                   (40, 4, (0, 6), 1, 1, 5), (56, 5, (0, 0, 0), 2, 1, 4),
+                                   (40, 4, (3, 0, 6), 2, 0, 3), (32, 4, (0, 0), 0, 1, 8)):
+        cfg = Swinv2Config(image_size=img, patch_size=4, embed_dim=8, depths=(2,) * len(pws),
+                           num_heads=(2,) * len(pws), window_size=win, pretrained_window_sizes=pws,
+                           mlp_ratio=2.0, layer_norm_eps=1e-4)
+        layer = Swinv2Layer(cfg, 8 * 2 ** s, 2, s, b).to(dd).eval()
+        randomize_(layer, 92)
+        x = torch.randn(2, H * H, 8 * 2 ** s, generator=g, dtype=dd)
+        with torch.no_grad():
+            err = (layer(x, H, H) - brute_swinv2_layer(layer, x, H, H)).abs().max().item()
+        assert err < 1e-12, err
+        w, sh = layer.window_size, layer.shift_size
+        print(f"Swinv2Layer stage {s} block {b} (configured {cfg.configured_resolutions()[s]}: window {w} "
+              f"shift {sh}, pretrained {pws[s]}) at {H}x{H} (padded to {-(-H // w) * w}) vs "
+              f"per-window loop: max |diff| {err:.2e}")
+    # the window rule: configured (floor) resolutions, never the runtime ones
+    assert Swinv2Config(image_size=56, window_size=5, depths=(2, 2, 2)).configured_resolutions() == [14, 7, 3]
+    assert [Swinv2Config(image_size=40, window_size=4, depths=(2, 2, 2)).window_shift(s, 1)
+            for s in range(3)] == [(4, 2), (4, 2), (2, 0)]
+    assert [Swinv2Config(image_size=56, window_size=5, depths=(2, 2, 2)).window_shift(s, 1)
+            for s in range(3)] == [(5, 2), (5, 2), (3, 0)]
+
+    # ---- whole models: names, float32 noise, the mask twice, pretrained_window_sizes ---------
+    # (stage 0 has head dim 1: cosines are exactly +-1, so large logit scales cost no float32
+    # noise, and the doubled mask shows: masked pairs compete with unmasked ones at scale ~100)
+    cfg = Swinv2Config(image_size=64, patch_size=4, embed_dim=8, depths=(2, 2, 2), num_heads=(8, 2, 4),
+                       window_size=4, pretrained_window_sizes=(3, 0, 6), mlp_ratio=2.0,
+                       layer_norm_eps=1e-4, id2label={i: f"c{i}" for i in range(4)})
+    m = Swinv2ForImageClassification(cfg).to(dd).eval()
+    randomize_(m, 93)
+    sd = m.state_dict()
+    assert not any(k.endswith(("relative_coords_table", "relative_position_index", "key.bias")) for k in sd)
+    for k in ("swinv2.encoder.layers.0.blocks.0.attention.self.logit_scale",
+              "swinv2.encoder.layers.0.blocks.0.attention.self.continuous_position_bias_mlp.0.weight",
+              "swinv2.encoder.layers.0.blocks.0.attention.self.continuous_position_bias_mlp.0.bias",
+              "swinv2.encoder.layers.0.blocks.0.attention.self.continuous_position_bias_mlp.2.weight",
+              "swinv2.encoder.layers.0.blocks.0.attention.self.query.bias",
+              "swinv2.encoder.layers.0.blocks.0.attention.self.value.bias",
+              "swinv2.encoder.layers.1.downsample.reduction.weight",
+              "swinv2.encoder.layers.1.downsample.norm.weight",
+              "swinv2.embeddings.norm.weight", "swinv2.layernorm.weight", "classifier.weight"):
+        assert k in sd, k
+    assert sd["swinv2.encoder.layers.0.downsample.norm.weight"].shape == (16,)  # norm after the reduction
+    once_diffs = []
+    assert "swinv2.encoder.layers.2.downsample.reduction.weight" not in sd
+    ls = torch.cat([v.flatten() for k, v in sd.items() if k.endswith("logit_scale")])
+    assert (ls > math.log(100)).any() and (ls < math.log(100)).any()
+    for S in (64, 40, 42):
+        x = rand_x(2, 3, S)
+        with torch.no_grad():
+            o = m(x)
+            m32 = Swinv2ForImageClassification(cfg).eval()
+            m32.load_state_dict({k: v.float() for k, v in sd.items()})
+            o32 = m32(x.float())
+            with _patched(this, "swinv2_add_mask", swinv2_add_mask_once):
+                once = m(x)["logits"]
+            cfg2 = Swinv2Config(**{**{f.name: getattr(cfg, f.name) for f in fields(cfg) if f.init},
+                                   "pretrained_window_sizes": (0, 0, 0)})
+            m2 = Swinv2ForImageClassification(cfg2).to(dd).eval()
+            m2.load_state_dict(sd)
+            nopw = m2(x)["logits"]
+        n32 = max((o32[k].double() - o[k]).abs().max().item() for k in ("logits", "features"))
+        d_once = (once - o["logits"]).abs().max().item()
+        d_pw = (nopw - o["logits"]).abs().max().item()
+        assert n32 < 1e-5 and d_pw > 1e-4, (n32, d_pw)
+        once_diffs.append(d_once)
+        print(f"Swinv2ForImageClassification img 64 w4 at {S} (stages {cfg.runtime_resolutions(S)}): "
+              f"float32 vs float64 {n32:.1e}; mask added once instead of twice: logits differ by "
+              f"{d_once:.3g}; pretrained_window_sizes (0, 0, 0) instead of (3, 0, 6): {d_pw:.3g}")
+    assert max(once_diffs) > 1e-3, once_diffs
+    try:
+        Swinv2Model(Swinv2Config(image_size=24, patch_size=4, depths=(2, 2, 2, 2), num_heads=(1, 1, 1, 1)))
+        raise AssertionError("expected a refusal")
+    except ValueError:
+        pass
+
+    # ---- config.json round trip --------------------------------------------------------------
+    for c, arch in ((cfg, "Swinv2ForImageClassification"),
+                    (Swinv2Config(depths=(2, 3, 2), num_heads=(3, 2, 4), qkv_bias=False), "Swinv2Model")):
+        d = json.loads(config_json(c, arch))
+        assert d["model_type"] == "swinv2" and d["pretrained_window_sizes"] == list(c.pretrained_window_sizes)
+        back, arch2 = config_from_dict(d)
+        assert back == c and arch2 == arch, (back, c)
+
+    # ---- timm's swin_transformer_v2 on the same weights (no padding anywhere) ----------------
+    if timm is None:
+        return
+    from timm.models.swin_transformer_v2 import SwinTransformerV2
+
+    for img, win, depths, heads, pws, qkv_bias in ((64, 4, (2, 2, 2), (8, 2, 4), (3, 0, 6), True),
+                                                   (128, 8, (2, 2, 2), (1, 2, 2), (0, 0, 0), False),
+                                                   (96, 6, (2, 1, 2, 1), (2, 2, 2, 4), (4, 4, 0, 3), True)):
+        cfg = Swinv2Config(image_size=img, patch_size=4, embed_dim=8, depths=depths, num_heads=heads,
+                           window_size=win, pretrained_window_sizes=pws, mlp_ratio=2.0,
+                           qkv_bias=qkv_bias, id2label={i: f"c{i}" for i in range(3)})
+        m = Swinv2ForImageClassification(cfg).to(dd).eval()
+        randomize_(m, 94)
+        tm = SwinTransformerV2(img_size=img, patch_size=4, embed_dim=8, depths=depths, num_heads=heads,
+                               window_size=win, mlp_ratio=2.0, qkv_bias=qkv_bias, num_classes=3,
+                               pretrained_window_sizes=pws).to(dd).eval()
+        tsd = _swinv2_to_timm(m.state_dict(), cfg, "swinv2.")
+        missing, unexpected = tm.load_state_dict(tsd, strict=False)
+        assert not unexpected and all(k.endswith(("k_bias", "attn_mask", "relative_coords_table",
+                                                  "relative_position_index")) for k in missing), missing
+        x = rand_x(2, 3, img)
+        with torch.no_grad():
+            want = tm(x)
+            feats = tm.forward_features(x)
+            twice = m(x)
+            with _patched(this, "swinv2_add_mask", swinv2_add_mask_once):
+                o = m(x)
+        err = max((o["logits"] - want).abs().max().item(),
+                  (o["last_hidden_state"] - feats.reshape(2, -1, feats.shape[-1])).abs().max().item())
+        assert err < 1e-12, err
+        d2 = (twice["logits"] - want).abs().max().item()
+        print(f"Swinv2 img {img} w{win} depths {depths} pretrained {pws} qkv_bias={qkv_bias} vs timm "
+              f"SwinTransformerV2 (mask once): max |diff| {err:.2e}; transformers' mask twice: logits "
+              f"differ by {d2:.3g}")
+
 def _hand_attention(x, sd, pre, names, heads, scale_first=False):
     """Multi-head attention by explicit per-head loops (no module code): names = (q, k, v, out)."""
     B, N, D = x.shape
@@ -1829,6 +2427,20 @@ def _new_model_checks(rand_x):
     assert d["vision_config"] == {"image_size": 42, "model_type": "clip_vision_model"}, d
     assert d["text_config"] == {"model_type": "clip_text_model"}
     print("DINOv2 / CLIP config.json round trips (CLIP sub-configs hold only non-default keys)")
+
+
+class _patched:
+    """with _patched(obj, attr, value): set an attribute for the duration of the block."""
+
+    def __init__(self, obj, attr, value):
+        self.obj, self.attr, self.value = obj, attr, value
+
+    def __enter__(self):
+        self.old = getattr(self.obj, self.attr)
+        setattr(self.obj, self.attr, self.value)
+
+    def __exit__(self, *exc):
+        setattr(self.obj, self.attr, self.old)
 
 
 def import_timm():
@@ -2198,6 +2810,7 @@ def _self_check():
     # ---- DINOv2, DINOv2 with registers, CLIP, DeiT with teacher ------------------------------
     _new_model_checks(rand_x)
     timm = import_timm()
+    _swinv2_checks(rand_x, timm)
     if timm is None:
         print("timm not found ($TIMM_SRC or /tmp/timm): the checks against timm itself are skipped")
     else:
