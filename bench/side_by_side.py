@@ -31,9 +31,11 @@ wrong model (the test suite checks 1e-5 on its fixtures); ORT's difference is on
 Cases are named FAMILY[_SIZE]_bBATCH with FAMILY swin_t (Swin-T: embed 96, depths 2,2,6,2,
 heads 3,6,12,24, window 7, 1000 classes), vit_b16 (ViT-B/16: 768 wide, 12 blocks, 12 heads,
 class token, 1000 classes), dinov2_b14 (ViT-B/14 with DINOv2's layer scale and a position table
-on the patches only) or clip_b16 (ViT-B/16 as CLIP's image tower: norm_pre, a patch embedding
-without bias, QuickGELU, LayerNorm eps 1e-5), SIZE the input side (default 224): swin_t_b1,
-vit_b16_b1, dinov2_b14_b1, clip_b16_b1, swin_t_b8,
+on the patches only), clip_b16 (ViT-B/16 as CLIP's image tower: norm_pre, a patch embedding
+without bias, QuickGELU, LayerNorm eps 1e-5) or swinv2_t (Swin V2-T/8, timm's
+swinv2_tiny_window8_256 itself: needs TIMM_SRC, a pytorch-image-models tree; default size 256),
+SIZE the input side (default 224): swin_t_b1, vit_b16_b1, dinov2_b14_b1, clip_b16_b1,
+swinv2_t_b1, swin_t_b8,
 swin_t_448_b1, vit_b16_896_b1, ... A model at another size is built for that size (Swin: the
 windows and shifts follow timm's rule on the configured resolution; ViT: a position table of
 (S/16)^2 + 1 rows, no interpolation), identically in all three systems.
@@ -91,8 +93,9 @@ SCALING_CASES = ("swin_t_224_b1", "swin_t_448_b1", "swin_t_896_b1",
 SYSTEMS = ("torch", "ort", "swin")
 LABELS = {"torch": "PyTorch", "ort": "ONNX Runtime", "swin": "libswin", "floor": "GEMM floor"}
 FAMILIES = {"swin_t": "Swin-T", "vit_b16": "ViT-B/16", "dinov2_b14": "DINOv2-B/14",
-            "clip_b16": "CLIP ViT-B/16"}
-PATCH = {"swin_t": 4, "vit_b16": 16, "dinov2_b14": 14, "clip_b16": 16}
+            "clip_b16": "CLIP ViT-B/16", "swinv2_t": "Swin V2-T/8"}
+PATCH = {"swin_t": 4, "vit_b16": 16, "dinov2_b14": 14, "clip_b16": 16, "swinv2_t": 4}
+DEFAULT_SIZE = {"swinv2_t": 256}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,19 +104,49 @@ PATCH = {"swin_t": 4, "vit_b16": 16, "dinov2_b14": 14, "clip_b16": 16}
 
 def parse_case(name):
     """'swin_t_448_b8' -> dict(name, family, size, batch)."""
-    m = re.fullmatch(r"(swin_t|vit_b16|dinov2_b14|clip_b16)(?:_(\d+))?_b(\d+)", name)
+    m = re.fullmatch(r"(swin_t|vit_b16|dinov2_b14|clip_b16|swinv2_t)(?:_(\d+))?_b(\d+)", name)
     if not m:
         raise ValueError(f"case {name!r}: expected FAMILY[_SIZE]_bBATCH, FAMILY one of "
                          f"{', '.join(FAMILIES)} (e.g. swin_t_b1, vit_b16_448_b1)")
-    family, size, batch = m.group(1), int(m.group(2) or 224), int(m.group(3))
+    family = m.group(1)
+    size, batch = int(m.group(2) or DEFAULT_SIZE.get(family, 224)), int(m.group(3))
     step = PATCH[family]
     if size <= 0 or size % step or batch <= 0:
         raise ValueError(f"case {name!r}: size must be a positive multiple of {step}, batch >= 1")
     return dict(name=name, family=family, size=size, batch=batch)
 
 
+class TimmLogits(torch.nn.Module):
+    """A timm model returning (logits,), as the references' (logits, features, stages)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return (self.model(x),)
+
+
+def weights_of(model):
+    """The module whose state dict the safetensors file holds (timm's names for a timm model)."""
+    return model.model if isinstance(model, TimmLogits) else model
+
+
 def build_model(family, size, randomize=True):
     """(module in eval mode, with random weights at SEED if randomize; safetensors metadata)."""
+    if family == "swinv2_t":
+        # Swin V2-T/8 is timm's own module (TIMM_SRC: a pytorch-image-models tree), with every
+        # parameter random as tests/reference/check_timm_archs.py draws them
+        import check_timm_archs as cta
+        timm, _ = cta.import_timm()
+        arch = "swinv2_tiny_window8_256"
+        with cta.no_init(), torch.no_grad():
+            model = timm.create_model(arch, img_size=size)
+        model.eval()
+        if randomize:
+            cta.randomise(model, "%s@%d" % (arch, SEED))
+        model = TimmLogits(model).eval()
+        return model, {"arch": arch, "img_size": str(size)}
     if family == "swin_t":
         cfg = swin_ref.SwinConfig(img_size=size, embed_dim=96, depths=(2, 2, 6, 2),
                                   num_heads=(3, 6, 12, 24), window_size=7, mlp_ratio=4.0,
@@ -141,7 +174,9 @@ def build_model(family, size, randomize=True):
 
 def tokens(family, size):
     """Tokens of the first stage (Swin) or of the encoder (ViT, with the class token)."""
-    return (size // 4) ** 2 if family == "swin_t" else (size // PATCH[family]) ** 2 + 1
+    if family.startswith("swin"):
+        return (size // 4) ** 2
+    return (size // PATCH[family]) ** 2 + 1
 
 
 def default_runs(case):
@@ -308,7 +343,8 @@ def run_case(args, case, work):
     x = torch.randn(B, 3, S, S, generator=torch.Generator().manual_seed(SEED + 1))
     np.save(p["x_npy"], x.numpy())
     x.numpy().astype("<f4").tofile(p["x_f32"])
-    st.write(p["st"], {k: v.detach().clone() for k, v in model.state_dict().items()}, meta)
+    st.write(p["st"], {k: v.detach().clone() for k, v in weights_of(model).state_dict().items()},
+             meta)
     res["weights_mb"] = os.path.getsize(p["st"]) / 1e6
 
     ref = None

@@ -47,7 +47,7 @@ def main():
 
     t0 = time.perf_counter()
     model, _ = sbs.build_model(case["family"], case["size"], randomize=False)
-    model.load_state_dict(sbs.st.read(args.model)[0], strict=True)
+    sbs.weights_of(model).load_state_dict(sbs.st.read(args.model)[0], strict=True)
     module = sbs.LogitsOnly(model).eval()
     load_ms = (time.perf_counter() - t0) * 1e3
     gc.collect()

@@ -691,8 +691,8 @@ swin_status swin__w_check_unused(const swin_weights *w, const char *arch) {
     if (!unused) return SWIN_OK;
     if (known)
         return swin__error(SWIN_ERR_UNSUPPORTED,
-                           "tensor \"%s\" is for %s, which libswin does not support yet (%s; "
-                           "%zu tensor%s of the file unused)",
+                           "tensor \"%s\" is for %s, which the architecture (%s) does not "
+                           "have (%zu tensor%s of the file unused)",
                            known->source, swin__feature_of(known->name), arch, unused,
                            unused == 1 ? "" : "s");
     return swin__error(SWIN_ERR_SHAPE,
