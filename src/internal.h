@@ -263,6 +263,9 @@ int swin__kernels_isa(int cap);
 void swin__add_inplace(float *restrict out, const float *restrict in, int64_t n);
 /* out[r * ld + c] *= s[r], for rows r < rows and columns c < n. */
 void swin__scale_rows(float *out, int64_t ld, int64_t rows, int64_t n, const float *s);
+/* Rows r < rows of x (n columns, stride ld) to length f: x * f / max(|x|_2, 1e-12), as
+ * F.normalize then times f; the sums of squares in double, the factor a float. */
+void swin__unit_rows(float *x, int64_t ld, int64_t rows, int64_t n, double f);
 
 /* Spatial helpers on channels-last maps (B, H, W, C). */
 /* out[b, h, w] = in[b, (h + sh) mod H, (w + sw) mod W]: torch.roll(in, (-sh, -sw), (1, 2)). */

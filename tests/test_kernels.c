@@ -100,10 +100,10 @@ static void copy_rows(void *arg, int64_t r0, int64_t r1) {
 static void test_linear_splits(void **state) {
     (void)state;
     static const int64_t shapes[][3] = {
-        {600, 40, 48},  /* many rows: row blocks */
-        {50, 300, 64},  /* few rows, K < N: columns */
-        {90, 64, 512},  /* few rows, K >= N: K slices */
-        {3, 5, 7},      /* too small to split */
+        {600, 40, 48}, /* many rows: row blocks */
+        {50, 300, 64}, /* few rows, K < N: columns */
+        {90, 64, 512}, /* few rows, K >= N: K slices */
+        {3, 5, 7},     /* too small to split */
     };
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const int64_t M = shapes[si][0], N = shapes[si][1], K = shapes[si][2], ldo = N + 3;
@@ -132,8 +132,8 @@ static void test_linear_splits(void **state) {
                 memset(after_n, 0, (size_t)M * sizeof(int));
                 hook_rows hb = {x, in, K, before_n}, ha = {out, copy, ldo, after_n};
                 const swin_rows_hook before = {copy_rows, &hb}, after = {copy_rows, &ha};
-                swin__linear_fused(out, ldo, in, W, b, M, K, N, (swin_epilogue)epi, &before,
-                                   &after, pool);
+                swin__linear_fused(out, ldo, in, W, b, M, K, N, (swin_epilogue)epi, &before, &after,
+                                   pool);
                 swin__pool_free(pool);
                 for (int64_t i = 0; i < M; i++) {
                     assert_int_equal(before_n[i], 1);
@@ -289,7 +289,7 @@ static void test_simd_paths(void **state) {
                 const double v = (double)(-30.0f + 60.0f * (float)i / (NG - 1)) + (double)gb[i];
                 double want;
                 if (act == SWIN_ACT_GELU_TANH) /* 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)),
-                                                  * without 1 + tanh's cancellation */
+                                                * without 1 + tanh's cancellation */
                     want = v / (1 + exp(-2 * sqrt(2 / 3.14159265358979323846) *
                                         (v + 0.044715 * v * v * v)));
                 else
@@ -328,7 +328,8 @@ static void test_simd_paths(void **state) {
             float x2[3 * 70], inv[3];
             memcpy(x2, x, sizeof x2);
             swin__softmax_rows_add(x, 3, n, bias, mask, NULL);
-            assert_true(swin_test_check("softmax with bias and mask", x, ref, (size_t)(3 * n), 1e-6));
+            assert_true(
+                swin_test_check("softmax with bias and mask", x, ref, (size_t)(3 * n), 1e-6));
             /* unnormalised rows and their factors: the same after the caller's product */
             swin__softmax_rows_add(x2, 3, n, bias, mask, inv);
             for (int r = 0; r < 3; r++)
@@ -379,6 +380,29 @@ static void test_simd_paths(void **state) {
             }
             swin__scale_rows(m, n + 1, 3, n, sc);
             assert_memory_equal(m, prod, (size_t)(3 * (n + 1)) * sizeof(float));
+        }
+
+        /* rows to length f (cosine attention's q and k): every length up to 40, against the
+         * double formula (within two roundings: the factor's and the product's), the stride's
+         * other columns kept; a zero row
+         * stays zero (F.normalize's eps) */
+        for (int n = 1; n <= 40; n++) {
+            float x[3 * 41], want[3 * 41];
+            const double f = 37.5;
+            for (int r = 0; r < 3; r++) {
+                double ss = 0.0;
+                for (int c = 0; c <= n; c++) {
+                    x[r * (n + 1) + c] = r == 2 ? 0.0f : (float)(sin(0.37 * c + r + n) * (r + 1));
+                    if (c < n) ss += (double)x[r * (n + 1) + c] * x[r * (n + 1) + c];
+                }
+                const double g = f / (sqrt(ss) > 1e-12 ? sqrt(ss) : 1e-12);
+                for (int c = 0; c <= n; c++) /* the exact product, x * g */
+                    want[r * (n + 1) + c] =
+                        c < n ? (float)(x[r * (n + 1) + c] * g) : x[r * (n + 1) + c];
+            }
+            swin__unit_rows(x, n + 1, 3, n, f);
+            for (int k = 0; k < 3 * (n + 1); k++)
+                assert_true(fabsf(x[k] - want[k]) <= 4e-7f * fabsf(want[k]));
         }
     }
     swin__kernels_isa(2);

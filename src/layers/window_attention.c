@@ -145,17 +145,6 @@ typedef struct attn_job {
     float *scores;
 } attn_job;
 
-/* x [n] <- x * f / max(|x|_2, 1e-12), as F.normalize (then times f). */
-static void unit_row(float *x, int64_t n, double f) {
-    double ss = 0.0;
-    for (int64_t k = 0; k < n; k++)
-        ss += (double)x[k] * x[k];
-    const double norm = sqrt(ss);
-    const double g = f / (norm > 1e-12 ? norm : 1e-12);
-    for (int64_t k = 0; k < n; k++)
-        x[k] = (float)(x[k] * g);
-}
-
 /* Tasks t = sequence * nH + head, each on its thread's [N, N] scores. */
 static void attn_task(void *arg, int64_t begin, int64_t end, int tid) {
     const attn_job *j = arg;
@@ -170,10 +159,8 @@ static void attn_task(void *arg, int64_t begin, int64_t end, int tid) {
             /* cosine: q and k of this head normalised in place (no other task reads them),
              * the logit scale folded into q */
             const double alpha = exp(fmin((double)j->a->logit_scale[h], log(100.0)));
-            for (int64_t r = 0; r < N; r++) {
-                unit_row(base + r * 3 * C + h * hd, hd, alpha);
-                unit_row(base + r * 3 * C + C + h * hd, hd, 1.0);
-            }
+            swin__unit_rows(base + h * hd, 3 * C, N, hd, alpha);
+            swin__unit_rows(base + C + h * hd, 3 * C, N, hd, 1.0);
             s = 1.0f;
         }
         /* S = (q * scale) k^T, then + bias + mask, softmax; out = S v. The softmax's division
