@@ -34,9 +34,9 @@ static const char usage[] =
     "MODEL is a .safetensors file (timm's, the official Swin release's, transformers' or the\n"
     "post-norm nn.TransformerEncoder ViT's tensor names) or a Hugging Face folder\n"
     "(model.safetensors and config.json, as timm or transformers save them). NAME is a timm\n"
-    "architecture (swin info --list-archs) or a family: swin, vit, vit_postnorm. Explicit keys\n"
-    "override config.json, the file's metadata and the timm architecture, which override what\n"
-    "the tensors say. IMAGE is a JPEG or PNG file; a directory stands for the .jpg/.jpeg/.png\n"
+    "architecture (swin info --list-archs) or a family: swin, swinv2, swinv2_cr, vit,\n"
+    "vit_postnorm. Explicit keys override config.json, the file's metadata and the timm\n"
+    "architecture, which override what the tensors say. IMAGE is a JPEG or PNG file; a directory stands for the .jpg/.jpeg/.png\n"
     "files in it. KEY is one of:\n";
 
 /* The keys, as the library lists them. */
