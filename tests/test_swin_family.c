@@ -55,17 +55,7 @@ static void test_cases(void **state) {
         char dir[128], exp_name[128];
         snprintf(dir, sizeof dir, "swin_family/%s", c->name);
         snprintf(exp_name, sizeof exp_name, "swin_family/%s.expected.safetensors", c->name);
-        swin_model *m;
-        const swin_status s = swin_model_load_file(&m, swin_test_fixture(dir), NULL);
-        if (s != SWIN_OK)
-            fail_msg("%s: %s (%s)", c->name, swin_status_string(s), swin_last_error());
-        assert_string_equal(swin_model_get(m, "naming"), "timm");
-        for (int k = 0; k < 4 && c->config[k][0]; k++) {
-            const char *v = swin_model_get(m, c->config[k][0]);
-            if (!v || strcmp(v, c->config[k][1]) != 0)
-                fail_msg("%s: %s is %s, not %s", c->name, c->config[k][0], v ? v : "(unset)",
-                         c->config[k][1]);
-        }
+        swin_model *m = swin_test_load_checked(dir, "timm", c->config, 4);
         swin_safetensors exp = {0};
         swin_test_open(&exp, exp_name);
         run_size(m, &exp, c->name, c->batch, c->img, c->seed, "");

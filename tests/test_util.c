@@ -143,3 +143,17 @@ swin_context *swin_test_run_outputs(swin_model *m, const swin_safetensors *exp, 
     swin_test_check_output(ctx, SWIN_OUTPUT_TOKENS, 0, exp, key, label);
     return ctx;
 }
+
+swin_model *swin_test_load_checked(const char *dir, const char *naming,
+                                   const char *const config[][2], int n) {
+    swin_model *m;
+    const swin_status s = swin_model_load_file(&m, swin_test_fixture(dir), NULL);
+    if (s != SWIN_OK) fail_msg("%s: %s (%s)", dir, swin_status_string(s), swin_last_error());
+    assert_string_equal(swin_model_get(m, "naming"), naming);
+    for (int k = 0; k < n && config[k][0]; k++) {
+        const char *v = swin_model_get(m, config[k][0]);
+        if (!v || strcmp(v, config[k][1]) != 0)
+            fail_msg("%s: %s is %s, not %s", dir, config[k][0], v ? v : "(unset)", config[k][1]);
+    }
+    return m;
+}

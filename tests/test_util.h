@@ -49,6 +49,12 @@ swin_context *swin_test_run_outputs(swin_model *m, const swin_safetensors *exp, 
                                     int64_t B, int64_t S, uint32_t seed, const char *suffix,
                                     swin_tensor **x);
 
+/* Loads the fixture model `dir` (a hub folder under the fixtures; fails the test with the
+ * message when it cannot), checks that it reads as naming `naming` and that each of the n
+ * settings config[k] = {key, value} resolves to that value (a NULL key ends them early). */
+swin_model *swin_test_load_checked(const char *dir, const char *naming,
+                                   const char *const config[][2], int n);
+
 /* check + cmocka failure. */
 #define SWIN_CHECK(label, got, ref, n)                                                             \
     assert_true(swin_test_check((label), (got), (ref), (n), SWIN_TEST_TOL))

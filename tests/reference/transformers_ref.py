@@ -860,14 +860,14 @@ class SwinEncoder(nn.Module):
 class SwinModel(nn.Module):
     """SwinModel (no prefix); its pooler (AdaptiveAvgPool1d) has no weights."""
 
-    def __init__(self, cfg, add_pooling_layer=True):
+    def __init__(self, cfg, add_pooling_layer=True, encoder=SwinEncoder):
         super().__init__()
         self.cfg = cfg
         self.embeddings = SwinEmbeddings(cfg)
-        self.encoder = SwinEncoder(cfg)
+        self.encoder = encoder(cfg)
         self.layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
 
-    def forward(self, x):
+    def forward(self, x, interpolate_pos_encoding=False):  # the flag: absolute embeddings only
         t, (H, W) = self.embeddings(x)
         B = t.shape[0]
         out = {}
@@ -1063,38 +1063,19 @@ class Swinv2Encoder(nn.Module):
         self.layers = nn.ModuleList([Swinv2Stage(cfg, s) for s in range(len(cfg.depths))])
 
 
-class Swinv2Model(nn.Module):
-    """Swinv2Model (no prefix): SwinEmbeddings' computation and names (patch conv with the image
-    zero-padded to a patch multiple, LayerNorm eps 1e-5), the stages, `layernorm` (config eps) and
-    the AdaptiveAvgPool1d pooler (no weights): features = pooler_output."""
+class Swinv2Model(SwinModel):
+    """Swinv2Model (no prefix): SwinModel with Swinv2's stages. SwinEmbeddings' computation and
+    names (patch conv with the image zero-padded to a patch multiple, LayerNorm eps 1e-5), the
+    stages, `layernorm` (config eps) and the AdaptiveAvgPool1d pooler (no weights): features =
+    pooler_output."""
 
     def __init__(self, cfg, add_pooling_layer=True):
-        super().__init__()
         if len(cfg.pretrained_window_sizes) < len(cfg.depths):
             raise ValueError("pretrained_window_sizes has fewer entries than stages")
         if min(cfg.configured_resolutions()) < 1:
             raise ValueError(f"configured stage resolutions {cfg.configured_resolutions()}: a stage "
                              "of size 0 gets window 0 (transformers fails)")
-        self.cfg = cfg
-        self.embeddings = SwinEmbeddings(cfg)
-        self.encoder = Swinv2Encoder(cfg)
-        self.layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
-
-    def forward(self, x, interpolate_pos_encoding=False):  # the flag only concerns absolute embeddings
-        t, (H, W) = self.embeddings(x)
-        B = t.shape[0]
-        out = {}
-        for s, stage in enumerate(self.encoder.layers):
-            for blk in stage.blocks:
-                t = blk(t, H, W)
-            out[f"stage{s}"] = t.reshape(B, H, W, -1)
-            if stage.downsample is not None:
-                t = stage.downsample(t, H, W)
-                H, W = (H + 1) // 2, (W + 1) // 2
-        lhs = self.layernorm(t)
-        out["last_hidden_state"] = lhs
-        out["features"] = lhs.mean(dim=1)
-        return out
+        super().__init__(cfg, add_pooling_layer, encoder=Swinv2Encoder)
 
 
 class Swinv2ForImageClassification(nn.Module):
