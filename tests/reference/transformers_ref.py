@@ -830,6 +830,15 @@ class SwinLayer(nn.Module):
         return x + self.output(self.intermediate(self.layernorm_after(x)))
 
 
+def merge_neighbours(x, H, W):
+    """[B, H*W, C] -> [B, ceil(H/2)*ceil(W/2), 4C]: an odd H / W zero-padded, then x[0::2, 0::2],
+    x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2] concatenated (Swin(v2)PatchMerging)."""
+    B, L, C = x.shape
+    x = F.pad(x.reshape(B, H, W, C), (0, 0, 0, W % 2, 0, H % 2))
+    x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+    return x.reshape(B, -1, 4 * C)
+
+
 class SwinPatchMerging(nn.Module):
     def __init__(self, dim):
         super().__init__()
@@ -837,10 +846,7 @@ class SwinPatchMerging(nn.Module):
         self.norm = nn.LayerNorm(4 * dim, eps=TORCH_LN_DEFAULT_EPS)  # not the config eps
 
     def forward(self, x, H, W):
-        B, L, C = x.shape
-        x = F.pad(x.reshape(B, H, W, C), (0, 0, 0, W % 2, 0, H % 2))
-        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
-        return self.reduction(self.norm(x.reshape(B, -1, 4 * C)))
+        return self.reduction(self.norm(merge_neighbours(x, H, W)))
 
 
 class SwinStage(nn.Module):
@@ -1042,10 +1048,7 @@ class Swinv2PatchMerging(nn.Module):
         self.norm = nn.LayerNorm(2 * dim, eps=TORCH_LN_DEFAULT_EPS)  # not the config eps
 
     def forward(self, x, H, W):
-        B, L, C = x.shape
-        x = F.pad(x.reshape(B, H, W, C), (0, 0, 0, W % 2, 0, H % 2))
-        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
-        return self.norm(self.reduction(x.reshape(B, -1, 4 * C)))
+        return self.norm(self.reduction(merge_neighbours(x, H, W)))
 
 
 class Swinv2Stage(nn.Module):
