@@ -61,7 +61,8 @@ cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=$CC -DCMAKE_BUILD_TYPE=RelWithDebInf
   -DSWIN_FUZZ=ON -DSWIN_BUILD_TESTS=OFF -DSWIN_BUILD_TOOLS=OFF >/dev/null
 cmake --build build-fuzz -j"$JOBS" >/dev/null
 rm -rf build-fuzz/fuzz-work
-targets="safetensors config npy image model_swin model_vit model_vit_postnorm"
+targets="safetensors config npy image model_swin model_swinv2 model_swinv2_cr model_vit
+  model_vit_postnorm"
 status=0
 printf '%s\n' $targets | xargs -P "$JOBS" -I{} \
   "${norand[@]}" tests/fuzz/run.sh build-fuzz {} "$FUZZ_SECONDS" build-fuzz/fuzz-work || status=1

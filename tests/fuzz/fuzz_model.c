@@ -1,8 +1,8 @@
-/* Whole-model binding of a fuzzed file against one family (FUZZ_ARCH: swin, vit or
- * vit_postnorm, set as the arch option so that a mutated name cannot move the file to another
- * family), then, when it binds and is small, a forward pass at img_size (and at a second size)
- * on an input made from the file's bytes, with a NaN or Inf in it now and then. Seeds: the tiny
- * models of corpus/model_<arch> (gen_seeds.py). */
+/* Whole-model binding of a fuzzed file against one family (FUZZ_ARCH: swin, swinv2, swinv2_cr,
+ * vit or vit_postnorm, set as the arch option so that a mutated name cannot move the file to
+ * another family), then, when it binds and is small, a forward pass at img_size (and at a second
+ * size) on an input made from the file's bytes, with a NaN or Inf in it now and then. Seeds: the
+ * tiny models of corpus/model_<arch> (gen_seeds.py). */
 #include <math.h>
 #include <string.h>
 

@@ -138,6 +138,53 @@ def swin(seed, official=False, dtype="F32", meta=True):
     return safetensors(w.items, md, dtype)
 
 
+def swinv2(seed, cr=False, qkv_bias=True, dtype="F32"):
+    """Swin V2 (cr: timm's swinv2_cr) as swin() is made: img 16, patch 2, embed 4, depths 2,1,
+    heads 1,2, window 4, mlp 2x, 3 classes; the bias MLP 2 -> 8 -> heads; V2 with pretraining
+    windows 3,0."""
+    w = Weights(seed)
+    D, depths, heads, K, hid = 4, [2, 1], [1, 2], 3, 8
+    st = "stages" if cr else "layers"
+    w.add("patch_embed.proj.weight", [D, 3, 2, 2], 0.3)
+    w.add("patch_embed.proj.bias", [D], 0.1)
+    w.norm("patch_embed.norm", D)
+    for s, depth in enumerate(depths):
+        C = D << s
+        if s > 0:
+            pre = "%s.%d.downsample" % (st, s)
+            w.norm(pre + ".norm", 2 * C if cr else C)  # V2 normalises after the reduction
+            w.linear(pre + ".reduction", C, 2 * C, bias=False)
+        for b in range(depth):
+            p = "%s.%d.blocks.%d" % (st, s, b)
+            w.norm(p + ".norm1", C)
+            w.linear(p + ".attn.qkv", 3 * C, C, bias=cr)
+            if qkv_bias and not cr:
+                w.add(p + ".attn.q_bias", [C], 0.1)
+                w.add(p + ".attn.v_bias", [C], 0.1)
+            w.add(p + ".attn.logit_scale", [heads[s]] if cr else [heads[s], 1, 1], 0.5, 2.3)
+            mlp = p + (".attn.meta_mlp.fc" if cr else ".attn.cpb_mlp.")
+            w.linear(mlp + ("1" if cr else "0"), hid, 2)
+            w.linear(mlp + "2", heads[s], hid, bias=cr)
+            w.linear(p + ".attn.proj", C, C)
+            w.norm(p + ".norm2", C)
+            w.linear(p + ".mlp.fc1", 2 * C, C)
+            w.linear(p + ".mlp.fc2", C, 2 * C)
+            if cr and b == depth - 1:
+                w.norm(p + ".norm3", C)
+    C = D << (len(depths) - 1)
+    if not cr:
+        w.norm("norm", C)
+    w.linear("head.fc", K, C)
+    md = {"arch": "swinv2_cr" if cr else "swinv2", "img_size": "16", "depths": "2,1",
+          "num_heads": "1,2", "window_size": "4"}
+    if cr:
+        md["extra_norm_stage"] = "true"  # norm3 ends every stage
+    else:
+        md["pretrained_window_sizes"] = "3,0"
+        md["qkv_bias"] = "true" if qkv_bias else "false"
+    return safetensors(w.items, md, dtype)
+
+
 def vit(seed, cls=True, dtype="F32"):
     """img 8, patch 4 (2x2 patches), D 8, depth 2, heads 2, hidden 16, 3 classes."""
     w = Weights(seed)
@@ -331,6 +378,9 @@ def main():
     write("model_vit", "vit_token.safetensors", models["vit_token.safetensors"])
     write("model_vit", "vit_avg_bf16.safetensors", models["vit_avg_bf16.safetensors"])
     write("model_vit_postnorm", "vit_postnorm.safetensors", models["vit_postnorm.safetensors"])
+    write("model_swinv2", "swinv2.safetensors", swinv2(8))
+    write("model_swinv2", "swinv2_noqv_bf16.safetensors", swinv2(9, qkv_bias=False, dtype="BF16"))
+    write("model_swinv2_cr", "swinv2_cr.safetensors", swinv2(10, cr=True))
     # the same models under transformers' names (the naming layer's renames and q/k/v stacking)
     write("model_swin", "swin_transformers.safetensors",
           to_transformers(models["swin_timm.safetensors"], "swin."))
@@ -379,6 +429,15 @@ def main():
             "qkv_bias": True, "hidden_act": "gelu", "layer_norm_eps": 1e-5, "image_size": 16,
             "patch_size": 2, "num_channels": 3, "use_absolute_embeddings": False,
             "path_norm": True},
+        "transformers_swinv2.json": {
+            "architectures": ["Swinv2ForImageClassification"], "model_type": "swinv2",
+            "embed_dim": 4, "depths": [2, 1], "num_heads": [1, 2], "window_size": 4,
+            "pretrained_window_sizes": [3, 0], "image_size": 16, "patch_size": 2,
+            "id2label": {"0": "a", "1": "b", "2": "c"}},
+        "swinv2_cr.json": {"architecture": "swinv2_cr_tiny_ns_224", "num_classes": 3,
+                           "model_args": {"img_size": 16, "patch_size": 2, "embed_dim": 4,
+                                          "depths": [2, 1], "num_heads": [1, 2],
+                                          "window_ratio": 2, "extra_norm_period": 1}},
         "preprocessor_vit.json": {"image_processor_type": "ViTImageProcessor",
                                   "size": {"height": 8, "width": 8}, "resample": 2,
                                   "do_rescale": True, "rescale_factor": 1 / 255,
