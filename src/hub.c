@@ -428,17 +428,16 @@ static swin_status read_config(json_t *root, swin_options *o, char ***labels, in
 static json_t *parse(const char *path, const char *text, size_t size, const char *name,
                      swin_status *s) {
     json_error_t err = {0}; /* json_error_code reads a byte jansson may leave unset */
-    json_t *root = path ? json_load_file(path, JSON_REJECT_DUPLICATES, &err)
-                        : json_loadb(text, size, JSON_REJECT_DUPLICATES, &err);
-    if (root) return root;
+    json_t *root;
     if (path) {
-        FILE *fp = fopen(path, "rb");
-        if (!fp) {
-            *s = swin__error(SWIN_ERR_IO, "cannot open \"%s\"", path);
-            return NULL;
-        }
+        FILE *fp;
+        if ((*s = swin__fopen_regular(path, &fp)) != SWIN_OK) return NULL;
+        root = json_loadf(fp, JSON_REJECT_DUPLICATES, &err);
         fclose(fp);
+    } else {
+        root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &err);
     }
+    if (root) return root;
     *s = json_failure(&err, name);
     return NULL;
 }

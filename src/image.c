@@ -292,8 +292,8 @@ swin_status swin_image_load_file(swin_image **out, const char *path) {
     if (!out) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_image_load_file: out is NULL");
     *out = NULL;
     if (!path) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_image_load_file: path is NULL");
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return swin__error(SWIN_ERR_IO, "cannot open \"%s\": %s", path, strerror(errno));
+    FILE *fp;
+    SWIN_TRY(swin__fopen_regular(path, &fp));
     uint8_t *buf = NULL;
     size_t size = 0, cap = 0;
     swin_status s = SWIN_OK;

@@ -36,6 +36,20 @@ swin_status swin__oom(void);
 
 /* ---- memory (status.c): every heap allocation of the library goes through these ---- */
 
+/* ---- files (fileio.c) ---- */
+/* Whether path names anything: false only when not even a (dangling) link of that name exists. */
+bool swin__path_present(const char *path);
+/* Opens a regular file for reading, never blocking (a FIFO, socket, device or directory is
+ * SWIN_ERR_IO at once); SWIN_ERR_IO naming the path and the errno text on failure. */
+swin_status swin__open_regular(const char *path, int *fd);
+swin_status swin__fopen_regular(const char *path, FILE **fp);
+/* Writes path atomically: write(fp, arg) into a temporary file in path's folder, flushed and
+ * fsync'ed, then renamed over path. write returns false on failure (errno set). On any failure
+ * the temporary is removed, path is unchanged, and the status names path and the errno text
+ * ("No space left on device"). */
+typedef bool (*swin_write_fn)(FILE *fp, const void *arg);
+swin_status swin__write_atomic(const char *path, swin_write_fn write, const void *arg);
+
 void *swin__malloc(size_t size);
 void *swin__calloc(size_t n, size_t size);
 void *swin__realloc(void *p, size_t size);
@@ -171,10 +185,10 @@ typedef enum swin_activation {
 } swin_activation;
 /* What swin__linear_ex does with the product P = in W^T of each output element. */
 typedef enum swin_epilogue {
-    SWIN_EPI_BIAS,      /* out = P + b */
-    SWIN_EPI_BIAS_GELU, /* out = gelu(P + b) */
-    SWIN_EPI_BIAS_RELU, /* out = max(P + b, 0) */
-    SWIN_EPI_ACCUMULATE, /* out += P + b (a residual connection) */
+    SWIN_EPI_BIAS,            /* out = P + b */
+    SWIN_EPI_BIAS_GELU,       /* out = gelu(P + b) */
+    SWIN_EPI_BIAS_RELU,       /* out = max(P + b, 0) */
+    SWIN_EPI_ACCUMULATE,      /* out += P + b (a residual connection) */
     SWIN_EPI_BIAS_GELU_TANH,  /* out = gelu_tanh(P + b) */
     SWIN_EPI_BIAS_QUICK_GELU, /* out = quick_gelu(P + b) */
     SWIN_EPI_BIAS_SILU        /* out = silu(P + b) */

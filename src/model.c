@@ -181,17 +181,18 @@ static swin_status load(swin_model **out, const char *path, const void *data, si
     char file[4096];
     if (path && is_directory(path)) {
         /* a hub folder: config.json (optional) gives settings below the caller's own */
+        /* only a config.json that is not there at all means "none": one that cannot be opened
+         * or read (a dangling link, a link loop, no permission, a FIFO) is an error */
         snprintf(file, sizeof file, "%s/config.json", path);
-        struct stat sb;
-        if (stat(file, &sb) == 0)
+        if (swin__path_present(file))
             SWIN_TRY_GOTO(s, swin__hub_config(file, merged, &m->labels, &m->num_labels, &hub),
                           fail);
         snprintf(file, sizeof file, "%s/preprocessor_config.json", path);
         if (hub.layout[0])
-            SWIN_TRY_GOTO(
-                s,
-                swin__hub_preprocessor(stat(file, &sb) == 0 ? file : NULL, merged, hub.model_type),
-                fail);
+            SWIN_TRY_GOTO(s,
+                          swin__hub_preprocessor(swin__path_present(file) ? file : NULL, merged,
+                                                 hub.model_type),
+                          fail);
         if (caller) SWIN_TRY_GOTO(s, swin__options_merge(merged, caller), fail);
         opts = merged;
         snprintf(file, sizeof file, "%s/model.safetensors", path);

@@ -167,11 +167,24 @@ swin_status swin_tensor_load_npy(swin_tensor **out, const char *path) {
     if (out) *out = NULL;
     if (!out || !path)
         return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_tensor_load_npy: NULL argument");
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return swin__error(SWIN_ERR_IO, "cannot open \"%s\": %s", path, strerror(errno));
+    FILE *fp;
+    SWIN_TRY(swin__fopen_regular(path, &fp));
     const swin_status s = swin__npy_read(out, fp, path);
     fclose(fp);
     return s;
+}
+
+typedef struct npy_out {
+    const unsigned char *pre, *header;
+    size_t hlen;
+    const swin_tensor *t;
+} npy_out;
+
+static bool write_npy(FILE *fp, const void *arg) {
+    const npy_out *o = arg;
+    const size_t n = (size_t)swin_tensor_numel(o->t);
+    return fwrite(o->pre, 1, 10, fp) == 10 && fwrite(o->header, 1, o->hlen, fp) == o->hlen &&
+           fwrite(o->t->data, sizeof(float), n, fp) == n;
 }
 
 swin_status swin_tensor_save_npy(const swin_tensor *t, const char *path) {
@@ -190,21 +203,16 @@ swin_status swin_tensor_save_npy(const swin_tensor *t, const char *path) {
     memset(header, ' ', sizeof header);
     memcpy(header, dict, (size_t)k);
     header[hlen - 1] = '\n';
-    unsigned char pre[10] = {0x93,
-                             'N',
-                             'U',
-                             'M',
-                             'P',
-                             'Y',
-                             1,
-                             0,
-                             (unsigned char)(hlen & 0xFF),
-                             (unsigned char)(hlen >> 8)};
-    FILE *fp = fopen(path, "wb");
-    if (!fp) return swin__error(SWIN_ERR_IO, "cannot create \"%s\": %s", path, strerror(errno));
-    const size_t n = (size_t)swin_tensor_numel(t);
-    bool ok = fwrite(pre, 1, 10, fp) == 10 && fwrite(header, 1, (size_t)hlen, fp) == (size_t)hlen &&
-              fwrite(t->data, sizeof(float), n, fp) == n;
-    ok = (fclose(fp) == 0) && ok;
-    return ok ? SWIN_OK : swin__error(SWIN_ERR_IO, "cannot write \"%s\"", path);
+    const unsigned char pre[10] = {0x93,
+                                   'N',
+                                   'U',
+                                   'M',
+                                   'P',
+                                   'Y',
+                                   1,
+                                   0,
+                                   (unsigned char)(hlen & 0xFF),
+                                   (unsigned char)(hlen >> 8)};
+    const npy_out o = {pre, (const unsigned char *)header, (size_t)hlen, t};
+    return swin__write_atomic(path, write_npy, &o);
 }

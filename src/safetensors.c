@@ -302,17 +302,13 @@ done:
 }
 
 swin_status swin__st_open(swin_safetensors *st, const char *path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return swin__error(SWIN_ERR_IO, "cannot open \"%s\": %s", path, strerror(errno));
+    int fd;
+    SWIN_TRY(swin__open_regular(path, &fd));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         swin_status s = swin__error(SWIN_ERR_IO, "cannot stat \"%s\": %s", path, strerror(errno));
         close(fd);
         return s;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return swin__error(SWIN_ERR_IO, "\"%s\" is not a regular file", path);
     }
     const size_t size = (size_t)sb.st_size;
     if (size < 8) {

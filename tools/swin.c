@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,8 @@ static const char usage[] =
     "(model.safetensors and config.json, as timm or transformers save them). NAME is a timm\n"
     "architecture (swin info --list-archs) or a family: swin, swinv2, swinv2_cr, vit,\n"
     "vit_postnorm. Explicit keys override config.json, the file's metadata and the timm\n"
-    "architecture, which override what the tensors say. IMAGE is a JPEG or PNG file; a directory stands for the .jpg/.jpeg/.png\n"
+    "architecture, which override what the tensors say. IMAGE is a JPEG or PNG file; a directory "
+    "stands for the .jpg/.jpeg/.png\n"
     "files in it. KEY is one of:\n";
 
 /* The keys, as the library lists them. */
@@ -525,6 +527,9 @@ done:
 }
 
 int main(int argc, char **argv) {
+    /* a file-size limit (ulimit -f) makes writes fail with EFBIG, reported as an error, rather
+     * than kill the program with SIGXFSZ halfway through a file */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) return usage_error("no command", NULL);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, stdout);

@@ -485,7 +485,11 @@ SWIN_API int64_t swin_tensor_numel(const swin_tensor *tensor);
 SWIN_API swin_status swin_tensor_load_npy(swin_tensor **out, const char *path);
 
 /**
- * Writes a tensor as a .npy file (format 1.0, '<f4', C order).
+ * Writes a tensor as a .npy file (format 1.0, '<f4', C order), atomically: into a temporary
+ * file in path's folder, flushed to disk, then renamed over path. On any failure (a full disk,
+ * a file-size limit) the temporary is removed and path is left as it was; the message gives
+ * the reason ("No space left on device"). A replaced file gets the default permissions of a
+ * new one.
  * @param tensor the tensor (a context's output too).
  * @param path   the file, created or replaced.
  * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO.

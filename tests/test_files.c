@@ -1,0 +1,232 @@
+/* Hostile files (issue 16): a FIFO or another non-regular file named as a model, config.json,
+ * an image or an .npy is refused at once (never a hang: alarm() fails the test instead); a
+ * hub folder's config.json that is there but cannot be read (a dangling link, a link loop, a
+ * directory) is an error naming it, not "no config"; swin_tensor_save_npy replaces its file
+ * atomically: under a file-size limit it fails with the reason and leaves the old file intact,
+ * with no temporary left behind; the swin program does the same instead of dying from
+ * SIGXFSZ. */
+#define _DEFAULT_SOURCE /* mkfifo, symlink, mkdtemp, fork, setrlimit */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+#ifndef SWIN_CLI
+#error "SWIN_CLI must name the swin program"
+#endif
+#ifndef SWIN_EXAMPLES_DIR
+#error "SWIN_EXAMPLES_DIR must be defined"
+#endif
+
+static char dir[256];
+
+/* dir/name, in a buffer the next call reuses. */
+static const char *in_dir(const char *name) {
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return path;
+}
+
+static void copy(const char *from, const char *to) {
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", from, to);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/swin_files_XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void expect_io(swin_status s, const char *needle) {
+    if (s != SWIN_ERR_IO || !strstr(swin_last_error(), needle))
+        fail_msg("%s (%s); SWIN_ERR_IO naming \"%s\" expected", swin_status_string(s),
+                 swin_last_error(), needle);
+}
+
+/* A FIFO with no writer, given wherever libswin reads a file. Before the fix each open()
+ * blocked forever. */
+static void test_fifo(void **state) {
+    (void)state;
+    alarm(20); /* a hang fails the test (SIGALRM) instead of stalling the suite */
+    const char *fifo = in_dir("fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    swin_model *m = NULL;
+    expect_io(swin_model_load_file(&m, fifo, NULL), "is not a regular file (a FIFO)");
+    swin_tensor *t = NULL;
+    expect_io(swin_tensor_load_npy(&t, fifo), "is not a regular file (a FIFO)");
+    swin_image *img = NULL;
+    expect_io(swin_image_load_file(&img, fifo), "is not a regular file (a FIFO)");
+    /* a hub folder whose config.json is a FIFO */
+    char folder[600];
+    snprintf(folder, sizeof folder, "%s/hub_fifo", dir);
+    assert_int_equal(mkdir(folder, 0700), 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/config.json", folder);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    snprintf(path, sizeof path, "%s/model.safetensors", folder);
+    copy(SWIN_EXAMPLES_DIR "/swin_micro.safetensors", path);
+    expect_io(swin_model_load_file(&m, folder, NULL), "config.json\" is not a regular file");
+    assert_null(m);
+    alarm(0);
+}
+
+/* A hub folder whose config.json exists but cannot be read is an error naming it; only an
+ * absent one means "no config" (before: all three loaded as if there were none). */
+static void test_unreadable_config(void **state) {
+    (void)state;
+    static const char *kinds[] = {"dangling", "loop", "directory"};
+    for (int k = 0; k < 3; k++) {
+        char folder[600], path[700];
+        snprintf(folder, sizeof folder, "%s/hub_%s", dir, kinds[k]);
+        assert_int_equal(mkdir(folder, 0700), 0);
+        snprintf(path, sizeof path, "%s/model.safetensors", folder);
+        copy(SWIN_EXAMPLES_DIR "/swin_micro.safetensors", path);
+        snprintf(path, sizeof path, "%s/config.json", folder);
+        if (k == 0) assert_int_equal(symlink("no_such_file.json", path), 0);
+        if (k == 1) assert_int_equal(symlink("config.json", path), 0); /* itself: ELOOP */
+        if (k == 2) assert_int_equal(mkdir(path, 0700), 0);
+        swin_model *m = NULL;
+        const swin_status s = swin_model_load_file(&m, folder, NULL);
+        if (s != SWIN_ERR_IO || !strstr(swin_last_error(), "config.json"))
+            fail_msg("%s: %s (%s); SWIN_ERR_IO naming config.json expected", kinds[k],
+                     swin_status_string(s), swin_last_error());
+        assert_null(m);
+    }
+    /* without config.json at all the folder loads (the file's metadata says the rest) */
+    char folder[600], path[700];
+    snprintf(folder, sizeof folder, "%s/hub_none", dir);
+    assert_int_equal(mkdir(folder, 0700), 0);
+    snprintf(path, sizeof path, "%s/model.safetensors", folder);
+    copy(SWIN_EXAMPLES_DIR "/swin_micro.safetensors", path);
+    swin_model *m = NULL;
+    assert_int_equal(swin_model_load_file(&m, folder, NULL), SWIN_OK);
+    swin_model_free(m);
+}
+
+/* Whether dir holds a file whose name starts with prefix other than `except`. */
+static bool leftover(const char *prefix, const char *except) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    bool found = false;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strcmp(e->d_name, except) != 0)
+            found = true;
+    closedir(d);
+    return found;
+}
+
+static long file_size(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* swin_tensor_save_npy under a file-size limit of 4 KB: a 64 KB tensor cannot be written; the
+ * existing (valid, small) file stays as it was and no temporary is left. Before: the file was
+ * truncated in place (and the process killed by SIGXFSZ). */
+static void test_atomic_save(void **state) {
+    (void)state;
+    const char *dst = in_dir("out.npy");
+    const int64_t small_shape[1] = {3}, big_shape[2] = {128, 128};
+    swin_tensor *small, *big;
+    assert_int_equal(swin_tensor_create(&small, 1, small_shape), SWIN_OK);
+    assert_int_equal(swin_tensor_create(&big, 2, big_shape), SWIN_OK);
+    swin_tensor_data(small)[1] = 2.5f;
+    assert_int_equal(swin_tensor_save_npy(small, dst), SWIN_OK);
+    const long before = file_size(dst);
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* the limit in a child, so that it does not outlive this test */
+        signal(SIGXFSZ, SIG_IGN);
+        const struct rlimit lim = {4096, 4096};
+        if (setrlimit(RLIMIT_FSIZE, &lim) != 0) _exit(2);
+        const swin_status s = swin_tensor_save_npy(big, dst);
+        _exit(s == SWIN_ERR_IO && strstr(swin_last_error(), "File too large") &&
+                      strstr(swin_last_error(), "unchanged")
+                  ? 0
+                  : 1);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(file_size(dst), before);
+    swin_tensor *back;
+    assert_int_equal(swin_tensor_load_npy(&back, dst), SWIN_OK);
+    assert_int_equal(swin_tensor_numel(back), 3);
+    assert_true(swin_tensor_data(back)[1] == 2.5f);
+    swin_tensor_free(back);
+    assert_false(leftover("out.npy", "out.npy"));
+    /* without the limit it is replaced */
+    assert_int_equal(swin_tensor_save_npy(big, dst), SWIN_OK);
+    assert_true(file_size(dst) > 128 * 128 * 4);
+    assert_false(leftover("out.npy", "out.npy"));
+    /* a folder that does not exist: the reason, nothing created */
+    const swin_status s = swin_tensor_save_npy(small, in_dir("no_such_dir/x.npy"));
+    expect_io(s, "No such file or directory");
+    swin_tensor_free(small);
+    swin_tensor_free(big);
+}
+
+/* The swin program under `ulimit -f 1`: exit 1 with the reason, not death by SIGXFSZ; the
+ * previous output intact, no temporary left. */
+static void test_cli_file_limit(void **state) {
+    (void)state;
+    char out[512], err[512];
+    snprintf(out, sizeof out, "%s", in_dir("cli.npy"));
+    snprintf(err, sizeof err, "%s", in_dir("stderr"));
+    const int64_t shape[1] = {2};
+    swin_tensor *t;
+    assert_int_equal(swin_tensor_create(&t, 1, shape), SWIN_OK);
+    assert_int_equal(swin_tensor_save_npy(t, out), SWIN_OK); /* a small valid previous output */
+    swin_tensor_free(t);
+    const long before = file_size(out);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "sh -c \"ulimit -f 1; exec '%s' preprocess --model '%s/shapes' "
+             "'%s/shapes/images/img01.png' --output '%s'\" 2>'%s'",
+             SWIN_CLI, SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR, out, err);
+    const int st = system(cmd);
+    assert_true(WIFEXITED(st)); /* not killed by SIGXFSZ */
+    assert_int_equal(WEXITSTATUS(st), 1);
+    assert_int_equal(file_size(out), before);
+    FILE *fp = fopen(err, "rb");
+    assert_non_null(fp);
+    char msg[1024] = "";
+    const size_t n = fread(msg, 1, sizeof msg - 1, fp);
+    msg[n] = '\0';
+    fclose(fp);
+    if (!strstr(msg, "File too large")) fail_msg("stderr: %s", msg);
+    assert_false(leftover("cli.npy", "cli.npy"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fifo),
+        cmocka_unit_test(test_unreadable_config),
+        cmocka_unit_test(test_atomic_save),
+        cmocka_unit_test(test_cli_file_limit),
+    };
+    /* SWIN_TEST_ONLY=test_fifo runs one test (to show each failing against older code) */
+    if (getenv("SWIN_TEST_ONLY")) cmocka_set_test_filter(getenv("SWIN_TEST_ONLY"));
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
