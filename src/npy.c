@@ -1,62 +1,236 @@
-/* NumPy .npy reading and writing for float32 C-order arrays; everything read is validated. */
+/* NumPy .npy reading and writing for float32 C-order arrays; everything read is validated.
+ *
+ * The header is the Python dict literal that numpy.lib.format writes, parsed as one (a key is
+ * a key only where the grammar puts one, never text found inside a string):
+ *   header := '{' ws [pair (ws ',' ws pair)* [ws ','] ws] '}' ' '* '\n'     (then the end)
+ *   pair   := string ws ':' ws value
+ *   string := '...' or "..." (no backslash, no control character)
+ *   'descr': string   'fortran_order': True | False   'shape': () | (n,) | (n, n, ...[,])
+ * with ws = spaces and tabs and n a decimal integer >= 0 without a sign or a leading zero.
+ * The three keys must each be there exactly once; any other key is an error, as in numpy. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
 
 #define NPY_MAX_HEADER 65536
+#define NPY_QUOTE_MAX 40 /* longest piece of header text quoted back in a message */
 
-/* Finds 'key': in the header dict and returns the text after the colon. */
-static const char *dict_value(const char *hdr, const char *key) {
-    const char *p = strstr(hdr, key);
-    if (!p) return NULL;
-    p += strlen(key);
-    while (*p == ' ')
-        p++;
-    if (*p != ':') return NULL;
-    p++;
-    while (*p == ' ')
-        p++;
-    return p;
+enum { NPY_DESCR, NPY_FORTRAN, NPY_SHAPE, NPY_NKEYS };
+static const char *const npy_keys[NPY_NKEYS] = {"descr", "fortran_order", "shape"};
+
+typedef struct npy_parser {
+    const char *p;     /* the next character; the header is NUL-terminated */
+    const char *start; /* the header, for offsets in messages */
+    const char *path;
+} npy_parser;
+
+static swin_status syntax_error(const npy_parser *ps, const char *at, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* SWIN_ERR_FORMAT naming the file and the header byte where the problem is. */
+static swin_status syntax_error(const npy_parser *ps, const char *at, const char *fmt, ...) {
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return swin__error(SWIN_ERR_FORMAT, "%s: .npy header, byte %zu: %s", ps->path,
+                       (size_t)(at - ps->start), what);
 }
 
-static swin_status parse_header(const char *hdr, int *ndim, int64_t *shape, const char *path) {
-    const char *d = dict_value(hdr, "'descr'");
-    if (!d || strncmp(d, "'<f4'", 5) != 0)
-        return swin__error(SWIN_ERR_FORMAT, "%s: dtype is not little-endian float32 ('<f4')", path);
-    const char *f = dict_value(hdr, "'fortran_order'");
-    if (!f || strncmp(f, "False", 5) != 0)
-        return swin__error(SWIN_ERR_FORMAT, "%s: Fortran-order arrays are not supported", path);
-    const char *s = dict_value(hdr, "'shape'");
-    if (!s || *s != '(') return swin__error(SWIN_ERR_FORMAT, "%s: no shape in header", path);
-    s++;
-    int n = 0;
-    while (true) {
-        while (*s == ' ')
-            s++;
-        if (*s == ')') break;
-        if (*s < '0' || *s > '9' || n == SWIN_MAX_DIMS)
-            return swin__error(SWIN_ERR_FORMAT, "%s: malformed shape (1..%d dimensions)", path,
-                               SWIN_MAX_DIMS);
-        int64_t v = 0;
-        while (*s >= '0' && *s <= '9') {
-            if (v > (INT64_MAX - 9) / 10)
-                return swin__error(SWIN_ERR_FORMAT, "%s: shape value overflows", path);
-            v = v * 10 + (*s++ - '0');
-        }
-        shape[n++] = v;
-        while (*s == ' ')
-            s++;
-        if (*s == ',')
-            s++;
-        else if (*s != ')')
-            return swin__error(SWIN_ERR_FORMAT, "%s: malformed shape", path);
+/* Precision and suffix that quote at most NPY_QUOTE_MAX bytes of s: "%.*s%s". */
+#define QUOTE(s, len)                                                                              \
+    (int)((len) < NPY_QUOTE_MAX ? (len) : NPY_QUOTE_MAX), (s), ((len) > NPY_QUOTE_MAX ? "..." : "")
+
+static void skip_ws(npy_parser *ps) {
+    while (*ps->p == ' ' || *ps->p == '\t')
+        ps->p++;
+}
+
+static bool is_word_char(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* A quoted string; *s points into the header, *len bytes long. */
+static swin_status parse_string(npy_parser *ps, const char *what, const char **s, size_t *len) {
+    const char *at = ps->p, q = *ps->p;
+    if (q != '\'' && q != '"') return syntax_error(ps, at, "expected %s", what);
+    for (ps->p++; *ps->p != q; ps->p++) {
+        const unsigned char c = (unsigned char)*ps->p;
+        if (c == '\0' || c == '\n') return syntax_error(ps, at, "unterminated string");
+        if (c == '\\') return syntax_error(ps, ps->p, "backslash escapes are not supported");
+        if (c < 0x20 || c == 0x7F)
+            return syntax_error(ps, ps->p, "control character 0x%02X in a string", c);
     }
-    if (n == 0)
-        return swin__error(SWIN_ERR_FORMAT, "%s: 0-dimensional arrays are not supported", path);
+    *s = at + 1;
+    *len = (size_t)(ps->p - *s);
+    ps->p++;
+    return SWIN_OK;
+}
+
+static swin_status parse_bool(npy_parser *ps, bool *out) {
+    const char *at = ps->p;
+    while (is_word_char(*ps->p))
+        ps->p++;
+    const size_t len = (size_t)(ps->p - at);
+    if (len == 4 && memcmp(at, "True", 4) == 0) {
+        *out = true;
+        return SWIN_OK;
+    }
+    if (len == 5 && memcmp(at, "False", 5) == 0) {
+        *out = false;
+        return SWIN_OK;
+    }
+    if (len == 0) return syntax_error(ps, at, "'fortran_order' is not True or False");
+    return syntax_error(ps, at, "'fortran_order' is '%.*s%s', not True or False", QUOTE(at, len));
+}
+
+/* One size of the shape: a decimal integer >= 0, as Python writes it. */
+static swin_status parse_dim(npy_parser *ps, int64_t *out) {
+    const char *at = ps->p;
+    if (*at == '-') return syntax_error(ps, at, "shape holds a negative size");
+    if (*at < '0' || *at > '9')
+        return syntax_error(ps, at, "shape holds a value that is not a non-negative integer");
+    int64_t v = 0;
+    for (; *ps->p >= '0' && *ps->p <= '9'; ps->p++) {
+        if (v > (INT64_MAX - 9) / 10) return syntax_error(ps, at, "shape value overflows");
+        v = v * 10 + (*ps->p - '0');
+    }
+    if (is_word_char(*ps->p) || *ps->p == '.')
+        return syntax_error(ps, at, "shape holds a value that is not a non-negative integer");
+    if (*at == '0' && ps->p - at > 1)
+        return syntax_error(ps, at, "shape holds an integer with a leading zero");
+    *out = v;
+    return SWIN_OK;
+}
+
+/* A tuple of sizes: (), (n,), (n, m), (n, m,); (n) is a number, not a tuple. */
+static swin_status parse_shape(npy_parser *ps, int *ndim, int64_t *shape) {
+    if (*ps->p != '(') return syntax_error(ps, ps->p, "'shape' is not a tuple");
+    ps->p++;
+    skip_ws(ps);
+    int n = 0;
+    while (*ps->p != ')') {
+        if (n == SWIN_MAX_DIMS)
+            return syntax_error(ps, ps->p, "shape has more than %d dimensions", SWIN_MAX_DIMS);
+        SWIN_TRY(parse_dim(ps, &shape[n++]));
+        skip_ws(ps);
+        if (*ps->p == ')') {
+            if (n == 1)
+                return syntax_error(ps, ps->p,
+                                    "shape (%lld) is a number, not a tuple: numpy writes (%lld,)",
+                                    (long long)shape[0], (long long)shape[0]);
+            break;
+        }
+        if (*ps->p != ',') return syntax_error(ps, ps->p, "expected ',' or ')' in the shape");
+        ps->p++;
+        skip_ws(ps);
+    }
+    ps->p++;
     *ndim = n;
     return SWIN_OK;
+}
+
+/* Parses the header (NUL-terminated, no NUL inside) and checks that it is float32 ('<f4', or
+ * '>f4': *big_endian), C order, 1..SWIN_MAX_DIMS dimensions. */
+static swin_status parse_header(const char *hdr, bool *big_endian, int *ndim, int64_t *shape,
+                                const char *path) {
+    npy_parser ps = {hdr, hdr, path};
+    const char *descr = NULL;
+    size_t descr_len = 0;
+    bool fortran = false;
+    unsigned seen = 0;
+    if (*ps.p != '{') return syntax_error(&ps, ps.p, "the dict does not start with '{'");
+    ps.p++;
+    skip_ws(&ps);
+    while (*ps.p != '}') {
+        const char *at = ps.p, *key;
+        size_t klen;
+        SWIN_TRY(parse_string(&ps, "a quoted key or '}'", &key, &klen));
+        int k = 0;
+        while (k < NPY_NKEYS &&
+               !(strlen(npy_keys[k]) == klen && memcmp(key, npy_keys[k], klen) == 0))
+            k++;
+        if (k == NPY_NKEYS)
+            return syntax_error(&ps, at,
+                                "unknown key '%.*s%s' (numpy writes only 'descr', "
+                                "'fortran_order' and 'shape')",
+                                QUOTE(key, klen));
+        if (seen & 1u << k) return syntax_error(&ps, at, "key '%s' appears twice", npy_keys[k]);
+        seen |= 1u << k;
+        skip_ws(&ps);
+        if (*ps.p != ':')
+            return syntax_error(&ps, ps.p, "expected ':' after the key '%s'", npy_keys[k]);
+        ps.p++;
+        skip_ws(&ps);
+        if (k == NPY_DESCR) {
+            if (*ps.p != '\'' && *ps.p != '"')
+                return syntax_error(&ps, ps.p,
+                                    "'descr' is not a dtype string (structured dtypes are not "
+                                    "supported; libswin reads float32, '<f4' or '>f4')");
+            SWIN_TRY(parse_string(&ps, "a quoted dtype", &descr, &descr_len));
+        } else if (k == NPY_FORTRAN) {
+            SWIN_TRY(parse_bool(&ps, &fortran));
+        } else {
+            SWIN_TRY(parse_shape(&ps, ndim, shape));
+        }
+        skip_ws(&ps);
+        if (*ps.p == ',') {
+            ps.p++;
+            skip_ws(&ps);
+        } else if (*ps.p != '}') {
+            return syntax_error(&ps, ps.p, "expected ',' or '}' after the value of '%s'",
+                                npy_keys[k]);
+        }
+    }
+    const char *end = ++ps.p;
+    while (*ps.p == ' ')
+        ps.p++;
+    if (*ps.p != '\n' || ps.p[1] != '\0')
+        return syntax_error(&ps, end, "only spaces and a final newline may follow the dict");
+    if (!(seen & 1u << NPY_DESCR))
+        return swin__error(SWIN_ERR_FORMAT,
+                           "%s: .npy header has no 'descr' (the dtype; libswin reads float32, "
+                           "'<f4' or '>f4')",
+                           path);
+    for (int k = NPY_FORTRAN; k < NPY_NKEYS; k++)
+        if (!(seen & 1u << k))
+            return swin__error(SWIN_ERR_FORMAT, "%s: .npy header has no '%s'", path, npy_keys[k]);
+    if (descr_len == 3 && (memcmp(descr, "<f4", 3) == 0 || memcmp(descr, ">f4", 3) == 0))
+        *big_endian = descr[0] == '>';
+    else
+        return swin__error(SWIN_ERR_FORMAT,
+                           "%s: dtype '%.*s%s' is not float32: libswin reads '<f4' (and "
+                           "big-endian '>f4')",
+                           path, QUOTE(descr, descr_len));
+    if (fortran)
+        return swin__error(SWIN_ERR_FORMAT, "%s: Fortran-order arrays are not supported", path);
+    if (*ndim == 0)
+        return swin__error(SWIN_ERR_FORMAT, "%s: 0-dimensional arrays are not supported", path);
+    return SWIN_OK;
+}
+
+/* Whether this machine stores a float's most significant byte first ('>f4' is then native). */
+static bool host_big_endian(void) {
+    const uint32_t one = 1;
+    unsigned char first;
+    memcpy(&first, &one, 1);
+    return first == 0;
+}
+
+static void swap_bytes(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        u = __builtin_bswap32(u);
+        memcpy(&x[i], &u, sizeof u);
+    }
 }
 
 swin_status swin__npy_read(swin_tensor **out, FILE *fp, const char *path) {
@@ -107,7 +281,8 @@ swin_status swin__npy_read(swin_tensor **out, FILE *fp, const char *path) {
     }
     int ndim = 0;
     int64_t shape[SWIN_MAX_DIMS];
-    SWIN_TRY_GOTO(s, parse_header(hdr, &ndim, shape, path), done);
+    bool big_endian = false;
+    SWIN_TRY_GOTO(s, parse_header(hdr, &big_endian, &ndim, shape, path), done);
     size_t numel = 1, nbytes = 0;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] == 0) {
@@ -149,6 +324,7 @@ swin_status swin__npy_read(swin_tensor **out, FILE *fp, const char *path) {
                         path, n);
         goto done;
     }
+    if (big_endian != host_big_endian()) swap_bytes(t->data, n);
     if (fgetc(fp) != EOF) {
         s = swin__error(SWIN_ERR_FORMAT, "%s: trailing bytes after the data", path);
         goto done;
@@ -191,7 +367,9 @@ swin_status swin_tensor_save_npy(const swin_tensor *t, const char *path) {
     if (!t || !path)
         return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_tensor_save_npy: NULL argument");
     char dict[256];
-    int k = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    /* the bytes as they are in memory, so the descr names this machine's order */
+    int k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
+                     host_big_endian() ? ">f4" : "<f4");
     for (int i = 0; i < t->ndim; i++)
         k += snprintf(dict + k, sizeof dict - (size_t)k, "%lld,%s", (long long)t->shape[i],
                       i + 1 < t->ndim ? " " : "");

@@ -82,8 +82,8 @@ typedef enum swin_status {
     SWIN_ERR_FORMAT = 13,
     /** An internal invariant failed: a bug in libswin. */
     SWIN_ERR_INTERNAL = 14,
-    /** A valid input that libswin does not handle (for instance a CMYK JPEG, or a known model
-     *  architecture, layout or setting whose computation libswin lacks; the message names it). */
+    /** A valid input that libswin does not handle (a known model architecture, layout or
+     *  setting whose computation libswin lacks; the message names it). */
     SWIN_ERR_UNSUPPORTED = 15
 } swin_status;
 
@@ -475,8 +475,10 @@ SWIN_API int64_t swin_tensor_dim(const swin_tensor *tensor, int i);
 SWIN_API int64_t swin_tensor_numel(const swin_tensor *tensor);
 
 /**
- * Reads a NumPy .npy file holding little-endian float32 ('<f4'), C order, 1 to 8 dimensions,
- * into a new tensor owned by the caller. Thread-safe.
+ * Reads a NumPy .npy file (format 1.0, 2.0 or 3.0) holding float32 ('<f4', or big-endian '>f4',
+ * byte-swapped on reading), C order, 1 to 8 dimensions, into a new tensor owned by the caller.
+ * The header must be the dict numpy writes: the keys 'descr', 'fortran_order' and 'shape', each
+ * exactly once, and no other. Non-regular files (a FIFO) are refused at once. Thread-safe.
  * @param out  receives the tensor; NULL on failure.
  * @param path the file.
  * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_FORMAT (bad magic, header,
@@ -586,8 +588,8 @@ SWIN_API swin_status swin_context_output(swin_context *ctx, swin_output kind, in
  * @param out  receives the image; NULL on failure.
  * @param path the file.
  * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT, SWIN_ERR_IO, SWIN_ERR_FORMAT (not JPEG/PNG,
- * corrupt, larger than 178956970 pixels), SWIN_ERR_TRUNCATED, SWIN_ERR_UNSUPPORTED (CMYK JPEG),
- * SWIN_ERR_OUT_OF_MEMORY.
+ * corrupt, larger than 178956970 pixels), SWIN_ERR_TRUNCATED, SWIN_ERR_OUT_OF_MEMORY. CMYK and
+ * YCCK JPEGs are decoded and converted to RGB as PIL converts them.
  */
 SWIN_API swin_status swin_image_load_file(swin_image **out, const char *path);
 
