@@ -193,9 +193,15 @@ swin_status swin__st_parse(swin_safetensors *st, const uint8_t *data, size_t siz
         return swin__error(SWIN_ERR_TRUNCATED,
                            "safetensors: header length %llu runs past the end of the %zu-byte file",
                            (unsigned long long)hlen, size);
-    if (hlen < 2 || data[8] != '{')
+    /* JSON whitespace may come before the '{' (and after the '}'), as the reference reader
+     * (serde_json) accepts */
+    size_t first = 8;
+    while (first < 8 + hlen && (data[first] == ' ' || data[first] == '\t' || data[first] == '\n' ||
+                                data[first] == '\r'))
+        first++;
+    if (hlen < 2 || first == 8 + hlen || data[first] != '{')
         return swin__error(SWIN_ERR_HEADER,
-                           "safetensors: header at byte 8 does not start with '{'");
+                           "safetensors: header at byte %zu does not start with '{'", first);
     const uint8_t *section = data + 8 + hlen;
     const size_t data_size = size - 8 - (size_t)hlen;
 

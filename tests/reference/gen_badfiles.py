@@ -191,9 +191,9 @@ def main():
     # ---- not JSON, not an object ----
     add("header_not_json", "HEADER", "JSON", "header is '{not json}'", assemble("{not json}", b""))
     add("header_array", "HEADER", "'{'", "header is the JSON array '[]'", assemble("[]", b""))
-    add("header_leading_space", "HEADER", "'{'",
-        "header starts with a space before '{' (the format requires '{' first)",
-        assemble(" " + h, d))
+    add("header_leading_text", "HEADER", "'{'",
+        "header starts with 'x' before '{' (only JSON whitespace may come first)",
+        assemble("x" + h, d))
     add("header_trailing_garbage", "HEADER", "JSON", "valid JSON object followed by 'x'",
         assemble(h + "x", d))
     add("header_truncated_json", "HEADER", "JSON", "header JSON cut in the middle of an entry",
