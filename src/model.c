@@ -1,6 +1,7 @@
 /* Public model and context API: loading, family dispatch, facts, memory plans, runs. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -91,6 +92,17 @@ static swin_status resolve_preprocessing(swin_model *m, const swin_options *opts
     if (PRE_VALUE("rescale_factor") && !swin__parse_double(v, &p->rescale_factor))
         return swin__error(SWIN_ERR_CONFIG, "rescale_factor: \"%.64s\" is not positive", v);
 #undef PRE_VALUE
+    /* every normalised pixel must be a finite float: (x - mean) / std for x in [0, 255 *
+     * rescale_factor] */
+    for (int c = 0; c < 3; c++) {
+        const double top = 255.0 * p->rescale_factor, mu = p->mean[c], sd = p->std[c];
+        const double far = fabs(mu) > fabs(top - mu) ? fabs(mu) : fabs(top - mu);
+        if (!(far / sd <= 1e30))
+            return swin__error(SWIN_ERR_CONFIG,
+                               "mean %g and std %g (channel %d) with rescale_factor %g make the "
+                               "normalised input non-finite",
+                               mu, sd, c, p->rescale_factor);
+    }
     if (p->input_size > 16384 || p->resize_h > 16384 || p->shortest_edge > 16384)
         return swin__error(SWIN_ERR_CONFIG, "input_size %lld is too large",
                            (long long)p->input_size);
@@ -380,7 +392,12 @@ swin_status swin__arena_alloc(swin_context *ctx, const swin_arena *counted, int6
                            (long long)B, (long long)ctx->model->in_chans, (long long)H,
                            (long long)W);
     ctx->arena = swin__aligned_alloc(bytes);
-    if (!ctx->arena) return swin__oom();
+    if (!ctx->arena)
+        return swin__error(SWIN_ERR_OUT_OF_MEMORY,
+                           "out of memory: the activations of an input [%lld, %lld, %lld, %lld] "
+                           "need %zu bytes (%.1f MiB)",
+                           (long long)B, (long long)ctx->model->in_chans, (long long)H,
+                           (long long)W, bytes, (double)bytes / 1048576.0);
     ctx->arena_bytes = bytes;
     return SWIN_OK;
 }

@@ -4,7 +4,7 @@
  * directory) is an error naming it, not "no config"; swin_tensor_save_npy replaces its file
  * atomically: under a file-size limit it fails with the reason and leaves the old file intact,
  * with no temporary left behind; the swin program does the same instead of dying from
- * SIGXFSZ. */
+ * SIGXFSZ; whitespace around a safetensors header is read as the reference reader reads it. */
 #define _DEFAULT_SOURCE /* mkfifo, symlink, mkdtemp, fork, setrlimit */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -219,12 +219,126 @@ static void test_cli_file_limit(void **state) {
     assert_false(leftover("cli.npy", "cli.npy"));
 }
 
+/* Logits of the model in `bytes` on examples/input.npy. */
+static swin_tensor *logits_of(const unsigned char *bytes, size_t n) {
+    swin_model *m;
+    assert_int_equal(swin_model_load_memory(&m, bytes, n, NULL), SWIN_OK);
+    swin_tensor *x, *y;
+    assert_int_equal(swin_tensor_load_npy(&x, SWIN_EXAMPLES_DIR "/input.npy"), SWIN_OK);
+    swin_context *ctx;
+    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+    assert_int_equal(swin_context_run(ctx, x), SWIN_OK);
+    const swin_tensor *out;
+    assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &out), SWIN_OK);
+    const int64_t shape[2] = {swin_tensor_dim(out, 0), swin_tensor_dim(out, 1)};
+    assert_int_equal(swin_tensor_create(&y, 2, shape), SWIN_OK);
+    memcpy(swin_tensor_data(y), swin_tensor_data(out),
+           (size_t)swin_tensor_numel(out) * sizeof(float));
+    swin_context_free(ctx);
+    swin_tensor_free(x);
+    swin_model_free(m);
+    return y;
+}
+
+/* JSON whitespace before the header's '{' (and after its '}') is accepted, as the reference
+ * safetensors reader accepts it (before: SWIN_ERR_HEADER); the model is the same. */
+static void test_header_whitespace(void **state) {
+    (void)state;
+    FILE *fp = fopen(SWIN_EXAMPLES_DIR "/swin_micro.safetensors", "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    const size_t n = (size_t)ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *orig = malloc(n), *ws = malloc(n + 16);
+    assert_non_null(orig);
+    assert_non_null(ws);
+    assert_int_equal(fread(orig, 1, n, fp), n);
+    fclose(fp);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | orig[i];
+    /* 8 bytes of whitespace before the '{' and 8 more after the header (keeps the alignment) */
+    const uint64_t nlen = hlen + 16;
+    for (int i = 0; i < 8; i++)
+        ws[i] = (unsigned char)(nlen >> (8 * i));
+    memcpy(ws + 8, " \t\n\r \n  ", 8);
+    memcpy(ws + 16, orig + 8, (size_t)hlen);
+    memcpy(ws + 16 + hlen, "\n \t     ", 8);
+    memcpy(ws + 24 + hlen, orig + 8 + hlen, n - 8 - (size_t)hlen);
+    swin_tensor *a = logits_of(orig, n), *b = logits_of(ws, n + 16);
+    assert_int_equal(swin_tensor_numel(a), swin_tensor_numel(b));
+    assert_memory_equal(swin_tensor_data(a), swin_tensor_data(b),
+                        (size_t)swin_tensor_numel(a) * sizeof(float));
+    swin_tensor_free(a);
+    swin_tensor_free(b);
+    free(orig);
+    free(ws);
+}
+
+/* Item 11: preprocessing values that make the normalised input non-finite are refused at load
+ * (before: classify --json printed "prob": -nan); an allocation too large for the machine says
+ * how many bytes it asked for; the swin program names a bad image's path once. */
+static void test_small_items(void **state) {
+    (void)state;
+    swin_options *o;
+    assert_int_equal(swin_options_create(&o), SWIN_OK);
+    assert_int_equal(swin_options_set(o, "std", "1e-40,1,1"), SWIN_OK);
+    swin_model *m = NULL;
+    swin_status s = swin_model_load_file(&m, SWIN_EXAMPLES_DIR "/swin_micro.safetensors", o);
+    if (s != SWIN_ERR_CONFIG || !strstr(swin_last_error(), "non-finite"))
+        fail_msg("std 1e-40: %s (%s)", swin_status_string(s), swin_last_error());
+    swin_options_free(o);
+    assert_int_equal(swin_model_load_file(&m, SWIN_EXAMPLES_DIR "/swin_micro.safetensors", NULL),
+                     SWIN_OK);
+    swin_context *ctx;
+    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+    /* the activations' allocation fails (the test hook, so that no sanitizer or overcommit
+     * policy decides): each failing allocation in turn until it is that one */
+    assert_int_equal(swin_context_reserve(ctx, 1, 16, 16), SWIN_OK); /* the pool, made once */
+    bool seen = false;
+    for (long k = 1; k < 64 && !seen; k++) {
+        swin__alloc_fail_at(k);
+        s = swin_context_reserve(ctx, 3, 16, 16);
+        swin__alloc_fail_at(0);
+        if (s == SWIN_OK) break;
+        assert_int_equal(s, SWIN_ERR_OUT_OF_MEMORY);
+        seen = strstr(swin_last_error(), "activations") != NULL;
+        if (seen && !strstr(swin_last_error(), "[3, 3, 16, 16] need "))
+            fail_msg("%s", swin_last_error());
+    }
+    assert_true(seen);
+    swin_context_free(ctx);
+    swin_model_free(m);
+    /* a bad image: its path once in the program's message */
+    const char *bad = in_dir("bad.jpg");
+    FILE *fp = fopen(bad, "wb");
+    assert_non_null(fp);
+    fputs("not an image", fp);
+    fclose(fp);
+    char err[512], cmd[2048];
+    snprintf(err, sizeof err, "%s", in_dir("stderr_bad"));
+    snprintf(cmd, sizeof cmd, "'%s' classify --model '%s/shapes' '%s' 2>'%s' >/dev/null", SWIN_CLI,
+             SWIN_EXAMPLES_DIR, in_dir("bad.jpg"), err);
+    const int st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    fp = fopen(err, "rb");
+    assert_non_null(fp);
+    char msg[2048] = "";
+    const size_t n = fread(msg, 1, sizeof msg - 1, fp);
+    msg[n] = '\0';
+    fclose(fp);
+    const char *first = strstr(msg, "bad.jpg");
+    if (!first || strstr(first + 1, "bad.jpg")) fail_msg("stderr: %s", msg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo),
         cmocka_unit_test(test_unreadable_config),
         cmocka_unit_test(test_atomic_save),
         cmocka_unit_test(test_cli_file_limit),
+        cmocka_unit_test(test_header_whitespace),
+        cmocka_unit_test(test_small_items),
     };
     /* SWIN_TEST_ONLY=test_fifo runs one test (to show each failing against older code) */
     if (getenv("SWIN_TEST_ONLY")) cmocka_set_test_filter(getenv("SWIN_TEST_ONLY"));

@@ -59,7 +59,11 @@ static void print_keys(FILE *fp) {
 }
 
 static int fail(const char *what, swin_status s) {
-    fprintf(stderr, "swin: error: %s: %s (%s)\n", what, swin_last_error(), swin_status_string(s));
+    if (strstr(swin_last_error(), what)) /* the message names it already */
+        fprintf(stderr, "swin: error: %s (%s)\n", swin_last_error(), swin_status_string(s));
+    else
+        fprintf(stderr, "swin: error: %s: %s (%s)\n", what, swin_last_error(),
+                swin_status_string(s));
     return 1;
 }
 
@@ -442,7 +446,10 @@ static void report(const swin_model *m, const char *path, const float *logits, i
         if (json) {
             printf("%s{\"index\": %lld, \"label\": ", r ? ", " : "", (long long)best[r]);
             json_string(label);
-            printf(", \"prob\": %.6f}", prob);
+            if (isfinite(prob)) /* JSON has no NaN */
+                printf(", \"prob\": %.6f}", prob);
+            else
+                printf(", \"prob\": null}");
         } else {
             printf("  %2ld. %-30s %8.4f%%\n", r + 1, label, 100.0 * prob);
         }

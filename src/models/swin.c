@@ -553,7 +553,11 @@ static swin_status tables(const impl *I, stage *g, swin_weights *w, int s) {
         !swin__mul_size(per_block, (size_t)g->depth, &all) || all > SIZE_MAX / sizeof(float))
         return swin__error(SWIN_ERR_CONFIG, "the relative position bias does not fit in memory");
     g->bias = swin__aligned_alloc(all * sizeof(float));
-    if (!g->bias) return swin__oom();
+    if (!g->bias)
+        return swin__error(SWIN_ERR_OUT_OF_MEMORY,
+                           "out of memory: the relative position bias of stage %d needs %zu bytes "
+                           "(%.1f MiB)",
+                           s, all * sizeof(float), (double)(all * sizeof(float)) / 1048576.0);
     if (I->var == V1) {
         int32_t *index = swin__malloc((size_t)(N * N) * sizeof *index);
         if (!index) return swin__oom();
@@ -583,8 +587,13 @@ static swin_status tables(const impl *I, stage *g, swin_weights *w, int s) {
     if (g->depth < 2) return SWIN_OK;
     swin_geom q;
     if (!block_geom(I, g, g->H, g->W, true, &q) || (!q.sh && !q.sw)) return SWIN_OK;
-    g->mask = swin__aligned_alloc((size_t)(q.nW * N * N) * sizeof(float));
-    if (!g->mask) return swin__oom();
+    const size_t mask_bytes = (size_t)(q.nW * N * N) * sizeof(float);
+    g->mask = swin__aligned_alloc(mask_bytes);
+    if (!g->mask)
+        return swin__error(SWIN_ERR_OUT_OF_MEMORY,
+                           "out of memory: the shift mask of stage %d at img_size %lld needs %zu "
+                           "bytes (%.1f MiB)",
+                           s, (long long)I->img_size, mask_bytes, (double)mask_bytes / 1048576.0);
     shift_mask(I, g->mask, &q);
     g->mask_geom = q;
     return SWIN_OK;
