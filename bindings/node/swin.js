@@ -2,6 +2,10 @@
 // libswin through koffi: the C ABI only (opaque handles, int statuses, float pointers), no
 // macros and no struct layouts. See docs/ffi.md. The library is SWIN_LIBRARY, else the
 // installed libswin.so.0.
+// Lifetime: every call is synchronous (koffi's plain calls, never .async), and run() frees the
+// model, context and tensor it made before it returns, so no handle outlives a call and no
+// free can race a running call (each worker thread loads its own copy of this module).
+// The raw functions in `c` carry the C rules (docs/threading.md).
 const koffi = require('koffi');
 
 const lib = koffi.load(process.env.SWIN_LIBRARY || 'libswin.so.0');
@@ -49,20 +53,60 @@ function check(status) {
     if (status !== 0) throw new SwinError(status);
 }
 
-// Runs a model on a batch. input: Float32Array of numel(shape) floats, NCHW. Returns
-// {shape, data} with a copy of the output: kind is a name of OUTPUTS ('logits', 'features',
-// 'tokens', 'pooler', 'stage') or its number; index picks the stage of 'stage'.
+// Arguments are checked before they reach C: koffi would pass 2**32 + 3 to an int as 3, 3.7 as
+// 3 and NaN as 0, BigInt64Array.from wraps 2n**64n + 2n to 2, and C reads a string only up to
+// its first NUL.
+function cInt(value, what) { // C int: a Number or BigInt integer in -2^31..2^31-1
+    if (typeof value !== 'number' && typeof value !== 'bigint')
+        throw new TypeError(`${what} must be an integer, not ${typeof value}`);
+    if (typeof value === 'number' && !Number.isInteger(value))
+        throw new RangeError(`${what} ${value} is not an integer`);
+    if (value < -(2 ** 31) || value > 2 ** 31 - 1)
+        throw new RangeError(`${what} ${value} is out of range for C int (-2^31..2^31-1)`);
+    return Number(value);
+}
+
+function cInt64(value, what) { // int64_t, as a BigInt: a BigInt in range, or an exact Number
+    if (typeof value === 'bigint') {
+        if (value < -(2n ** 63n) || value > 2n ** 63n - 1n)
+            throw new RangeError(`${what} ${value} is out of range for C int64_t (-2^63..2^63-1)`);
+        return value;
+    }
+    if (typeof value !== 'number') throw new TypeError(`${what} must be an integer, not ${typeof value}`);
+    if (!Number.isSafeInteger(value))  // beyond 2^53 a Number is not the integer that was written
+        throw new RangeError(`${what} ${value} is not an integer within +-(2^53-1); use a BigInt`);
+    return BigInt(value);
+}
+
+function cString(value, what) {
+    if (typeof value !== 'string') throw new TypeError(`${what} must be a string, not ${typeof value}`);
+    if (value.includes('\0')) throw new TypeError(`${what} contains a NUL character: ${JSON.stringify(value)}`);
+    return value;
+}
+
+// Runs a model on a batch. input: Float32Array of numel(shape) floats, NCHW; shape: integers
+// (Numbers up to 2^53, or BigInts). Returns {shape, data} with a copy of the output: kind is a
+// name of OUTPUTS ('logits', 'features', 'tokens', 'pooler', 'stage') or its number; index
+// picks the stage of 'stage'. A path with a NUL or a non-integer or out-of-range number throws
+// TypeError or RangeError before anything is loaded; a failure of the library, SwinError.
 // The input tensor is allocated by libswin (swin_tensor_create) and filled through a view of its
 // memory: the tensor keeps its data pointer after the call that made it, and a pointer into a
 // JS-managed array is only guaranteed for the duration of one call (docs/ffi.md).
 function run(modelPath, input, shape, kind = 'logits', index = 0) {
-    const k = typeof kind === 'string' ? OUTPUTS[kind] : kind;
+    const k = typeof kind === 'string' ? (Object.hasOwn(OUTPUTS, kind) ? OUTPUTS[kind] : undefined)
+                                       : cInt(kind, 'output kind');
     if (k === undefined) throw new RangeError(`unknown output ${kind}: one of ${Object.keys(OUTPUTS)}`);
+    cString(modelPath, 'model path');
+    index = cInt(index, 'index');
+    if (!Array.isArray(shape) && !ArrayBuffer.isView(shape))
+        throw new TypeError('shape must be an array of integers');
+    const shape64 = BigInt64Array.from(shape, (d, i) => cInt64(d, `shape[${i}]`));
+    const ndim = cInt(shape.length, 'ndim');
     const model = [null], ctx = [null], tensor = [null], out = [null];
     try {
         check(c.model_load_file(model, modelPath, null));
         check(c.context_create(ctx, model[0]));
-        check(c.tensor_create(tensor, shape.length, BigInt64Array.from(shape.map(BigInt))));
+        check(c.tensor_create(tensor, ndim, shape64));
         const n_in = Number(c.tensor_numel(tensor[0]));
         if (n_in !== input.length) throw new RangeError(`input has ${input.length} floats, shape needs ${n_in}`);
         new Float32Array(koffi.view(c.tensor_data(tensor[0]), 4 * n_in)).set(input);

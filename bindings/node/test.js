@@ -45,4 +45,57 @@ try {
 const errOk = err instanceof swin.SwinError && err.message.startsWith('SWIN_ERR_IO: ') &&
               err.message.includes('/nonexistent.safetensors');
 console.log(`error path: ${err && err.message} (${errOk ? 'ok' : 'FAILED'})`);
-process.exit(ok && tokOk && errOk ? 0 : 1);
+
+// Arguments out of their C type's range, non-integers, and strings with a NUL are refused
+// before they reach C (koffi would wrap 2**32 to 0, truncate 1.5 to 1 and turn NaN into 0;
+// BigInt64Array wraps 2n**64n + 2n to 2; C reads a path up to its first NUL).
+const micro = path.join(ex, 'swin_micro.safetensors');
+const [b, ch, h, w] = input.shape;
+const refused = [
+    // [what, the call, the error it must throw]
+    ['index 2**32', () => swin.run(micro, input.data, input.shape, 'stage', 2 ** 32), RangeError],
+    ['index 2**31', () => swin.run(micro, input.data, input.shape, 'stage', 2 ** 31), RangeError],
+    ['index -(2**31)-1', () => swin.run(micro, input.data, input.shape, 'stage', -(2 ** 31) - 1), RangeError],
+    ['index 2n**32n', () => swin.run(micro, input.data, input.shape, 'stage', 2n ** 32n), RangeError],
+    ['index 0.5', () => swin.run(micro, input.data, input.shape, 'stage', 0.5), RangeError],
+    ['index NaN', () => swin.run(micro, input.data, input.shape, 'stage', NaN), RangeError],
+    ['index Infinity', () => swin.run(micro, input.data, input.shape, 'stage', Infinity), RangeError],
+    ['index "1"', () => swin.run(micro, input.data, input.shape, 'stage', '1'), TypeError],
+    ['kind 2**32', () => swin.run(micro, input.data, input.shape, 2 ** 32), RangeError],
+    ['kind 1.5', () => swin.run(micro, input.data, input.shape, 1.5), RangeError],
+    ['kind "toString"', () => swin.run(micro, input.data, input.shape, 'toString'), RangeError],
+    ['shape 2n**64n+2n', () => swin.run(micro, input.data, [2n ** 64n + 2n, ch, h, w]), RangeError],
+    ['shape 2n**63n', () => swin.run(micro, input.data, [2n ** 63n, ch, h, w]), RangeError],
+    ['shape 2**64+2', () => swin.run(micro, input.data, [2 ** 64 + 2, ch, h, w]), RangeError],
+    ['shape 2**53', () => swin.run(micro, input.data, [2 ** 53, ch, h, w]), RangeError],
+    ['shape 2.5', () => swin.run(micro, input.data, [2.5, ch, h, w]), RangeError],
+    ['shape NaN', () => swin.run(micro, input.data, [NaN, ch, h, w]), RangeError],
+    ['shape "2"', () => swin.run(micro, input.data, ['2', ch, h, w]), TypeError],
+    ['shape not an array', () => swin.run(micro, input.data, 4), TypeError],
+    ['path with \\u0000', () => swin.run(micro + '\u0000.other', input.data, input.shape), TypeError],
+    ['path not a string', () => swin.run(42, input.data, input.shape), TypeError],
+    // in range, the library decides
+    ['index 2**31-1', () => swin.run(micro, input.data, input.shape, 'stage', 2 ** 31 - 1), swin.SwinError],
+    ['shape -2', () => swin.run(micro, input.data, [-2, ch, h, w]), swin.SwinError],
+];
+let argsOk = true;
+for (const [what, call, Type] of refused) {
+    let e = null;
+    try {
+        call();
+    } catch (x) {
+        e = x;
+    }
+    if (!(e instanceof Type)) {
+        argsOk = false;
+        console.log(`  ${what}: expected ${Type.name}, got ${e ? `${e.constructor.name}: ${e.message}` : 'a result'}`);
+    }
+}
+// integers given as BigInts or exact Numbers still run
+const big = swin.run(micro, input.data, [BigInt(b), BigInt(ch), BigInt(h), BigInt(w)], 'stage', 1n);
+const small = swin.run(micro, input.data, input.shape, 2, 1);
+argsOk = argsOk && JSON.stringify(big.shape) === JSON.stringify(small.shape) &&
+         big.data.every((v, i) => v === small.data[i]);
+console.log(`arguments: ${refused.length} out-of-range, non-integer or NUL cases refused ` +
+            `(${argsOk ? 'ok' : 'FAILED'})`);
+process.exit(ok && tokOk && errOk && argsOk ? 0 : 1);

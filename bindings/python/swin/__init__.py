@@ -6,13 +6,17 @@
     for r in model.classify(["cat.jpg"], top=5):
         print(r["path"], r["top"][0]["label"], r["top"][0]["prob"])
 
-A Model is immutable and may be shared by threads; a Context runs it and belongs to one thread
-at a time (Model.run creates a fresh one per call; keep a Context for repeated runs).
-Inputs go in without a copy when they are C-contiguous float32 arrays; outputs are copied out
-of the context into new NumPy arrays. Every failure raises SwinError with the library's status
-and message.
+A Model is immutable and may be shared by threads; a Context runs it, one call at a time (the
+binding serializes calls on one Context; Model.run creates a fresh one per call; keep a Context
+per thread for repeated runs). close() waits for the calls running in other threads, and calls
+after it raise SwinError. Inputs go in without a copy when they are C-contiguous float32 arrays;
+outputs are copied out of the context into new NumPy arrays. Every failure of the library
+raises SwinError with its status and message; an integer outside its C type's range raises
+ValueError (TypeError for a non-integer), and so does a string or path with a NUL character.
 """
+import contextlib
 import ctypes
+import operator
 import os
 import threading
 import weakref
@@ -69,8 +73,33 @@ def _check(status):
         raise SwinError(status, _lib.swin_last_error().decode(errors="replace"))
 
 
+_C_RANGES = {"int": (-2**31, 2**31 - 1), "int64_t": (-2**63, 2**63 - 1)}
+
+
+def _c_int(value, what, ctype="int"):
+    """value as a Python int within the C type's range: ctypes would wrap 2**32 to 0 silently.
+    ValueError outside it, TypeError for a non-integer (2.5 is not truncated)."""
+    v = operator.index(value)
+    lo, hi = _C_RANGES[ctype]
+    if not lo <= v <= hi:
+        raise ValueError("%s %d is out of range for C %s (%d..%d)" % (what, v, ctype, lo, hi))
+    return v
+
+
+def _c_str(text, what):
+    """A str as a NUL-terminated UTF-8 char *; ValueError if it holds a NUL, which C would take
+    for its end."""
+    b = text.encode()
+    if b"\0" in b:
+        raise ValueError("%s contains a NUL character: %r" % (what, text))
+    return b
+
+
 def _path(p):
-    return os.fsencode(p)
+    b = os.fsencode(p)
+    if b"\0" in b:
+        raise ValueError("path contains a NUL character: %r" % (p,))
+    return b
 
 
 def library_version():
@@ -80,7 +109,7 @@ def library_version():
 
 def set_num_threads(n):
     """Threads OpenBLAS uses per matrix product; process-global (all models and contexts)."""
-    _check(_lib.swin_set_num_threads(int(n)))
+    _check(_lib.swin_set_num_threads(_c_int(n, "threads")))
 
 
 def get_num_threads():
@@ -209,6 +238,10 @@ class Model:
     path: a .safetensors file or a Hugging Face hub folder (model.safetensors + config.json).
     options: explicit architecture settings, {"arch": "swin_tiny_patch4_window7_224", ...};
     values may be strings, numbers or sequences of numbers (written "2,2,6,2").
+
+    close() (or the end of a with block) frees it: it waits for the calls running on the model
+    and its contexts in other threads to return, then frees every Context made from it and the
+    model; calls that start once close() has begun raise SwinError ("the model is closed").
     """
 
     def __init__(self, path, options=None):
@@ -219,7 +252,8 @@ class Model:
     def from_bytes(cls, data, options=None):
         """Loads safetensors bytes; the model keeps its own copy of them alive."""
         self = cls.__new__(cls)
-        buf = ctypes.create_string_buffer(bytes(data), len(data))
+        data = bytes(data)  # len() of a memoryview counts items, not bytes
+        buf = ctypes.create_string_buffer(data, len(data))
         self._init(lambda out, opts: _lib.swin_model_load_memory(out, buf, len(data), opts),
                    options)
         self._buffer = buf  # borrowed by the C model until it is freed
@@ -228,8 +262,15 @@ class Model:
 
     def _init(self, load, options):
         self._handle = None
+        # Lifetime: _calls counts the calls in flight on the model or one of its contexts
+        # (close() waits for them); the C model must outlive its contexts, so it is freed once
+        # it is closed and _open_contexts, the contexts not yet freed, is 0. An RLock: a
+        # Context's __del__ may run (garbage collection) in a thread that holds it.
+        self._cv = threading.Condition(threading.RLock())
+        self._closed = False
+        self._calls = 0
+        self._open_contexts = 0
         self._contexts = weakref.WeakSet()
-        self._lock = threading.Lock()
         opts = ctypes.c_void_p()
         try:
             if options:
@@ -237,7 +278,8 @@ class Model:
                 for key, value in options.items():
                     if isinstance(value, (list, tuple)):
                         value = ",".join(str(v) for v in value)
-                    _check(_lib.swin_options_set(opts, str(key).encode(), str(value).encode()))
+                    _check(_lib.swin_options_set(opts, _c_str(str(key), "option key"),
+                                                 _c_str(str(value), "option %s" % key)))
             handle = ctypes.c_void_p()
             _check(load(ctypes.byref(handle), opts))
             self._handle = handle
@@ -245,14 +287,41 @@ class Model:
             _lib.swin_options_free(opts)
 
     # -- lifetime --
+    @contextlib.contextmanager
+    def _use(self):
+        """The model's handle, for one call: SwinError once close() has begun; close() waits
+        until the call is over."""
+        with self._cv:
+            if self._closed:
+                raise SwinError(Status.ERR_INVALID_ARGUMENT, "the model is closed")
+            self._calls += 1
+        try:
+            yield self._handle
+        finally:
+            with self._cv:
+                self._calls -= 1
+                if self._calls == 0:
+                    self._cv.notify_all()
+
     def close(self):
-        """Frees the model, and first every Context made from it. Idempotent."""
-        with self._lock:
-            for ctx in list(self._contexts):
-                ctx.close()
-            if self._handle is not None:
-                _lib.swin_model_free(self._handle)
-                self._handle = None
+        """Frees the model, and first every Context made from it. Idempotent. Calls running on
+        the model or its contexts in other threads return first (close waits for them); calls
+        made once close has begun raise SwinError."""
+        with self._cv:
+            self._closed = True
+            while self._calls:
+                self._cv.wait()
+            contexts = list(self._contexts)
+        for ctx in contexts:
+            ctx.close()
+        self._free_if_unused()
+
+    def _free_if_unused(self):
+        with self._cv:
+            if not self._closed or self._open_contexts or self._handle is None:
+                return
+            handle, self._handle = self._handle, None
+        _lib.swin_model_free(handle)
 
     def __enter__(self):
         return self
@@ -262,20 +331,21 @@ class Model:
 
     def __del__(self):
         if getattr(self, "_handle", None) is not None:
-            _lib.swin_model_free(self._handle)
-            self._handle = None
+            self.close()
 
     @property
     def handle(self):
-        if self._handle is None:
+        """The swin_model pointer, for other ctypes code: valid until close()."""
+        if self._closed:
             raise SwinError(Status.ERR_INVALID_ARGUMENT, "the model is closed")
         return self._handle
 
     # -- facts --
     def get(self, key):
         """Resolved architecture or preprocessing value for key (a string), or None."""
-        v = _lib.swin_model_get(self.handle, key.encode())
-        return None if v is None else v.decode()
+        with self._use() as h:
+            v = _lib.swin_model_get(h, _c_str(key, "key"))
+            return None if v is None else v.decode()
 
     @property
     def info(self):
@@ -283,32 +353,38 @@ class Model:
         preprocessing), as an ordered dict of strings."""
         out = {}
         key, value = ctypes.c_char_p(), ctypes.c_char_p()
-        for i in range(_lib.swin_model_config_count(self.handle)):
-            _check(_lib.swin_model_config_item(self.handle, i, ctypes.byref(key),
-                                               ctypes.byref(value)))
-            out[key.value.decode()] = value.value.decode()
+        with self._use() as h:
+            for i in range(_lib.swin_model_config_count(h)):
+                _check(_lib.swin_model_config_item(h, i, ctypes.byref(key), ctypes.byref(value)))
+                out[key.value.decode()] = value.value.decode()
         return out
 
     @property
     def num_classes(self):
-        return _lib.swin_model_num_classes(self.handle)
+        with self._use() as h:
+            return _lib.swin_model_num_classes(h)
 
     @property
     def num_stages(self):
-        return _lib.swin_model_num_stages(self.handle)
+        with self._use() as h:
+            return _lib.swin_model_num_stages(h)
 
     @property
     def num_params(self):
-        return _lib.swin_model_num_params(self.handle)
+        with self._use() as h:
+            return _lib.swin_model_num_params(h)
 
     @property
     def input_size(self):
         """Side S of the square input the model's preprocessing produces."""
-        return _lib.swin_model_input_size(self.handle)
+        with self._use() as h:
+            return _lib.swin_model_input_size(h)
 
     def label(self, index):
-        v = _lib.swin_model_label(self.handle, int(index))
-        return None if v is None else v.decode()
+        index = _c_int(index, "label index", "int64_t")
+        with self._use() as h:
+            v = _lib.swin_model_label(h, index)
+            return None if v is None else v.decode()
 
     @property
     def labels(self):
@@ -318,14 +394,18 @@ class Model:
 
     def flops(self, stage=-1):
         """(flops, flops_global) in multiply-accumulates for one image; stage -1 = whole model."""
+        stage = _c_int(stage, "stage")
         f, g = ctypes.c_double(), ctypes.c_double()
-        _check(_lib.swin_model_flops(self.handle, int(stage), ctypes.byref(f), ctypes.byref(g)))
+        with self._use() as h:
+            _check(_lib.swin_model_flops(h, stage, ctypes.byref(f), ctypes.byref(g)))
         return f.value, g.value
 
     def stage_dims(self, stage):
         """{depth, heads, channels, height, width, window} of one stage at img_size."""
+        stage = _c_int(stage, "stage")
         v = [ctypes.c_int64() for _ in range(6)]
-        _check(_lib.swin_model_stage_dims(self.handle, int(stage), *[ctypes.byref(x) for x in v]))
+        with self._use() as h:
+            _check(_lib.swin_model_stage_dims(h, stage, *[ctypes.byref(x) for x in v]))
         names = ("depth", "heads", "channels", "height", "width", "window")
         return dict(zip(names, (x.value for x in v)))
 
@@ -334,17 +414,17 @@ class Model:
         out = []
         name, dtype = ctypes.c_char_p(), ctypes.c_char_p()
         ndim, shape = ctypes.c_int(), ctypes.POINTER(ctypes.c_int64)()
-        for i in range(_lib.swin_model_num_tensors(self.handle)):
-            _check(_lib.swin_model_tensor_info(self.handle, i, ctypes.byref(name),
-                                               ctypes.byref(dtype), ctypes.byref(ndim),
-                                               ctypes.byref(shape)))
-            out.append((name.value.decode(), dtype.value.decode(),
-                        tuple(shape[d] for d in range(ndim.value))))
+        with self._use() as h:
+            for i in range(_lib.swin_model_num_tensors(h)):
+                _check(_lib.swin_model_tensor_info(h, i, ctypes.byref(name), ctypes.byref(dtype),
+                                                   ctypes.byref(ndim), ctypes.byref(shape)))
+                out.append((name.value.decode(), dtype.value.decode(),
+                            tuple(shape[d] for d in range(ndim.value))))
         return out
 
     # -- running --
     def context(self):
-        """A new Context (activation memory) for this model; use it from one thread at a time."""
+        """A new Context (activation memory) for this model; calls on it run one at a time."""
         return Context(self)
 
     def run(self, x, output="logits", stage=0):
@@ -365,13 +445,16 @@ class Model:
         batch = np.zeros((len(images), 3, S, S), dtype=np.float32)
         with _Tensor(batch) as t:
             for i, item in enumerate(images):
-                with _Image(item) as img:
-                    _check(_lib.swin_image_preprocess(img, self.handle, t, i))
+                with _Image(item) as img, self._use() as h:
+                    _check(_lib.swin_image_preprocess(img, h, t, i))
         return batch
 
     def classify(self, images, top=5, batch=8):
         """Top-k classes of each image (as `swin classify --json`): a list of
         {"path", "top": [{"index", "label", "prob"}, ...]}. A directory stands for its images."""
+        top, batch = operator.index(top), operator.index(batch)
+        if top < 1 or batch < 1:
+            raise ValueError("top and batch must be positive, not %d and %d" % (top, batch))
         items = _image_paths([images] if isinstance(images, (str, bytes, os.PathLike))
                              else list(images))
         if self.num_classes == 0:
@@ -395,31 +478,58 @@ class Model:
 
 
 class Context:
-    """Activation memory for running a model (swin_context). One thread at a time.
+    """Activation memory for running a model (swin_context).
 
     Planned once per input shape; outputs of the last run are read with logits(), features(),
-    stage(i) and stages(), each a new NumPy array."""
+    stage(i) and stages(), each a new NumPy array. Calls on one Context from several threads
+    run one at a time (a lock; the C library allows one thread at a time), so another thread's
+    run may come between a run and the read of its outputs: keep a Context per thread."""
 
     def __init__(self, model, threads=0):
         """threads: the threads this context runs on (swin_context_set_num_threads); 0 follows
         set_num_threads() / SWIN_NUM_THREADS / the number of cores."""
-        self.model = model  # the model must outlive the context
+        self._lock = threading.RLock()  # one call at a time; close() waits for the running one
         self._handle = None
+        self.model = model  # the C model outlives the context (Model._free_if_unused)
+        threads = _c_int(threads or 0, "threads")
         h = ctypes.c_void_p()
-        _check(_lib.swin_context_create(ctypes.byref(h), model.handle))
-        self._handle = h
-        model._contexts.add(self)
+        with model._use() as mh:
+            _check(_lib.swin_context_create(ctypes.byref(h), mh))
+            with model._cv:  # before close() can list the contexts: it waits for this call
+                self._handle = h
+                model._open_contexts += 1
+                model._contexts.add(self)
         if threads:
             self.set_num_threads(threads)
 
+    @contextlib.contextmanager
+    def _use(self):
+        """The context's handle for one call, with the context's lock held and the call counted
+        as one in flight on the model; SwinError once either is closed."""
+        with self._lock:
+            if self._handle is None:
+                raise SwinError(Status.ERR_INVALID_ARGUMENT, "the context is closed")
+            with self.model._use():
+                yield self._handle
+
     def set_num_threads(self, n):
         """Threads for this context's runs (1..1024; 0: the process default)."""
-        _check(_lib.swin_context_set_num_threads(self.handle, int(n)))
+        n = _c_int(n, "threads")
+        with self._use() as h:
+            _check(_lib.swin_context_set_num_threads(h, n))
 
     def close(self):
-        if self._handle is not None:
-            _lib.swin_context_free(self._handle)
-            self._handle = None
+        """Frees the context. Idempotent. A call running on it in another thread returns first
+        (close waits for it); calls made afterwards raise SwinError."""
+        with self._lock:
+            handle, self._handle = self._handle, None
+            if handle is None:
+                return
+            _lib.swin_context_free(handle)
+        model = self.model
+        with model._cv:
+            model._open_contexts -= 1
+        model._free_if_unused()  # frees the model if it was closed while this context was open
 
     def __enter__(self):
         return self
@@ -428,28 +538,34 @@ class Context:
         self.close()
 
     def __del__(self):
-        self.close()
+        if getattr(self, "_handle", None) is not None:
+            self.close()
 
     @property
     def handle(self):
+        """The swin_context pointer, for other ctypes code: valid until close()."""
         if self._handle is None:
             raise SwinError(Status.ERR_INVALID_ARGUMENT, "the context is closed")
         return self._handle
 
     def reserve(self, batch, height, width):
         """Plans and allocates the memory for [batch, C, height, width] inputs ahead of run."""
-        _check(_lib.swin_context_reserve(self.handle, int(batch), int(height), int(width)))
+        dims = [_c_int(v, n, "int64_t") for v, n in ((batch, "batch"), (height, "height"),
+                                                    (width, "width"))]
+        with self._use() as h:
+            _check(_lib.swin_context_reserve(h, *dims))
 
     @property
     def memory_bytes(self):
-        return _lib.swin_context_memory_bytes(self.handle)
+        with self._use() as h:
+            return _lib.swin_context_memory_bytes(h)
 
     def run(self, x):
         """Runs the model on x ([B, C, H, W] float32, read in place when C-contiguous float32).
         Returns self, so that ctx.run(x).logits() reads."""
         x = _as_batch(x)
-        with _Tensor(x) as t:
-            _check(_lib.swin_context_run(self.handle, t))
+        with _Tensor(x) as t, self._use() as h:
+            _check(_lib.swin_context_run(h, t))
         return self
 
     def output(self, kind="logits", index=0):
@@ -459,9 +575,11 @@ class Context:
             raise SwinError(Status.ERR_INVALID_ARGUMENT,
                             "output kind must be logits, features, stage, tokens or pooler, not %r"
                             % (kind,))
+        index = _c_int(index, "index")
         t = ctypes.c_void_p()
-        _check(_lib.swin_context_output(self.handle, kinds[kind], int(index), ctypes.byref(t)))
-        return _copy_out(t)
+        with self._use() as h:  # the output is borrowed from the context: copy it out inside
+            _check(_lib.swin_context_output(h, kinds[kind], index, ctypes.byref(t)))
+            return _copy_out(t)
 
     def logits(self):
         """[B, num_classes] of the last run."""

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 import numpy as np
@@ -141,6 +142,183 @@ class TestModel(unittest.TestCase):
             ctx.run(self.x)
         with self.assertRaises(swin.SwinError):
             m.num_classes
+
+
+class TestCloseWhileRunning(unittest.TestCase):
+    """close() while other threads are inside calls: it waits for the calls in flight (they
+    complete), later calls raise SwinError, and no memory in use is freed (issue: segfault /
+    heap-use-after-free in swin_context_free from Model.close)."""
+
+    ROUNDS = 50
+
+    @classmethod
+    def setUpClass(cls):
+        cls.x = np.load(INPUT)
+        cls.ref = np.load(os.path.join(EXAMPLES, "expected_logits.npy"))
+
+    def _race(self, work, close, i):
+        """Runs work() in a thread until it raises; close() meanwhile. Returns what it raised."""
+        started, raised = threading.Event(), []
+
+        def loop():
+            try:
+                while True:
+                    work()
+                    started.set()
+            except BaseException as e:  # anything but SwinError fails the test below
+                raised.append(e)
+            finally:
+                started.set()
+
+        t = threading.Thread(target=loop)
+        t.start()
+        started.wait(5)
+        time.sleep(0.0003 * (i % 4))  # close at different points of a run
+        close()
+        t.join(10)
+        self.assertFalse(t.is_alive(), "the running thread did not stop")
+        self.assertEqual(len(raised), 1)
+        self.assertIsInstance(raised[0], swin.SwinError)
+        self.assertEqual(raised[0].status, swin.Status.ERR_INVALID_ARGUMENT)
+        self.assertIn("closed", raised[0].message)
+
+    def test_model_close_while_a_context_runs(self):
+        for i in range(self.ROUNDS):
+            m = swin.Model(MICRO)
+            ctx = swin.Context(m, threads=2)
+            out = []
+            self._race(lambda: out.append(ctx.run(self.x).logits()), m.close, i)
+            for logits in out:  # every run that completed gave the right answer
+                assert_close(self, logits, self.ref)
+            for call in (lambda: ctx.run(self.x), ctx.logits, lambda: ctx.reserve(1, 112, 112),
+                         lambda: m.num_classes, lambda: m.run(self.x), m.context):
+                with self.assertRaises(swin.SwinError):
+                    call()
+            m.close()
+            ctx.close()
+
+    def test_context_close_while_it_runs(self):
+        with swin.Model(MICRO) as m:
+            for i in range(self.ROUNDS):
+                ctx = swin.Context(m, threads=2)
+                self._race(lambda: ctx.run(self.x).logits(), ctx.close, i)
+                with self.assertRaises(swin.SwinError):
+                    ctx.run(self.x)
+                ctx.close()
+            assert_close(self, m.run(self.x), self.ref)  # the model is still open
+
+    def test_model_close_while_model_calls_run(self):
+        for i in range(self.ROUNDS):
+            m = swin.Model(MICRO)
+
+            def work():
+                m.run(self.x)
+                m.info, m.label(0), m.tensors(), m.flops(), m.get("depths")
+            self._race(work, m.close, i)
+
+    def test_one_context_two_threads(self):
+        """Calls on one Context are serialized by the binding (the C rule: one thread at a time)."""
+        with swin.Model(MICRO) as m, swin.Context(m, threads=1) as ctx:
+            results = []
+
+            def work():
+                for _ in range(20):
+                    results.append(ctx.run(self.x).logits())
+            threads = [threading.Thread(target=work) for _ in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(len(results), 60)
+            for r in results:
+                assert_close(self, r, self.ref)
+
+
+class TestArgumentRanges(unittest.TestCase):
+    """Integers outside their C type's range raise ValueError (ctypes would wrap 2**32 to 0:
+    stage 0, label 1, one thread, batch 1), non-integers TypeError, and a string or path with a
+    NUL character ValueError (C would read it cut short: another file, another key)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.model = swin.Model(SHAPES)  # it has labels
+        cls.x = np.zeros((1, 3, 64, 64), np.float32)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.model.close()
+
+    def test_int(self):  # C int: stages, indices, threads
+        m = self.model
+        with m.context() as ctx:
+            ctx.run(self.x)
+            for big in (2**31, 2**32, 2**32 + 1, 2**64 + 1, -2**31 - 1, -2**32):
+                for call in (lambda: ctx.stage(big), lambda: ctx.output("logits", big),
+                             lambda: m.run(self.x, "stage", big), lambda: m.flops(big),
+                             lambda: m.stage_dims(big), lambda: ctx.set_num_threads(big),
+                             lambda: swin.Context(m, threads=big),
+                             lambda: swin.set_num_threads(big)):
+                    with self.assertRaises(ValueError):
+                        call()
+            # in range, the library decides
+            with self.assertRaises(swin.SwinError):
+                ctx.stage(2**31 - 1)
+            with self.assertRaises(swin.SwinError):
+                m.stage_dims(-2**31)
+            with self.assertRaises(swin.SwinError):
+                swin.Context(m, threads=1025)
+            self.assertEqual(ctx.stage(m.num_stages - 1).shape[0], 1)  # still runs
+
+    def test_int64(self):  # int64_t: labels, reserve
+        m = self.model
+        for big in (2**63, 2**64 + 1, -2**63 - 1):
+            with self.assertRaises(ValueError):
+                m.label(big)
+            with m.context() as ctx:
+                for dims in ((big, 64, 64), (1, big, 64), (1, 64, big)):
+                    with self.assertRaises(ValueError):
+                        ctx.reserve(*dims)
+                self.assertEqual(ctx.memory_bytes, 0)  # nothing was planned
+        self.assertEqual(m.label(1), "square")
+        self.assertIsNone(m.label(2**63 - 1))
+        self.assertIsNone(m.label(-2**63))
+        with m.context() as ctx, self.assertRaises(swin.SwinError):
+            ctx.reserve(-1, 64, 64)
+
+    def test_not_integers(self):
+        m = self.model
+        with m.context() as ctx:
+            ctx.run(self.x)
+            for call in (lambda: ctx.stage(1.5), lambda: m.label(0.5), lambda: m.flops(0.9),
+                         lambda: ctx.reserve(1.0, 64, 64), lambda: swin.Context(m, threads=2.5),
+                         lambda: swin.set_num_threads("2")):
+                with self.assertRaises(TypeError):
+                    call()
+            self.assertEqual(ctx.stage(np.int64(0)).shape[0], 1)  # NumPy integers are integers
+        for top, batch in ((0, 8), (-1, 8), (5, 0)):
+            with self.assertRaises(ValueError):
+                m.classify(IMAGES, top=top, batch=batch)
+
+    def test_nul_in_strings(self):
+        m = self.model
+        image = os.path.join(IMAGES, "img02.jpg")
+        with open(MICRO, "rb") as f:
+            data = f.read()
+        for call in (lambda: swin.Model(MICRO + "\0.other"),
+                     lambda: swin.Model(os.fsencode(MICRO) + b"\0"),
+                     lambda: swin.Model(SHAPES + "\0/x"),
+                     lambda: swin.Model(MICRO, options={"arch\0": "swin"}),
+                     lambda: swin.Model(MICRO, options={"arch": "swin\0vit"}),
+                     lambda: swin.Model(MICRO, options={"depths": ["2\0", 2, 2]}),
+                     lambda: swin.Model.from_bytes(data, options={"arch": "swin\0"}),
+                     lambda: m.get("num_classes\0junk"),
+                     lambda: m.preprocess(image + "\0"),
+                     lambda: m.classify([image + "\0"]),
+                     lambda: swin.load_image(image + "\0x")):
+            with self.assertRaises(ValueError):
+                call()
+        self.assertIsNotNone(m.get("mean"))
+        self.assertEqual(swin.load_image(image).ndim, 3)
 
 
 class TestErrors(unittest.TestCase):
