@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -423,8 +424,30 @@ static void unplan(swin_context *ctx) {
     ctx->ran = false;
 }
 
+/* Takes the context for one call; SWIN_ERR_BUSY when another thread is inside a call on it.
+ * One atomic exchange: nothing measurable next to a pass (docs/threading.md). */
+static swin_status enter(swin_context *ctx, const char *fn) {
+    int idle = 0;
+    if (atomic_compare_exchange_strong(&ctx->busy, &idle, 1)) return SWIN_OK;
+    return swin__error(SWIN_ERR_BUSY,
+                       "%s: the context is in use by another thread (a context must not be used "
+                       "by two threads at once: give each thread its own)",
+                       fn);
+}
+
+static void leave(swin_context *ctx) {
+    atomic_store(&ctx->busy, 0);
+}
+
 void swin_context_free(swin_context *ctx) {
     if (!ctx) return;
+    /* another thread inside a call (a misuse): wait for it to return rather than free memory
+     * in use */
+    int idle = 0;
+    while (!atomic_compare_exchange_weak(&ctx->busy, &idle, 1)) {
+        idle = 0;
+        sched_yield();
+    }
     unplan(ctx);
     swin__pool_free(ctx->pool);
     swin__free(ctx);
@@ -436,7 +459,9 @@ swin_status swin_context_set_num_threads(swin_context *ctx, int n) {
     if (n < 0 || n > 1024)
         return swin__error(SWIN_ERR_INVALID_ARGUMENT,
                            "swin_context_set_num_threads: %d is outside 0..1024", n);
+    SWIN_TRY(enter(ctx, "swin_context_set_num_threads"));
     ctx->threads_wanted = n;
+    leave(ctx);
     return SWIN_OK;
 }
 
@@ -453,8 +478,8 @@ static swin_status ensure_pool(swin_context *ctx) {
     return SWIN_OK;
 }
 
-swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int64_t height, int64_t width) {
-    if (!ctx) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_reserve: ctx is NULL");
+/* swin_context_reserve with the context taken. */
+static swin_status reserve(swin_context *ctx, int64_t batch, int64_t height, int64_t width) {
     if (batch < 1 || height < 1 || width < 1)
         return swin__error(SWIN_ERR_INVALID_ARGUMENT,
                            "input batch %lld, height %lld, width %lld: each must be >= 1",
@@ -484,6 +509,14 @@ swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int64_t heigh
     return SWIN_OK;
 }
 
+swin_status swin_context_reserve(swin_context *ctx, int64_t batch, int64_t height, int64_t width) {
+    if (!ctx) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_reserve: ctx is NULL");
+    SWIN_TRY(enter(ctx, "swin_context_reserve"));
+    const swin_status s = reserve(ctx, batch, height, width);
+    leave(ctx);
+    return s;
+}
+
 size_t swin_context_memory_bytes(const swin_context *ctx) {
     return ctx ? ctx->arena_bytes : 0;
 }
@@ -498,19 +531,21 @@ swin_status swin_context_run(swin_context *ctx, const swin_tensor *input) {
                            "channels",
                            (long long)Cin, input->ndim,
                            (long long)(input->ndim > 1 ? input->shape[1] : 0));
-    SWIN_TRY(swin_context_reserve(ctx, input->shape[0], input->shape[2], input->shape[3]));
+    SWIN_TRY(enter(ctx, "swin_context_run"));
+    const swin_status s = reserve(ctx, input->shape[0], input->shape[2], input->shape[3]);
+    if (s != SWIN_OK) {
+        leave(ctx);
+        return s;
+    }
     const unsigned fp = swin__fp_enter();
     ctx->model->family->forward(ctx, input->data);
     swin__fp_leave(fp);
     ctx->ran = true;
+    leave(ctx);
     return SWIN_OK;
 }
 
-swin_status swin_context_output(swin_context *ctx, swin_output kind, int index,
-                                const swin_tensor **out) {
-    if (!ctx || !out)
-        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_output: NULL argument");
-    *out = NULL;
+static swin_status output(swin_context *ctx, swin_output kind, int index, const swin_tensor **out) {
     if (!ctx->ran)
         return swin__error(SWIN_ERR_INVALID_ARGUMENT,
                            "swin_context_output: no run since the last plan");
@@ -539,6 +574,17 @@ swin_status swin_context_output(swin_context *ctx, swin_output kind, int index,
         return SWIN_OK;
     }
     return swin__error(SWIN_ERR_INVALID_ARGUMENT, "unknown output kind %d", (int)kind);
+}
+
+swin_status swin_context_output(swin_context *ctx, swin_output kind, int index,
+                                const swin_tensor **out) {
+    if (!ctx || !out)
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_output: NULL argument");
+    *out = NULL;
+    SWIN_TRY(enter(ctx, "swin_context_output"));
+    const swin_status s = output(ctx, kind, index, out);
+    leave(ctx);
+    return s;
 }
 
 /* ---- labels and preprocessing ---- */

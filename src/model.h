@@ -2,6 +2,8 @@
 #ifndef SWIN_MODEL_H
 #define SWIN_MODEL_H
 
+#include <stdatomic.h>
+
 #include "archs.h"
 #include "internal.h"
 #include "naming.h"
@@ -43,6 +45,8 @@ struct swin_model {
 
 struct swin_context {
     const swin_model *model;
+    atomic_int busy; /* 1 while a call is inside (run, reserve, set_num_threads, output): a
+                      * second call at once, from another thread, is SWIN_ERR_BUSY */
     int64_t B, H, W; /* planned input; B == 0: no plan */
     bool ran;
     float *arena;

@@ -53,6 +53,8 @@ const char *swin_status_string(swin_status status) {
         return "SWIN_ERR_INTERNAL";
     case SWIN_ERR_UNSUPPORTED:
         return "SWIN_ERR_UNSUPPORTED";
+    case SWIN_ERR_BUSY:
+        return "SWIN_ERR_BUSY";
     }
     return "SWIN_ERR_UNKNOWN";
 }
@@ -119,9 +121,8 @@ static void *counted(void *p) {
 
 static void note_size(size_t size) {
     size_t m = atomic_load_explicit(&alloc_largest, memory_order_relaxed);
-    while (size > m &&
-           !atomic_compare_exchange_weak_explicit(&alloc_largest, &m, size, memory_order_relaxed,
-                                                  memory_order_relaxed)) {
+    while (size > m && !atomic_compare_exchange_weak_explicit(
+                           &alloc_largest, &m, size, memory_order_relaxed, memory_order_relaxed)) {
     }
 }
 

@@ -84,6 +84,7 @@ static void test_status_strings(void **state) {
         {SWIN_ERR_FORMAT, 13, "SWIN_ERR_FORMAT"},
         {SWIN_ERR_INTERNAL, 14, "SWIN_ERR_INTERNAL"},
         {SWIN_ERR_UNSUPPORTED, 15, "SWIN_ERR_UNSUPPORTED"},
+        {SWIN_ERR_BUSY, 16, "SWIN_ERR_BUSY"},
     };
     const int n = (int)(sizeof codes / sizeof codes[0]);
     for (int i = 0; i < n; i++) {

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "model.h" /* the context's busy flag, to free it while a run is inside */
 #include "test_util.h"
 
 /* 8 threads sharing a model, each context with a worker pool of POOL threads of its own (so
@@ -335,6 +338,111 @@ static void test_concurrent_loads(void **state) {
     rmdir(hub_dir);
 }
 
+/* One context used by two threads at once (a misuse, docs/threading.md): the second call
+ * returns SWIN_ERR_BUSY with a message, never garbage nor a deadlock; the first call's outputs
+ * stay exact; free from another thread waits for a running call (issue 16, item 2). Before:
+ * with 1 pool thread the outputs were silently wrong, with 2 or 4 the pool deadlocked. */
+typedef struct busy_job {
+    swin_context *ctx;
+    swin_tensor *x;
+    atomic_int started, stop, runs;
+    swin_status first_error;
+} busy_job;
+
+static void *busy_runner(void *arg) {
+    busy_job *j = arg;
+    while (!atomic_load(&j->stop)) {
+        atomic_store(&j->started, 1);
+        const swin_status s = swin_context_run(j->ctx, j->x);
+        if (s != SWIN_OK && s != SWIN_ERR_BUSY && j->first_error == SWIN_OK) j->first_error = s;
+        if (s == SWIN_OK) atomic_fetch_add(&j->runs, 1);
+    }
+    return NULL;
+}
+
+/* One run, then runs = 1. */
+static void *one_run(void *arg) {
+    busy_job *j = arg;
+    const swin_status s = swin_context_run(j->ctx, j->x);
+    if (s != SWIN_OK) j->first_error = s;
+    atomic_store(&j->runs, 1);
+    return NULL;
+}
+
+static void test_one_context_two_threads(void **state) {
+    (void)state;
+    alarm(120); /* a deadlock fails the test instead of stalling the suite */
+    swin_model *m;
+    assert_int_equal(swin_model_load_file(&m, swin_test_fixture("swin_t7_224.safetensors"), NULL),
+                     SWIN_OK);
+    const int64_t shape[4] = {1, 3, 224, 224};
+    swin_tensor *x;
+    assert_int_equal(swin_tensor_create(&x, 4, shape), SWIN_OK);
+    swin_test_input(swin_tensor_data(x), (size_t)swin_tensor_numel(x), 7);
+    for (int pool = 1; pool <= 4; pool *= 2) {
+        /* the reference: one run alone, on a pool of the same size (the same sums) */
+        swin_context *ref;
+        assert_int_equal(swin_context_create(&ref, m), SWIN_OK);
+        assert_int_equal(swin_context_set_num_threads(ref, pool), SWIN_OK);
+        assert_int_equal(swin_context_run(ref, x), SWIN_OK);
+        const swin_tensor *want;
+        assert_int_equal(swin_context_output(ref, SWIN_OUTPUT_LOGITS, 0, &want), SWIN_OK);
+        swin_context *ctx;
+        assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+        assert_int_equal(swin_context_set_num_threads(ctx, pool), SWIN_OK);
+        busy_job j = {ctx, x, 0, 0, 0, SWIN_OK};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, busy_runner, &j), 0);
+        while (!atomic_load(&j.started))
+            sched_yield();
+        int busy = 0, ok = 0;
+        for (int i = 0; i < 400 && busy < 3; i++) {
+            swin_status s = swin_context_run(ctx, x);
+            if (s == SWIN_ERR_BUSY) {
+                assert_non_null(strstr(swin_last_error(), "two threads"));
+                busy++;
+            } else {
+                assert_int_equal(s, SWIN_OK);
+                ok++;
+            }
+            s = swin_context_reserve(ctx, 1, 224, 224);
+            assert_true(s == SWIN_OK || s == SWIN_ERR_BUSY);
+            s = swin_context_set_num_threads(ctx, pool);
+            assert_true(s == SWIN_OK || s == SWIN_ERR_BUSY);
+        }
+        atomic_store(&j.stop, 1);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        assert_int_equal(j.first_error, SWIN_OK);
+        if (busy == 0) fail_msg("pool %d: no call overlapped in 400 tries (%d ran)", pool, ok);
+        /* the outputs are those of a run alone */
+        assert_int_equal(swin_context_run(ctx, x), SWIN_OK);
+        const swin_tensor *got;
+        assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &got), SWIN_OK);
+        assert_memory_equal(swin_tensor_data(got), swin_tensor_data(want),
+                            (size_t)swin_tensor_numel(want) * sizeof(float));
+        /* free from this thread while the other is inside a run: it waits for the run */
+        bool freed = false;
+        for (int attempt = 0; attempt < 100 && !freed; attempt++) {
+            busy_job k = {ctx, x, 0, 0, 0, SWIN_OK};
+            pthread_t th2;
+            assert_int_equal(pthread_create(&th2, NULL, one_run, &k), 0);
+            while (!atomic_load(&ctx->busy) && !atomic_load(&k.runs))
+                sched_yield();
+            if (atomic_load(&ctx->busy)) { /* inside the call: free must wait */
+                swin_context_free(ctx);
+                freed = true;
+            }
+            assert_int_equal(pthread_join(th2, NULL), 0);
+            assert_int_equal(k.first_error, SWIN_OK);
+        }
+        assert_true(freed);
+        swin_context_free(ref);
+    }
+    swin_tensor_free(x);
+    swin_model_free(m);
+    alarm(0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shared_swin),
@@ -342,6 +450,7 @@ int main(void) {
         cmocka_unit_test(test_shared_vit_postnorm),
         cmocka_unit_test(test_concurrent_loads),
         cmocka_unit_test(test_fork),
+        cmocka_unit_test(test_one_context_two_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

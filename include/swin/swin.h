@@ -84,7 +84,10 @@ typedef enum swin_status {
     SWIN_ERR_INTERNAL = 14,
     /** A valid input that libswin does not handle (a known model architecture, layout or
      *  setting whose computation libswin lacks; the message names it). */
-    SWIN_ERR_UNSUPPORTED = 15
+    SWIN_ERR_UNSUPPORTED = 15,
+    /** The context is inside a call from another thread (a context must not be used by two
+     *  threads at once: give each thread its own); nothing was done. */
+    SWIN_ERR_BUSY = 16
 } swin_status;
 
 /** Which output of the last run to read with swin_context_output(). */
