@@ -149,8 +149,11 @@ typedef struct swin_safetensors {
 const char *swin__dtype_name(swin_dtype dt);
 /* Parses and validates bytes [data, data+size) (borrowed). */
 swin_status swin__st_parse(swin_safetensors *st, const uint8_t *data, size_t size);
-/* Maps path and parses it; the mapping is owned by st. */
-swin_status swin__st_open(swin_safetensors *st, const char *path);
+/* Maps path and parses it; the mapping is owned by st. copy: the bytes are read into memory of
+ * st's own instead (immune to the file changing or shrinking afterwards). */
+swin_status swin__st_open(swin_safetensors *st, const char *path, bool copy);
+/* Parses a copy of [data, data+size) owned by st. */
+swin_status swin__st_copy(swin_safetensors *st, const uint8_t *data, size_t size);
 void swin__st_close(swin_safetensors *st);
 const swin_st_tensor *swin__st_find(const swin_safetensors *st, const char *name);
 const char *swin__st_meta(const swin_safetensors *st, const char *key);

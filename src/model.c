@@ -211,7 +211,17 @@ static swin_status load(swin_model **out, const char *path, const void *data, si
         snprintf(file, sizeof file, "%s/model.safetensors", path);
         path = file;
     }
-    s = path ? swin__st_open(&m->st, path) : swin__st_parse(&m->st, data, size);
+    /* load: map (the file mapped read-only; default) or copy (the weights in memory of our own,
+     * immune to the file or the caller's bytes changing afterwards: docs/security.md) */
+    const char *lm = swin__opt(opts, "load");
+    if (lm && strcmp(lm, "map") != 0 && strcmp(lm, "copy") != 0) {
+        s = swin__error(SWIN_ERR_CONFIG, "load: \"%.64s\" is not map or copy", lm);
+        goto fail;
+    }
+    const bool copy = lm && strcmp(lm, "copy") == 0;
+    s = path   ? swin__st_open(&m->st, path, copy)
+        : copy ? swin__st_copy(&m->st, data, size)
+               : swin__st_parse(&m->st, data, size);
     if (s != SWIN_OK) goto fail;
     SWIN_TRY_GOTO(
         s,
@@ -227,6 +237,7 @@ static swin_status load(swin_model **out, const char *path, const void *data, si
                                                        : m->family->name;
     SWIN_TRY_GOTO(s, swin__family_check(m->family, &src, arch), fail);
     SWIN_TRY_GOTO(s, swin__config_set(m, "family", "%s", m->family->name), fail);
+    SWIN_TRY_GOTO(s, swin__config_set(m, "load", "%s", copy ? "copy" : "map"), fail);
     SWIN_TRY_GOTO(s, swin__config_set(m, "arch", "%s", arch), fail);
     SWIN_TRY_GOTO(s, swin__config_set(m, "naming", "%s", swin__layout_name(m->w.layout)), fail);
     SWIN_TRY_GOTO(s, m->family->bind(m, &src), fail);

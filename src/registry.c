@@ -34,6 +34,10 @@ static const swin_key common_keys[] = {
      NULL},
     {"rescale_factor", SWIN_K_REAL, "transformers: pixel scale before normalising (1/255)", NULL,
      NULL},
+    {"load", SWIN_K_STR,
+     "map (default: the file mapped read-only, shared with the page cache) or copy (the weights "
+     "read into the model's own memory: immune to the file being overwritten or truncated)",
+     NULL, NULL},
     {NULL, 0, NULL, NULL, NULL},
 };
 

@@ -4,6 +4,7 @@
  *   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
  *    "__metadata__": {"key": "value"}}
  * then the data section; offsets are relative to its start. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -307,7 +308,48 @@ done:
     return s;
 }
 
-swin_status swin__st_open(swin_safetensors *st, const char *path) {
+/* The file's bytes in memory of our own (load=copy): an anonymous mapping filled by read(),
+ * then made read-only. */
+static swin_status read_copy(int fd, size_t size, const char *path, void **out) {
+    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return swin__error(SWIN_ERR_OUT_OF_MEMORY,
+                           "out of memory: a copy of \"%s\" needs %zu bytes (%.1f MiB)", path, size,
+                           (double)size / 1048576.0);
+    size_t got = 0;
+    while (got < size) {
+        const ssize_t n = read(fd, (uint8_t *)mem + got, size - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const swin_status s =
+                n < 0 ? swin__error(SWIN_ERR_IO, "cannot read \"%s\": %s", path, strerror(errno))
+                      : swin__error(SWIN_ERR_IO, "\"%s\" shrank to %zu bytes while being read",
+                                    path, got);
+            munmap(mem, size);
+            return s;
+        }
+        got += (size_t)n;
+    }
+    (void)mprotect(mem, size, PROT_READ);
+    *out = mem;
+    return SWIN_OK;
+}
+
+swin_status swin__st_copy(swin_safetensors *st, const uint8_t *data, size_t size) {
+    void *mem =
+        mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return swin__error(SWIN_ERR_OUT_OF_MEMORY,
+                           "out of memory: a copy of the model's %zu bytes (%.1f MiB)", size,
+                           (double)size / 1048576.0);
+    memcpy(mem, data, size);
+    (void)mprotect(mem, size ? size : 1, PROT_READ);
+    st->map = mem;
+    st->map_size = size ? size : 1;
+    return swin__st_parse(st, mem, size);
+}
+
+swin_status swin__st_open(swin_safetensors *st, const char *path, bool copy) {
     int fd;
     SWIN_TRY(swin__open_regular(path, &fd));
     struct stat sb;
@@ -323,11 +365,18 @@ swin_status swin__st_open(swin_safetensors *st, const char *path) {
                            "\"%s\": %zu bytes, fewer than the 8-byte safetensors header length",
                            path, size);
     }
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int map_errno = errno;
-    close(fd);
-    if (map == MAP_FAILED)
-        return swin__error(SWIN_ERR_IO, "cannot map \"%s\": %s", path, strerror(map_errno));
+    void *map = NULL;
+    if (copy) {
+        const swin_status s = read_copy(fd, size, path, &map);
+        close(fd);
+        SWIN_TRY(s);
+    } else {
+        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        const int map_errno = errno;
+        close(fd);
+        if (map == MAP_FAILED)
+            return swin__error(SWIN_ERR_IO, "cannot map \"%s\": %s", path, strerror(map_errno));
+    }
     st->map = map;
     st->map_size = size;
     return swin__st_parse(st, map, size);

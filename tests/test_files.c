@@ -331,6 +331,74 @@ static void test_small_items(void **state) {
     if (!first || strstr(first + 1, "bad.jpg")) fail_msg("stderr: %s", msg);
 }
 
+/* Logits of model m on examples/input.npy into out (floats of the first n). */
+static void run_logits(swin_model *m, float *out, size_t n) {
+    swin_tensor *x;
+    assert_int_equal(swin_tensor_load_npy(&x, SWIN_EXAMPLES_DIR "/input.npy"), SWIN_OK);
+    swin_context *ctx;
+    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+    assert_int_equal(swin_context_run(ctx, x), SWIN_OK);
+    const swin_tensor *y;
+    assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &y), SWIN_OK);
+    assert_true((size_t)swin_tensor_numel(y) >= n);
+    memcpy(out, swin_tensor_data(y), n * sizeof(float));
+    swin_context_free(ctx);
+    swin_tensor_free(x);
+}
+
+/* Item 4: load=copy keeps the weights in the model's own memory: overwriting the file in place
+ * (as `cp other.st m.st` or `dd conv=notrunc` do) leaves the loaded model's outputs as they
+ * were, and truncating it gives no SIGBUS (the default, load=map, shares the file's pages: see
+ * docs/security.md). */
+static void test_load_copy(void **state) {
+    (void)state;
+    char file[512];
+    snprintf(file, sizeof file, "%s", in_dir("copy.safetensors"));
+    copy(SWIN_EXAMPLES_DIR "/swin_micro.safetensors", file);
+    swin_options *o;
+    assert_int_equal(swin_options_create(&o), SWIN_OK);
+    assert_int_equal(swin_options_set(o, "load", "copy"), SWIN_OK);
+    swin_model *m;
+    assert_int_equal(swin_model_load_file(&m, file, o), SWIN_OK);
+    assert_string_equal(swin_model_get(m, "load"), "copy");
+    float before[3], after[3];
+    run_logits(m, before, 3);
+    /* overwrite every byte after the header in place */
+    FILE *fp = fopen(file, "r+b");
+    assert_non_null(fp);
+    unsigned char len[8];
+    assert_int_equal(fread(len, 1, 8, fp), 8);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | len[i];
+    fseek(fp, 0, SEEK_END);
+    const long size = ftell(fp);
+    assert_int_equal(fseek(fp, (long)(8 + hlen), SEEK_SET), 0);
+    for (long k = 8 + (long)hlen; k < size; k++)
+        fputc(0x3f, fp);
+    fclose(fp);
+    run_logits(m, after, 3);
+    assert_memory_equal(before, after, sizeof before);
+    /* truncate it: no SIGBUS at the next run */
+    assert_int_equal(truncate(file, 0), 0);
+    run_logits(m, after, 3);
+    assert_memory_equal(before, after, sizeof before);
+    swin_model_free(m);
+    /* another value is an error naming it */
+    assert_int_equal(swin_options_set(o, "load", "mmap"), SWIN_OK);
+    copy(SWIN_EXAMPLES_DIR "/swin_micro.safetensors", file);
+    assert_int_equal(swin_model_load_file(&m, file, o), SWIN_ERR_CONFIG);
+    assert_non_null(strstr(swin_last_error(), "load: \"mmap\""));
+    swin_options_free(o);
+    /* and from the swin program */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "'%s' run --model '%s' --input '%s/input.npy' --output '%s' --set load=copy "
+             ">/dev/null 2>&1",
+             SWIN_CLI, file, SWIN_EXAMPLES_DIR, in_dir("copy_out.npy"));
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo),
@@ -339,6 +407,7 @@ int main(void) {
         cmocka_unit_test(test_cli_file_limit),
         cmocka_unit_test(test_header_whitespace),
         cmocka_unit_test(test_small_items),
+        cmocka_unit_test(test_load_copy),
     };
     /* SWIN_TEST_ONLY=test_fifo runs one test (to show each failing against older code) */
     if (getenv("SWIN_TEST_ONLY")) cmocka_set_test_filter(getenv("SWIN_TEST_ONLY"));

@@ -18,7 +18,7 @@ static swin_weights w;
 static int setup(void **state) {
     (void)state;
     memset(&st, 0, sizeof st);
-    if (swin__st_open(&st, swin_test_fixture("layers.safetensors")) != SWIN_OK) return -1;
+    if (swin__st_open(&st, swin_test_fixture("layers.safetensors"), false) != SWIN_OK) return -1;
     return swin__weights_build(&w, &st, swin__layout_find("timm")) == SWIN_OK ? 0 : -1;
 }
 

@@ -32,7 +32,7 @@ const char *swin_test_fixture(const char *name) {
 }
 
 void swin_test_open(swin_safetensors *st, const char *name) {
-    swin_status s = swin__st_open(st, swin_test_fixture(name));
+    swin_status s = swin__st_open(st, swin_test_fixture(name), false);
     if (s != SWIN_OK) fail_msg("cannot open fixture %s: %s", name, swin_last_error());
 }
 
