@@ -2,7 +2,11 @@
  * file that includes <cblas.h>. */
 #include <cblas.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -251,4 +255,54 @@ static void set_one_thread(void) {
 void swin__blas_single_threaded(void) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, set_one_thread);
+}
+
+/* ---- OpenBLAS's work buffers under an address-space limit ----
+ * OpenBLAS gives every thread that is inside a product at the same moment a work buffer of its
+ * own, mapped on first need and kept for reuse: 128 MiB each in Debian 12's OpenBLAS 0.3.21 on
+ * x86-64 (measured: mmap(134217728) in blas_memory_alloc). When the mapping fails under
+ * RLIMIT_AS (ulimit -v), it retries forever (its upstream fix calls exit()). So before a pass
+ * that may need more buffers than the process has made so far, libswin checks that the address
+ * space left under the limit can take them, and refuses the pass otherwise. */
+enum { BLAS_BUFFER_BYTES = 128 << 20, BLAS_MARGIN_BYTES = 16 << 20 };
+static atomic_int blas_running; /* threads of passes running now */
+static atomic_int blas_buffers; /* the most that ever ran at once: buffers OpenBLAS has */
+
+/* The process's mapped address space in bytes (/proc/self/statm), or -1. */
+static long long address_space_used(void) {
+    FILE *fp = fopen("/proc/self/statm", "r");
+    if (!fp) return -1;
+    long long pages = -1;
+    if (fscanf(fp, "%lld", &pages) != 1) pages = -1;
+    fclose(fp);
+    const long page = sysconf(_SC_PAGESIZE);
+    return pages < 0 || page <= 0 ? -1 : pages * page;
+}
+
+swin_status swin__blas_enter(int threads) {
+    const int running = atomic_fetch_add(&blas_running, threads) + threads;
+    int have = atomic_load(&blas_buffers);
+    if (running <= have) return SWIN_OK;
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+        const long long used = address_space_used();
+        const long long need =
+            (long long)(running - have) * (BLAS_BUFFER_BYTES + BLAS_MARGIN_BYTES);
+        if (used >= 0 && used + need > (long long)lim.rlim_cur) {
+            atomic_fetch_sub(&blas_running, threads);
+            return swin__error(
+                SWIN_ERR_OUT_OF_MEMORY,
+                "out of memory: the address-space limit (ulimit -v) of %lld MiB, with %lld MiB "
+                "in use, leaves no room for OpenBLAS's work buffers (%d more of 128 MiB, one per "
+                "thread in a product at once); raise the limit or use fewer threads",
+                (long long)lim.rlim_cur >> 20, used >> 20, running - have);
+        }
+    }
+    while (have < running && !atomic_compare_exchange_weak(&blas_buffers, &have, running)) {
+    }
+    return SWIN_OK;
+}
+
+void swin__blas_leave(int threads) {
+    atomic_fetch_sub(&blas_running, threads);
 }

@@ -227,6 +227,11 @@ void swin__rows_parallel(swin_pool *pool, int64_t rows, const swin_rows_hook *h)
 /* Makes OpenBLAS run each call on the calling thread (libswin parallelises itself); once per
  * process. */
 void swin__blas_single_threaded(void);
+/* Around a pass on `threads` threads: SWIN_ERR_OUT_OF_MEMORY (and no pass) when an
+ * address-space limit leaves no room for the OpenBLAS work buffers the pass may add, which
+ * OpenBLAS would otherwise wait for forever (gemm.c). */
+swin_status swin__blas_enter(int threads);
+void swin__blas_leave(int threads);
 
 /* ---- worker pool (pool.c) ---- */
 

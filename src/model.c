@@ -543,14 +543,20 @@ swin_status swin_context_run(swin_context *ctx, const swin_tensor *input) {
                            (long long)Cin, input->ndim,
                            (long long)(input->ndim > 1 ? input->shape[1] : 0));
     SWIN_TRY(enter(ctx, "swin_context_run"));
-    const swin_status s = reserve(ctx, input->shape[0], input->shape[2], input->shape[3]);
+    swin_status s = reserve(ctx, input->shape[0], input->shape[2], input->shape[3]);
     if (s != SWIN_OK) {
+        leave(ctx);
+        return s;
+    }
+    const int threads = swin__pool_size(ctx->pool);
+    if ((s = swin__blas_enter(threads)) != SWIN_OK) {
         leave(ctx);
         return s;
     }
     const unsigned fp = swin__fp_enter();
     ctx->model->family->forward(ctx, input->data);
     swin__fp_leave(fp);
+    swin__blas_leave(threads);
     ctx->ran = true;
     leave(ctx);
     return SWIN_OK;

@@ -399,6 +399,53 @@ static void test_load_copy(void **state) {
     assert_int_equal(system(cmd), 0);
 }
 
+/* Item 8: under an address-space limit (ulimit -v) of 60 to 300 MB the swin program ends: the
+ * pass is refused with SWIN_ERR_OUT_OF_MEMORY naming the limit when OpenBLAS's work buffers
+ * cannot fit, or it runs (before: OpenBLAS retried its failed allocation forever, 100% CPU). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SWIN_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SWIN_TEST_ASAN 1
+#endif
+#endif
+
+static void test_address_space_limit(void **state) {
+    (void)state;
+#ifdef SWIN_TEST_ASAN
+    /* AddressSanitizer reserves terabytes of address space at start: no program built with it
+     * runs under ulimit -v. This case runs in the suite's plain build (tools/run-tests.sh, CI's
+     * first job). */
+    printf("[files] address-space limits: not under AddressSanitizer (see the plain build)\n");
+    return;
+#endif
+    static const int limits_kb[] = {60000, 100000, 200000, 300000, 4000000};
+    for (size_t i = 0; i < sizeof limits_kb / sizeof limits_kb[0]; i++) {
+        char err[512], cmd[2048];
+        snprintf(err, sizeof err, "%s", in_dir("stderr_as"));
+        snprintf(cmd, sizeof cmd,
+                 "timeout 60 sh -c \"ulimit -v %d; exec '%s' run --model "
+                 "'%s/swin_micro.safetensors' --input '%s/input.npy' --output '%s'\" 2>'%s'",
+                 limits_kb[i], SWIN_CLI, SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR, in_dir("as_out.npy"),
+                 err);
+        const int st = system(cmd);
+        assert_true(WIFEXITED(st));
+        const int rc = WEXITSTATUS(st);
+        FILE *fp = fopen(err, "rb");
+        assert_non_null(fp);
+        char msg[2048] = "";
+        const size_t n = fread(msg, 1, sizeof msg - 1, fp);
+        msg[n] = '\0';
+        fclose(fp);
+        if (rc == 124) fail_msg("ulimit -v %d: still running after 60 s", limits_kb[i]);
+        if (rc != 0 && !(rc == 1 && strstr(msg, "SWIN_ERR_OUT_OF_MEMORY")))
+            fail_msg("ulimit -v %d: exit %d, %s", limits_kb[i], rc, msg);
+        if (limits_kb[i] >= 4000000 && rc != 0)
+            fail_msg("ulimit -v %d: exit %d, %s", limits_kb[i], rc, msg);
+        printf("[files] ulimit -v %d: exit %d %.120s\n", limits_kb[i], rc, msg);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo),
@@ -408,6 +455,7 @@ int main(void) {
         cmocka_unit_test(test_header_whitespace),
         cmocka_unit_test(test_small_items),
         cmocka_unit_test(test_load_copy),
+        cmocka_unit_test(test_address_space_limit),
     };
     /* SWIN_TEST_ONLY=test_fifo runs one test (to show each failing against older code) */
     if (getenv("SWIN_TEST_ONLY")) cmocka_set_test_filter(getenv("SWIN_TEST_ONLY"));

@@ -537,6 +537,13 @@ int main(int argc, char **argv) {
     /* a file-size limit (ulimit -f) makes writes fail with EFBIG, reported as an error, rather
      * than kill the program with SIGXFSZ halfway through a file */
     signal(SIGXFSZ, SIG_IGN);
+    /* libswin runs OpenBLAS single-threaded (its own pool splits the work), so OpenBLAS's
+     * thread pool, started when the library is loaded, only idles, and under an address-space
+     * limit its threads wait forever for their work buffers (and exit() then waits for them).
+     * OpenBLAS reads OPENBLAS_NUM_THREADS before main: without it, start again with it set to 1
+     * (an explicit value is kept; should exec fail, go on as we are). */
+    if (!getenv("OPENBLAS_NUM_THREADS") && setenv("OPENBLAS_NUM_THREADS", "1", 0) == 0)
+        execv("/proc/self/exe", argv);
     if (argc < 2) return usage_error("no command", NULL);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, stdout);

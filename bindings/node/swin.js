@@ -8,6 +8,10 @@
 // The raw functions in `c` carry the C rules (docs/threading.md).
 const koffi = require('koffi');
 
+// libswin runs OpenBLAS single-threaded; without this, OpenBLAS starts an idle thread pool
+// whose threads wait forever for their work buffers under an address-space limit
+// (docs/security.md). An explicit value is kept.
+if (process.env.OPENBLAS_NUM_THREADS === undefined) process.env.OPENBLAS_NUM_THREADS = '1';
 const lib = koffi.load(process.env.SWIN_LIBRARY || 'libswin.so.0');
 
 // Opaque handles: pointers to types whose layout is never needed.

@@ -95,6 +95,10 @@ def _candidates():
 
 
 def _load():
+    # libswin runs OpenBLAS single-threaded; without this, OpenBLAS (when libswin loads it
+    # first) starts an idle thread pool whose threads wait forever for their work buffers
+    # under an address-space limit (docs/security.md). An explicit value is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     path = os.environ.get("SWIN_LIBRARY")
     if path:
         return ctypes.CDLL(path)  # an explicit choice: its failure is the caller's to see
