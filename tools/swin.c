@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -533,17 +534,10 @@ done:
     return rc;
 }
 
-int main(int argc, char **argv) {
+static int run_main(int argc, char **argv) {
     /* a file-size limit (ulimit -f) makes writes fail with EFBIG, reported as an error, rather
      * than kill the program with SIGXFSZ halfway through a file */
     signal(SIGXFSZ, SIG_IGN);
-    /* libswin runs OpenBLAS single-threaded (its own pool splits the work), so OpenBLAS's
-     * thread pool, started when the library is loaded, only idles, and under an address-space
-     * limit its threads wait forever for their work buffers (and exit() then waits for them).
-     * OpenBLAS reads OPENBLAS_NUM_THREADS before main: without it, start again with it set to 1
-     * (an explicit value is kept; should exec fail, go on as we are). */
-    if (!getenv("OPENBLAS_NUM_THREADS") && setenv("OPENBLAS_NUM_THREADS", "1", 0) == 0)
-        execv("/proc/self/exe", argv);
     if (argc < 2) return usage_error("no command", NULL);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, stdout);
@@ -601,5 +595,21 @@ int main(int argc, char **argv) {
         rc = usage_error("unknown command", argv[1]);
     }
     swin_options_free(a.opts);
+    return rc;
+}
+
+/* libswin runs OpenBLAS single-threaded (its own pool splits the work), but OpenBLAS starts an
+ * idle thread pool when it is loaded, before main; under an address-space limit those threads
+ * can wait forever for their work buffers, and exit() would then wait for them in OpenBLAS's
+ * destructor. Under such a limit, once the program's work is done (its files written and
+ * synced), end without running the libraries' destructors; otherwise end normally. */
+int main(int argc, char **argv) {
+    const int rc = run_main(argc, argv);
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc);
+    }
     return rc;
 }
