@@ -345,6 +345,48 @@ swin_status swin_image_wrap_rgb8(swin_image **out, const uint8_t *pixels, int64_
     return SWIN_OK;
 }
 
+swin_status swin_image_wrap(swin_image **out, const uint8_t *pixels, int64_t width, int64_t height,
+                            int64_t stride_bytes, swin_pixel_format format) {
+    if (!out) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_image_wrap: out is NULL");
+    *out = NULL;
+    static const int channels[] = {3, 3, 4, 4, 1};
+    if ((int)format < 0 || (int)format > (int)SWIN_PIXEL_GRAY8)
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_image_wrap: unknown pixel format %d",
+                           (int)format);
+    const int ch = channels[format];
+    if (!pixels || width < 1 || height < 1 || width > (int64_t)SWIN_MAX_PIXELS ||
+        height > (int64_t)SWIN_MAX_PIXELS || (uint64_t)width * (uint64_t)height > SWIN_MAX_PIXELS ||
+        stride_bytes < width * ch)
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT,
+                           "swin_image_wrap: need pixels, width and height >= 1 (at most %llu "
+                           "pixels) and stride >= %d * width (got %lldx%lld, stride %lld)",
+                           (unsigned long long)SWIN_MAX_PIXELS, ch, (long long)width,
+                           (long long)height, (long long)stride_bytes);
+    swin_image *img = swin__calloc(1, sizeof *img);
+    uint8_t *rgb = swin__malloc((size_t)(width * height * 3));
+    if (!img || !rgb) {
+        swin__free(img);
+        swin__free(rgb);
+        return swin__oom();
+    }
+    /* byte offsets of R, G, B in a pixel of the format */
+    static const int order[][3] = {{0, 1, 2}, {2, 1, 0}, {0, 1, 2}, {2, 1, 0}, {0, 0, 0}};
+    for (int64_t y = 0; y < height; y++) {
+        const uint8_t *src = pixels + y * stride_bytes;
+        uint8_t *dst = rgb + y * width * 3;
+        for (int64_t x = 0; x < width; x++)
+            for (int c = 0; c < 3; c++)
+                dst[x * 3 + c] = src[x * ch + order[format][c]];
+    }
+    img->pixels = rgb;
+    img->width = width;
+    img->height = height;
+    img->stride = width * 3;
+    img->owned = true;
+    *out = img;
+    return SWIN_OK;
+}
+
 int64_t swin_image_width(const swin_image *img) {
     return img ? img->width : 0;
 }

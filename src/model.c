@@ -634,3 +634,59 @@ swin_status swin_image_preprocess(const swin_image *image, const swin_model *mod
     return swin__preprocess(batch->data + index * 3 * S * S, px, stride, swin_image_width(image),
                             swin_image_height(image), &model->pre);
 }
+
+typedef struct ranked {
+    double v;
+    int64_t i;
+} ranked;
+
+static int by_rank(const void *a, const void *b) {
+    const ranked *x = a, *y = b;
+    if (x->v != y->v) return x->v > y->v ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+swin_status swin_context_topk(swin_context *ctx, int64_t batch_index, int64_t k, int64_t *classes,
+                              float *probs) {
+    if (!ctx || !classes)
+        return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_topk: NULL argument");
+    SWIN_TRY(enter(ctx, "swin_context_topk"));
+    const swin_tensor *logits = NULL;
+    swin_status s = output(ctx, SWIN_OUTPUT_LOGITS, 0, &logits);
+    const int64_t K = ctx->model->num_classes;
+    if (s == SWIN_OK && (batch_index < 0 || batch_index >= ctx->B))
+        s = swin__error(SWIN_ERR_INVALID_ARGUMENT,
+                        "swin_context_topk: batch index %lld outside 0..%lld",
+                        (long long)batch_index, (long long)ctx->B - 1);
+    if (s == SWIN_OK && (k < 1 || k > K))
+        s = swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_context_topk: k %lld outside 1..%lld",
+                        (long long)k, (long long)K);
+    if (s != SWIN_OK) {
+        leave(ctx);
+        return s;
+    }
+    const float *row = logits->data + batch_index * K;
+    double mx = -INFINITY, sum = 0.0;
+    for (int64_t c = 0; c < K; c++)
+        if (row[c] > mx) mx = row[c];
+    for (int64_t c = 0; c < K; c++)
+        sum += exp((double)row[c] - mx);
+    /* the classes by logit, highest first, ties to the lower index (NaN counts as lowest) */
+    ranked *r = swin__malloc((size_t)K * sizeof *r);
+    if (!r) {
+        leave(ctx);
+        return swin__oom();
+    }
+    for (int64_t c = 0; c < K; c++) {
+        r[c].v = isnan(row[c]) ? -INFINITY : row[c];
+        r[c].i = c;
+    }
+    qsort(r, (size_t)K, sizeof *r, by_rank);
+    for (int64_t q = 0; q < k; q++) {
+        classes[q] = r[q].i;
+        if (probs) probs[q] = (float)(exp((double)row[r[q].i] - mx) / sum);
+    }
+    swin__free(r);
+    leave(ctx);
+    return SWIN_OK;
+}

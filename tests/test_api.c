@@ -967,6 +967,109 @@ static void test_inf_input(void **state) {
         }
 }
 
+/* swin_context_topk against the softmax and ranking written here directly (double, by
+ * comparison of every pair): batch 2, every k, ties to the lower index, and its refusals. */
+static void test_topk(void **state) {
+    (void)state;
+    swin_context *ctx;
+    assert_int_equal(swin_context_create(&ctx, model), SWIN_OK);
+    int64_t cls[10];
+    float prob[10];
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_context_topk(ctx, 0, 1, cls, prob)); /* no run */
+    swin_tensor *in = make_input(2, 3, 224, 224, 5);
+    assert_int_equal(swin_context_run(ctx, in), SWIN_OK);
+    const swin_tensor *out;
+    assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &out), SWIN_OK);
+    const int64_t K = swin_tensor_dim(out, 1);
+    assert_int_equal(K, 10);
+    for (int64_t b = 0; b < 2; b++) {
+        const float *z = swin_tensor_data(out) + b * K;
+        double mx = z[0], sum = 0.0;
+        for (int64_t c = 1; c < K; c++)
+            mx = z[c] > mx ? z[c] : mx;
+        for (int64_t c = 0; c < K; c++)
+            sum += exp((double)z[c] - mx);
+        for (int64_t k = 1; k <= K; k++) {
+            assert_int_equal(swin_context_topk(ctx, b, k, cls, prob), SWIN_OK);
+            double total = 0.0;
+            for (int64_t r = 0; r < k; r++) {
+                /* the rank of class cls[r]: how many classes come before it */
+                int64_t before = 0;
+                for (int64_t c = 0; c < K; c++)
+                    before += z[c] > z[cls[r]] || (z[c] == z[cls[r]] && c < cls[r]);
+                assert_int_equal(before, r);
+                const double want = exp((double)z[cls[r]] - mx) / sum;
+                assert_true(fabs(prob[r] - want) <= 1e-7 * want + 1e-12);
+                total += prob[r];
+            }
+            if (k == K) assert_true(fabs(total - 1.0) < 1e-6);
+        }
+    }
+    /* probs may be NULL */
+    assert_int_equal(swin_context_topk(ctx, 1, 3, cls, NULL), SWIN_OK);
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_context_topk(ctx, 2, 1, cls, prob));
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_context_topk(ctx, -1, 1, cls, prob));
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_context_topk(ctx, 0, 0, cls, prob));
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_context_topk(ctx, 0, 11, cls, prob));
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_context_topk(ctx, 0, 1, NULL, prob));
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_context_topk(NULL, 0, 1, cls, prob));
+    swin_tensor_free(in);
+    swin_context_free(ctx);
+}
+
+/* swin_image_wrap: every pixel format converts to the RGB8 pixels written here by hand (alpha
+ * dropped, gray replicated, as PIL's convert("RGB")), with padded strides; the caller's pixels
+ * may be freed after; bad arguments refused. */
+static void test_image_wrap_formats(void **state) {
+    (void)state;
+    enum { W = 5, H = 3 };
+    uint8_t rgb[H * W * 3];
+    for (int i = 0; i < H * W * 3; i++)
+        rgb[i] = (uint8_t)(i * 37 + 11);
+    static const int ch[] = {3, 3, 4, 4, 1};
+    for (int f = SWIN_PIXEL_RGB8; f <= SWIN_PIXEL_GRAY8; f++) {
+        const int64_t stride = W * ch[f] + 7; /* rows padded */
+        uint8_t *src = calloc((size_t)(stride * H), 1);
+        assert_non_null(src);
+        uint8_t want[H * W * 3];
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                const uint8_t *p = rgb + (y * W + x) * 3;
+                uint8_t *q = src + y * stride + x * ch[f], *w = want + (y * W + x) * 3;
+                if (f == SWIN_PIXEL_GRAY8) {
+                    q[0] = p[0];
+                    w[0] = w[1] = w[2] = p[0];
+                    continue;
+                }
+                const bool bgr = f == SWIN_PIXEL_BGR8 || f == SWIN_PIXEL_BGRA8;
+                for (int c = 0; c < 3; c++)
+                    q[bgr ? 2 - c : c] = p[c];
+                if (ch[f] == 4) q[3] = (uint8_t)(200 + x); /* alpha: dropped */
+                memcpy(w, p, 3);
+            }
+        swin_image *img;
+        assert_int_equal(swin_image_wrap(&img, src, W, H, stride, (swin_pixel_format)f), SWIN_OK);
+        memset(src, 0xAB, (size_t)(stride * H)); /* copied: the caller's pixels are free */
+        free(src);
+        int64_t st;
+        const uint8_t *px = swin_image_pixels(img, &st);
+        assert_int_equal(swin_image_width(img), W);
+        assert_int_equal(swin_image_height(img), H);
+        for (int y = 0; y < H; y++)
+            assert_memory_equal(px + y * st, want + y * W * 3, W * 3);
+        swin_image_free(img);
+    }
+    uint8_t px[64] = {0};
+    swin_image *img = (swin_image *)0x1;
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_image_wrap(&img, px, 2, 2, 7, SWIN_PIXEL_RGBA8));
+    assert_null(img);
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT,
+                swin_image_wrap(&img, px, 2, 2, 8, (swin_pixel_format)5));
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_image_wrap(&img, NULL, 2, 2, 8, SWIN_PIXEL_RGB8));
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_image_wrap(&img, px, 0, 2, 8, SWIN_PIXEL_GRAY8));
+    EXPECT_FAIL(SWIN_ERR_INVALID_ARGUMENT, swin_image_wrap(NULL, px, 2, 2, 8, SWIN_PIXEL_GRAY8));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version),
@@ -985,6 +1088,8 @@ int main(void) {
         cmocka_unit_test(test_threads_share_model),
         cmocka_unit_test(test_out_null_on_failure),
         cmocka_unit_test(test_image_wrap),
+        cmocka_unit_test(test_image_wrap_formats),
+        cmocka_unit_test(test_topk),
         cmocka_unit_test(test_num_threads_bounds),
         cmocka_unit_test(test_label_and_input_size_bounds),
         cmocka_unit_test(test_preprocess_bad_calls),

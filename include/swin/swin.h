@@ -15,9 +15,10 @@
  *
  * Errors
  *   Every fallible function returns a swin_status; SWIN_OK is 0. On failure a message describing
- *   what and where is available from swin_last_error() in the same thread until the next failing
- *   call. Constructors set their out-parameter to NULL on failure. The library never prints,
- *   exits or aborts.
+ *   what and where is available from swin_last_error() in the same thread; it stays there until
+ *   another call in this thread fails (successful calls leave it) or swin_clear_error().
+ * Constructors set their out-parameter to NULL on failure. The library never prints, exits or
+ * aborts.
  *
  * Thread safety
  *   swin_model: read-only after load, safe to share. swin_context, swin_tensor, swin_options,
@@ -148,8 +149,9 @@ SWIN_API const char *swin_status_string(swin_status status);
 
 /**
  * Message of the last failing call in this thread.
- * @return never NULL ("" when none). The pointer stays valid until the next libswin call in
- * this thread. Thread-local, allocation-free.
+ * @return never NULL ("" when none). The text stays until another call in this thread fails
+ * (successful calls leave it) or swin_clear_error(); copy it before then if you keep it. The
+ * pointer itself is valid for the thread's life. Thread-local, allocation-free.
  */
 SWIN_API const char *swin_last_error(void);
 
@@ -578,6 +580,22 @@ SWIN_API swin_status swin_context_run(swin_context *ctx, const swin_tensor *inpu
 SWIN_API swin_status swin_context_output(swin_context *ctx, swin_output kind, int index,
                                          const swin_tensor **out);
 
+/**
+ * The k most probable classes of one input of the last run: a softmax over its logits
+ * (max-subtracted, in double), sorted by probability, ties to the lower class index. What
+ * classifying an image needs, so that no caller writes it again.
+ * @param ctx         a context that has run a model with a classifier head.
+ * @param batch_index the input within the last run's batch, 0 .. B-1.
+ * @param k           how many, 1 .. num_classes.
+ * @param classes     receives k class indices (swin_model_label() names them).
+ * @param probs       receives their k probabilities (in [0, 1]; NaN when the logits are not
+ *                    finite); may be NULL.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, no run yet, no head, index or k out of
+ * range), SWIN_ERR_BUSY.
+ */
+SWIN_API swin_status swin_context_topk(swin_context *ctx, int64_t batch_index, int64_t k,
+                                       int64_t *classes, float *probs);
+
 /* ---------------------------------------------------------------------------------------------
  * Images: decoding and timm's evaluation preprocessing
  * ------------------------------------------------------------------------------------------- */
@@ -619,6 +637,32 @@ SWIN_API swin_status swin_image_load_memory(swin_image **out, const void *data, 
  */
 SWIN_API swin_status swin_image_wrap_rgb8(swin_image **out, const uint8_t *pixels, int64_t width,
                                           int64_t height, int64_t stride);
+
+/** The pixel layouts swin_image_wrap() takes: 8 bits per channel, interleaved. */
+typedef enum swin_pixel_format {
+    SWIN_PIXEL_RGB8 = 0,  /**< R, G, B */
+    SWIN_PIXEL_BGR8 = 1,  /**< B, G, R (OpenCV's default) */
+    SWIN_PIXEL_RGBA8 = 2, /**< R, G, B, A: alpha dropped, as PIL's convert("RGB") does */
+    SWIN_PIXEL_BGRA8 = 3, /**< B, G, R, A: alpha dropped */
+    SWIN_PIXEL_GRAY8 = 4  /**< one channel, copied to R, G and B (PIL's L -> RGB) */
+} swin_pixel_format;
+
+/**
+ * An image from caller-decoded pixels of any of the swin_pixel_format layouts, converted to
+ * RGB8 into memory of the image's own (the caller's pixels may be freed right after). The image
+ * is owned by the caller (free with swin_image_free). Thread-safe.
+ * @param out          receives the image; NULL on failure.
+ * @param pixels       height rows of width pixels each, read only.
+ * @param width        pixels per row, >= 1.
+ * @param height       rows, >= 1 (width * height at most 178956970, as decoded files).
+ * @param stride_bytes bytes from one row to the next, >= width * the format's bytes per pixel.
+ * @param format       the layout.
+ * @return SWIN_OK, SWIN_ERR_INVALID_ARGUMENT (NULL, sizes, stride or format),
+ * SWIN_ERR_OUT_OF_MEMORY.
+ */
+SWIN_API swin_status swin_image_wrap(swin_image **out, const uint8_t *pixels, int64_t width,
+                                     int64_t height, int64_t stride_bytes,
+                                     swin_pixel_format format);
 
 /**
  * Writes an image into one slot of a batch with the model's evaluation transform: timm's, as
