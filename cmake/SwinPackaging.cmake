@@ -110,7 +110,8 @@ endif()
 string(REGEX REPLACE "\n\n" "\n.\n" _license_text "${_license_text}")
 string(REGEX REPLACE "\n$" "" _license_text "${_license_text}")
 string(REPLACE "\n" "\n " _license_text "${_license_text}")
-set(SWIN_LICENSE "custom" CACHE STRING "License short name in the packages' copyright file")
+# Debian's short name for the MIT licence is Expat
+set(SWIN_LICENSE "Expat" CACHE STRING "License short name in the packages' copyright file")
 # SOURCE_DATE_EPOCH (set by .ci/package.sh from the last commit) makes the dates reproducible.
 string(TIMESTAMP _deb_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
 string(TIMESTAMP _deb_year "%Y" UTC)
