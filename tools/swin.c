@@ -408,27 +408,15 @@ static void progress(size_t done, size_t total) {
     fflush(stderr);
 }
 
-/* Prints the top-k classes of one row of logits (softmax probabilities). */
-static void report(const swin_model *m, const char *path, const float *logits, int64_t K, long k,
-                   bool json) {
-    double mx = logits[0], sum = 0.0;
-    for (int64_t c = 1; c < K; c++)
-        mx = logits[c] > mx ? logits[c] : mx;
-    for (int64_t c = 0; c < K; c++)
-        sum += exp((double)logits[c] - mx);
+/* Prints the top-k classes of input i of the context's last run (swin_context_topk). */
+static swin_status report(const swin_model *m, swin_context *ctx, const char *path, long i,
+                          int64_t K, long k, bool json) {
     if (k > K) k = (long)K;
-    int64_t best[64];
     if (k > 64) k = 64;
-    for (long r = 0; r < k; r++) {
-        int64_t arg = -1;
-        for (int64_t c = 0; c < K; c++) {
-            bool taken = false;
-            for (long q = 0; q < r; q++)
-                taken |= best[q] == c;
-            if (!taken && (arg < 0 || logits[c] > logits[arg])) arg = c;
-        }
-        best[r] = arg;
-    }
+    int64_t best[64];
+    float prob[64];
+    const swin_status s = swin_context_topk(ctx, i, k, best, prob);
+    if (s != SWIN_OK) return s;
     if (json) {
         printf("{\"path\": ");
         json_string(path);
@@ -437,7 +425,6 @@ static void report(const swin_model *m, const char *path, const float *logits, i
         printf("%s\n", path);
     }
     for (long r = 0; r < k; r++) {
-        const double prob = exp((double)logits[best[r]] - mx) / sum;
         const char *label = swin_model_label(m, best[r]);
         char fallback[32];
         if (!label) {
@@ -447,15 +434,16 @@ static void report(const swin_model *m, const char *path, const float *logits, i
         if (json) {
             printf("%s{\"index\": %lld, \"label\": ", r ? ", " : "", (long long)best[r]);
             json_string(label);
-            if (isfinite(prob)) /* JSON has no NaN */
-                printf(", \"prob\": %.6f}", prob);
+            if (isfinite(prob[r])) /* JSON has no NaN */
+                printf(", \"prob\": %.6f}", (double)prob[r]);
             else
                 printf(", \"prob\": null}");
         } else {
-            printf("  %2ld. %-30s %8.4f%%\n", r + 1, label, 100.0 * prob);
+            printf("  %2ld. %-30s %8.4f%%\n", r + 1, label, 100.0 * prob[r]);
         }
     }
     if (json) printf("]}\n");
+    return SWIN_OK;
 }
 
 static int cmd_classify(const args *a) {
@@ -515,8 +503,13 @@ static int cmd_classify(const args *a) {
             rc = fail("classify", s);
             goto done;
         }
-        for (long i = 0; i < n; i++)
-            report(m, names[i], swin_tensor_data(logits) + i * K, K, top, a->json);
+        for (long i = 0; i < n && s == SWIN_OK; i++)
+            s = report(m, ctx, names[i], i, K, top, a->json);
+        if (s != SWIN_OK) {
+            swin_tensor_free(view);
+            rc = fail("classify", s);
+            goto done;
+        }
         fflush(stdout);
         swin_tensor_free(view);
         if (bar) progress(next, paths.n);
