@@ -138,15 +138,37 @@ uses_system_lib "$work/cmake/run_model_shared"
 run_consumer cmake-shared "$work/cmake/run_model_shared"
 ldd "$work/cmake/run_model_static" | grep libswin >/dev/null && fail "run_model_static links libswin.so"
 run_consumer cmake-static "$work/cmake/run_model_static"
+# examples/classify.c (image files in, top-5 out) on the shapes model: each top-1 as PyTorch's.
+cc examples/classify.c $(pkg-config --cflags --libs libswin) -o "$work/classify_pc"
+uses_system_lib "$work/classify_pc"
+cmake -DCLASSIFY="$work/classify_pc" -DSHAPES=examples/shapes -P tests/example_classify.cmake \
+  >"$work/classify.txt" 2>&1 || { cat "$work/classify.txt"; fail "examples/classify.c on examples/shapes"; }
+tail -n 1 "$work/classify.txt"
+# The C++17 layer, swin/swin.hpp, from the system copy: its test program (tests/header_hpp.cpp).
+g++ -std=c++17 -Wall -Wextra -pedantic -Werror -DSWIN_EXAMPLES_DIR="\"$PWD/examples\"" \
+  tests/header_hpp.cpp $(pkg-config --cflags --libs libswin) -o "$work/header_hpp"
+uses_system_lib "$work/header_hpp"
+"$work/header_hpp" | sed 's/^/    /' || fail "swin/swin.hpp on the installed library"
 echo "swin (swin-tools): $(swin --version); man: $(man -w swin)"
 swin run --model examples/swin_micro.safetensors --input examples/input.npy --output "$work/cli.npy"
 check_logits "$work/cli.npy" || fail "swin run: wrong logits"
 
-step "Python binding (ctypes) on the system copy, and in CTest on the build tree"
-"$PY" -c 'import sys; sys.path.insert(0, "bindings/python"); import swin
-print("loaded", [l.split()[-1] for l in open("/proc/self/maps") if "libswin" in l][0], swin.library_version())'
-if ! out="$(SWIN_CLI=/usr/bin/swin "$PY" -m unittest discover -s bindings/python/tests 2>&1)"; then
-  echo "$out"; fail "Python tests on the installed library"
+step "Python package libswin: pip-installed offline into a venv, on the system copy; CTest's"
+# Debian's packages only (no PyPI): PIL for image inputs, Dask for libswin.dask, venv + pip.
+apt-get install -y -qq --no-install-recommends python3-pil python3-dask python3-distributed \
+  python3-pandas python3-venv python3-pip python3-setuptools >/dev/null
+"$PY" -m venv --system-site-packages "$work/venv"
+"$work/venv/bin/pip" install -q --no-build-isolation --no-index ./bindings/python \
+  || fail "pip install ./bindings/python (offline, --no-build-isolation)"
+(cd "$work" && venv/bin/python -c 'import libswin
+print("libswin", libswin.__file__, "loaded",
+      [l.split()[-1] for l in open("/proc/self/maps") if "libswin" in l][0], libswin.library_version())') \
+  | grep "$work/venv/.*/site-packages/libswin/__init__.py.* /usr/lib/" \
+  || fail "the venv's libswin is not the installed package on the system library"
+# SWIN_TEST_INSTALLED: the tests import the venv's package, not bindings/python's.
+if ! out="$(cd "$work" && env -u SWIN_LIBRARY SWIN_TEST_INSTALLED=1 SWIN_CLI=/usr/bin/swin \
+    venv/bin/python -m unittest discover -s "$OLDPWD/bindings/python/tests" 2>&1)"; then
+  echo "$out"; fail "Python tests of the pip-installed package on the installed library"
 fi
 echo "$out" | tail -n 3
 cmake -S . -B build >/dev/null # registers the Python tests now that NumPy is there

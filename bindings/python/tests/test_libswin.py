@@ -1,8 +1,10 @@
 """Tests of the Python package against the C library's own results.
 
 Run (Debian's python3-numpy; the library named by SWIN_LIBRARY, else the installed one):
-    SWIN_LIBRARY=build/libswin.so.0 SWIN_CLI=build/swin PYTHONPATH=bindings/python \
+    SWIN_LIBRARY=build/libswin.so.0 SWIN_CLI=build/swin \
         /usr/bin/python3 -m unittest discover -s bindings/python/tests -v
+The package imported is bindings/python's, unless SWIN_TEST_INSTALLED=1 (then the installed
+one: CI's venv).
 SWIN_CLI (else `swin` on PATH) is the C program the results are compared with.
 """
 import json
@@ -17,8 +19,9 @@ import unittest
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import swin  # noqa: E402
+if not os.environ.get("SWIN_TEST_INSTALLED"):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import libswin  # noqa: E402
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "examples")
 MICRO = os.path.join(EXAMPLES, "swin_micro.safetensors")
@@ -39,7 +42,7 @@ def assert_close(test, got, ref):
 class TestModel(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.model = swin.Model(MICRO)
+        cls.model = libswin.Model(MICRO)
         cls.x = np.load(INPUT)
 
     @classmethod
@@ -67,12 +70,12 @@ class TestModel(unittest.TestCase):
     def test_context_threads(self):
         want = np.load(os.path.join(EXAMPLES, "expected_logits.npy"))
         for t in (1, 2, 3):
-            with swin.Context(self.model, threads=t) as ctx:
+            with libswin.Context(self.model, threads=t) as ctx:
                 ctx.run(self.x)
                 assert_close(self, ctx.logits(), want)
-        with swin.Context(self.model) as ctx, self.assertRaises(swin.SwinError) as cm:
+        with libswin.Context(self.model) as ctx, self.assertRaises(libswin.SwinError) as cm:
             ctx.set_num_threads(-1)
-        self.assertEqual(cm.exception.status, swin.Status.ERR_INVALID_ARGUMENT)
+        self.assertEqual(cm.exception.status, libswin.Status.ERR_INVALID_ARGUMENT)
 
     def test_input_conversions(self):
         ref = self.model.run(self.x)
@@ -113,7 +116,7 @@ class TestModel(unittest.TestCase):
     def test_options_and_memory(self):
         with open(MICRO, "rb") as f:
             data = f.read()
-        with swin.Model.from_bytes(data, options={"arch": "swin", "depths": [2, 2, 2]}) as m:
+        with libswin.Model.from_bytes(data, options={"arch": "swin", "depths": [2, 2, 2]}) as m:
             assert_close(self, m.run(self.x), np.load(os.path.join(EXAMPLES, "expected_logits.npy")))
 
     def test_threads_share_a_model(self):
@@ -134,13 +137,13 @@ class TestModel(unittest.TestCase):
             np.testing.assert_array_equal(r, ref)
 
     def test_close_frees_contexts(self):
-        m = swin.Model(MICRO)
+        m = libswin.Model(MICRO)
         ctx = m.context()
         m.close()
         m.close()
-        with self.assertRaises(swin.SwinError):
+        with self.assertRaises(libswin.SwinError):
             ctx.run(self.x)
-        with self.assertRaises(swin.SwinError):
+        with self.assertRaises(libswin.SwinError):
             m.num_classes
 
 
@@ -178,38 +181,38 @@ class TestCloseWhileRunning(unittest.TestCase):
         t.join(10)
         self.assertFalse(t.is_alive(), "the running thread did not stop")
         self.assertEqual(len(raised), 1)
-        self.assertIsInstance(raised[0], swin.SwinError)
-        self.assertEqual(raised[0].status, swin.Status.ERR_INVALID_ARGUMENT)
+        self.assertIsInstance(raised[0], libswin.SwinError)
+        self.assertEqual(raised[0].status, libswin.Status.ERR_INVALID_ARGUMENT)
         self.assertIn("closed", raised[0].message)
 
     def test_model_close_while_a_context_runs(self):
         for i in range(self.ROUNDS):
-            m = swin.Model(MICRO)
-            ctx = swin.Context(m, threads=2)
+            m = libswin.Model(MICRO)
+            ctx = libswin.Context(m, threads=2)
             out = []
             self._race(lambda: out.append(ctx.run(self.x).logits()), m.close, i)
             for logits in out:  # every run that completed gave the right answer
                 assert_close(self, logits, self.ref)
             for call in (lambda: ctx.run(self.x), ctx.logits, lambda: ctx.reserve(1, 112, 112),
                          lambda: m.num_classes, lambda: m.run(self.x), m.context):
-                with self.assertRaises(swin.SwinError):
+                with self.assertRaises(libswin.SwinError):
                     call()
             m.close()
             ctx.close()
 
     def test_context_close_while_it_runs(self):
-        with swin.Model(MICRO) as m:
+        with libswin.Model(MICRO) as m:
             for i in range(self.ROUNDS):
-                ctx = swin.Context(m, threads=2)
+                ctx = libswin.Context(m, threads=2)
                 self._race(lambda: ctx.run(self.x).logits(), ctx.close, i)
-                with self.assertRaises(swin.SwinError):
+                with self.assertRaises(libswin.SwinError):
                     ctx.run(self.x)
                 ctx.close()
             assert_close(self, m.run(self.x), self.ref)  # the model is still open
 
     def test_model_close_while_model_calls_run(self):
         for i in range(self.ROUNDS):
-            m = swin.Model(MICRO)
+            m = libswin.Model(MICRO)
 
             def work():
                 m.run(self.x)
@@ -218,7 +221,7 @@ class TestCloseWhileRunning(unittest.TestCase):
 
     def test_one_context_two_threads(self):
         """Calls on one Context are serialized by the binding (the C rule: one thread at a time)."""
-        with swin.Model(MICRO) as m, swin.Context(m, threads=1) as ctx:
+        with libswin.Model(MICRO) as m, libswin.Context(m, threads=1) as ctx:
             results = []
 
             def work():
@@ -241,7 +244,7 @@ class TestArgumentRanges(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.model = swin.Model(SHAPES)  # it has labels
+        cls.model = libswin.Model(SHAPES)  # it has labels
         cls.x = np.zeros((1, 3, 64, 64), np.float32)
 
     @classmethod
@@ -256,17 +259,17 @@ class TestArgumentRanges(unittest.TestCase):
                 for call in (lambda: ctx.stage(big), lambda: ctx.output("logits", big),
                              lambda: m.run(self.x, "stage", big), lambda: m.flops(big),
                              lambda: m.stage_dims(big), lambda: ctx.set_num_threads(big),
-                             lambda: swin.Context(m, threads=big),
-                             lambda: swin.set_num_threads(big)):
+                             lambda: libswin.Context(m, threads=big),
+                             lambda: libswin.set_num_threads(big)):
                     with self.assertRaises(ValueError):
                         call()
             # in range, the library decides
-            with self.assertRaises(swin.SwinError):
+            with self.assertRaises(libswin.SwinError):
                 ctx.stage(2**31 - 1)
-            with self.assertRaises(swin.SwinError):
+            with self.assertRaises(libswin.SwinError):
                 m.stage_dims(-2**31)
-            with self.assertRaises(swin.SwinError):
-                swin.Context(m, threads=1025)
+            with self.assertRaises(libswin.SwinError):
+                libswin.Context(m, threads=1025)
             self.assertEqual(ctx.stage(m.num_stages - 1).shape[0], 1)  # still runs
 
     def test_int64(self):  # int64_t: labels, reserve
@@ -282,7 +285,7 @@ class TestArgumentRanges(unittest.TestCase):
         self.assertEqual(m.label(1), "square")
         self.assertIsNone(m.label(2**63 - 1))
         self.assertIsNone(m.label(-2**63))
-        with m.context() as ctx, self.assertRaises(swin.SwinError):
+        with m.context() as ctx, self.assertRaises(libswin.SwinError):
             ctx.reserve(-1, 64, 64)
 
     def test_not_integers(self):
@@ -290,8 +293,8 @@ class TestArgumentRanges(unittest.TestCase):
         with m.context() as ctx:
             ctx.run(self.x)
             for call in (lambda: ctx.stage(1.5), lambda: m.label(0.5), lambda: m.flops(0.9),
-                         lambda: ctx.reserve(1.0, 64, 64), lambda: swin.Context(m, threads=2.5),
-                         lambda: swin.set_num_threads("2")):
+                         lambda: ctx.reserve(1.0, 64, 64), lambda: libswin.Context(m, threads=2.5),
+                         lambda: libswin.set_num_threads("2")):
                 with self.assertRaises(TypeError):
                     call()
             self.assertEqual(ctx.stage(np.int64(0)).shape[0], 1)  # NumPy integers are integers
@@ -304,65 +307,71 @@ class TestArgumentRanges(unittest.TestCase):
         image = os.path.join(IMAGES, "img02.jpg")
         with open(MICRO, "rb") as f:
             data = f.read()
-        for call in (lambda: swin.Model(MICRO + "\0.other"),
-                     lambda: swin.Model(os.fsencode(MICRO) + b"\0"),
-                     lambda: swin.Model(SHAPES + "\0/x"),
-                     lambda: swin.Model(MICRO, options={"arch\0": "swin"}),
-                     lambda: swin.Model(MICRO, options={"arch": "swin\0vit"}),
-                     lambda: swin.Model(MICRO, options={"depths": ["2\0", 2, 2]}),
-                     lambda: swin.Model.from_bytes(data, options={"arch": "swin\0"}),
+        for call in (lambda: libswin.Model(MICRO + "\0.other"),
+                     lambda: libswin.Model(os.fsencode(MICRO) + b"\0"),
+                     lambda: libswin.Model(SHAPES + "\0/x"),
+                     lambda: libswin.Model(MICRO, options={"arch\0": "swin"}),
+                     lambda: libswin.Model(MICRO, options={"arch": "swin\0vit"}),
+                     lambda: libswin.Model(MICRO, options={"depths": ["2\0", 2, 2]}),
+                     lambda: libswin.Model.from_bytes(data, options={"arch": "swin\0"}),
                      lambda: m.get("num_classes\0junk"),
                      lambda: m.preprocess(image + "\0"),
-                     lambda: m.classify([image + "\0"]),
-                     lambda: swin.load_image(image + "\0x")):
+                     lambda: m.classify([image + "\0"], errors="raise"),
+                     lambda: libswin.load_image(image + "\0x")):
             with self.assertRaises(ValueError):
                 call()
+        r = m.classify([image + "\0"])[0]
+        self.assertEqual(r["top"], [])
+        self.assertIn("NUL", r["error"])
         self.assertIsNotNone(m.get("mean"))
-        self.assertEqual(swin.load_image(image).ndim, 3)
+        self.assertEqual(libswin.load_image(image).ndim, 3)
 
 
 class TestErrors(unittest.TestCase):
     def test_missing_file(self):
-        with self.assertRaises(swin.SwinError) as cm:
-            swin.Model("/nonexistent/model.safetensors")
-        self.assertEqual(cm.exception.status, swin.Status.ERR_IO)
+        with self.assertRaises(libswin.SwinError) as cm:
+            libswin.Model("/nonexistent/model.safetensors")
+        self.assertEqual(cm.exception.status, libswin.Status.ERR_IO)
         self.assertEqual(str(cm.exception.status), "SWIN_ERR_IO")
         self.assertIn("/nonexistent/model.safetensors", cm.exception.message)
 
     def test_bad_option(self):
-        with self.assertRaises(swin.SwinError) as cm:
-            swin.Model(MICRO, options={"no_such_key": "1"})
-        self.assertEqual(cm.exception.status, swin.Status.ERR_CONFIG)
+        with self.assertRaises(libswin.SwinError) as cm:
+            libswin.Model(MICRO, options={"no_such_key": "1"})
+        self.assertEqual(cm.exception.status, libswin.Status.ERR_CONFIG)
 
     def test_not_safetensors(self):
-        with self.assertRaises(swin.SwinError) as cm:
-            swin.Model.from_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
-        self.assertEqual(cm.exception.status, swin.Status.ERR_HEADER)
+        with self.assertRaises(libswin.SwinError) as cm:
+            libswin.Model.from_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+        self.assertEqual(cm.exception.status, libswin.Status.ERR_HEADER)
 
     def test_bad_input(self):
-        with swin.Model(MICRO) as m:
-            with self.assertRaises(swin.SwinError) as cm:
+        with libswin.Model(MICRO) as m:
+            with self.assertRaises(libswin.SwinError) as cm:
                 m.run(np.zeros((1, 3, 30, 30), np.float32))  # not a multiple of the patch
-            self.assertEqual(cm.exception.status, swin.Status.ERR_INPUT_SIZE)
-            with self.assertRaises(swin.SwinError) as cm:
+            self.assertEqual(cm.exception.status, libswin.Status.ERR_INPUT_SIZE)
+            with self.assertRaises(libswin.SwinError) as cm:
                 m.run(np.zeros((3, 112, 112), np.float32))
-            self.assertEqual(cm.exception.status, swin.Status.ERR_INVALID_ARGUMENT)
-            with self.assertRaises(swin.SwinError):
+            self.assertEqual(cm.exception.status, libswin.Status.ERR_INVALID_ARGUMENT)
+            with self.assertRaises(libswin.SwinError):
                 m.context().stage(7)
 
     def test_unreadable_image(self):
-        with swin.Model(SHAPES) as m, tempfile.NamedTemporaryFile(suffix=".png") as f:
+        with libswin.Model(SHAPES) as m, tempfile.NamedTemporaryFile(suffix=".png") as f:
             f.write(b"not a png")
             f.flush()
-            with self.assertRaises(swin.SwinError) as cm:
-                m.classify([f.name])
-            self.assertEqual(cm.exception.status, swin.Status.ERR_FORMAT)
+            with self.assertRaises(libswin.SwinError) as cm:
+                m.classify([f.name], errors="raise")
+            self.assertEqual(cm.exception.status, libswin.Status.ERR_FORMAT)
+            r = m.classify([f.name])
+            self.assertEqual(r, [{"path": f.name, "top": [], "error": r[0]["error"]}])
+            self.assertTrue(r[0]["error"].startswith("SWIN_ERR_FORMAT: "), r[0]["error"])
 
 
 class TestClassify(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.model = swin.Model(SHAPES)  # a hub folder
+        cls.model = libswin.Model(SHAPES)  # a hub folder
 
     @classmethod
     def tearDownClass(cls):
@@ -412,7 +421,7 @@ class TestClassify(unittest.TestCase):
         # the same pixels from memory, and as a decoded RGB8 array
         with open(path, "rb") as f:
             np.testing.assert_array_equal(self.model.preprocess(f.read()), batch)
-        pixels = swin.load_image(path)
+        pixels = libswin.load_image(path)
         with open(os.path.join(IMAGES, "expected_top5.json")) as f:
             facts = {e["file"]: e for e in json.load(f)["images"]}["img02.jpg"]
         self.assertEqual(pixels.shape, (facts["height"], facts["width"], 3))
@@ -457,7 +466,7 @@ class TestTransformers(unittest.TestCase):
         folder = os.path.join(FIXTURES, "transformers", "vit_model")
         exp = read_f32(folder + ".expected.safetensors")
         x = input_hash((2, 3, 48, 48), 22)
-        with swin.Model(folder) as m:
+        with libswin.Model(folder) as m:
             self.assertEqual(m.info["naming"], "transformers")
             self.assertEqual(m.info["pooler"], "1")
             self.assertEqual(m.num_classes, 0)
@@ -470,10 +479,10 @@ class TestTransformers(unittest.TestCase):
 
 class TestLibrary(unittest.TestCase):
     def test_listings(self):
-        keys = swin.option_keys()
+        keys = libswin.option_keys()
         for k in ("arch", "embed_dim", "depths", "window_size", "init_values", "mean"):
             self.assertIn(k, keys)
-        archs = {a["arch"]: a for a in swin.architectures()}
+        archs = {a["arch"]: a for a in libswin.architectures()}
         self.assertTrue(archs["swin_tiny_patch4_window7_224"]["supported"])
         self.assertEqual(archs["vit_base_patch16_224"]["family"], "vit")
         hybrid = archs["vit_base_r50_s16_384"]
@@ -481,14 +490,14 @@ class TestLibrary(unittest.TestCase):
         self.assertIn("another patch embedding", hybrid["missing"])
 
     def test_version_and_threads(self):
-        self.assertRegex(swin.library_version(), r"^\d+\.\d+\.\d+$")
-        n = swin.get_num_threads()
-        swin.set_num_threads(1)
-        self.assertEqual(swin.get_num_threads(), 1)
-        swin.set_num_threads(n)
-        with self.assertRaises(swin.SwinError) as cm:
-            swin.set_num_threads(0)
-        self.assertEqual(cm.exception.status, swin.Status.ERR_INVALID_ARGUMENT)
+        self.assertRegex(libswin.library_version(), r"^\d+\.\d+\.\d+$")
+        n = libswin.get_num_threads()
+        libswin.set_num_threads(1)
+        self.assertEqual(libswin.get_num_threads(), 1)
+        libswin.set_num_threads(n)
+        with self.assertRaises(libswin.SwinError) as cm:
+            libswin.set_num_threads(0)
+        self.assertEqual(cm.exception.status, libswin.Status.ERR_INVALID_ARGUMENT)
 
 
 if __name__ == "__main__":

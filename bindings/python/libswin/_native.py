@@ -11,6 +11,9 @@ import sys
 
 SOVERSION = 0
 
+# swin_pixel_format
+PIXEL_RGB8, PIXEL_BGR8, PIXEL_RGBA8, PIXEL_BGRA8, PIXEL_GRAY8 = 0, 1, 2, 3, 4
+
 _c_int64_p = ctypes.POINTER(ctypes.c_int64)
 _c_float_p = ctypes.POINTER(ctypes.c_float)
 _c_uint8_p = ctypes.POINTER(ctypes.c_uint8)
@@ -75,9 +78,11 @@ _PROTOTYPES = {
     "swin_context_memory_bytes": (_size, [_handle]),
     "swin_context_run": (_int, [_handle, _handle]),
     "swin_context_output": (_int, [_handle, _int, _int, _handle_p]),
+    "swin_context_topk": (_int, [_handle, _i64, _i64, _c_int64_p, _c_float_p]),
     "swin_image_load_file": (_int, [_handle_p, _str]),
     "swin_image_load_memory": (_int, [_handle_p, ctypes.c_void_p, _size]),
     "swin_image_wrap_rgb8": (_int, [_handle_p, _c_uint8_p, _i64, _i64, _i64]),
+    "swin_image_wrap": (_int, [_handle_p, ctypes.c_void_p, _i64, _i64, _i64, _int]),
     "swin_image_preprocess": (_int, [_handle, _handle, _handle, _i64]),
     "swin_image_free": (None, [_handle]),
     "swin_image_width": (_i64, [_handle]),
@@ -117,7 +122,7 @@ def _load():
     )
 
 
-lib = _load()
+lib: ctypes.CDLL = _load()
 for _name, (_res, _args) in _PROTOTYPES.items():
     _f = getattr(lib, _name)
     _f.restype = _res
