@@ -11,6 +11,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <jansson.h>
+#include <stdbool.h>
+
 #include "test_util.h"
 
 #ifndef SWIN_CLI
@@ -197,9 +200,349 @@ static void test_classify(void **state) {
     int lines = 0;
     for (const char *p = text; (p = strstr(p, "{\"path\": ")); p++)
         lines++;
-    assert_int_equal(lines, 3);
+    assert_int_equal(lines, 4); /* three results and, in its place, the failed image's line */
     assert_non_null(strstr(text, "\"top\": [{\"index\": "));
+    char want[512];
+    snprintf(want, sizeof want, "{\"path\": \"%s/missing.png\", \"error\": \"", tmpdir);
+    const char *err_line = strstr(text, want);
+    assert_non_null(err_line);
+    int before = 0; /* in input order: the third line */
+    for (const char *p = text; (p = strchr(p, '\n')) && p < err_line; p++)
+        before++;
+    assert_int_equal(before, 2);
     assert_non_null(strstr(slurp(errfile), "missing.png"));
+}
+
+/* Runs a shell command line (for pipes); returns its exit status. */
+static int sh(const char *cmd) {
+    const int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Whether file path holds one JSON value (jansson), or with lines, one per non-empty line. */
+static bool json_file_ok(const char *path, bool lines, int *count) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return false;
+    char line[1 << 14];
+    int n = 0;
+    bool ok = true;
+    if (lines) {
+        while (ok && fgets(line, sizeof line, fp)) {
+            json_error_t e;
+            json_t *v = json_loads(line, 0, &e);
+            ok = v && json_is_object(v);
+            json_decref(v);
+            n++;
+        }
+    } else {
+        json_error_t e;
+        json_t *v = json_loadf(fp, 0, &e);
+        ok = v && json_is_object(v);
+        json_decref(v);
+        n = ok;
+    }
+    fclose(fp);
+    if (count) *count = n;
+    return ok;
+}
+
+/* Each command's --help on stdout (exit 0); an option it does not take is a usage error naming
+ * the option and the command (exit 2). */
+static void test_options_per_command(void **state) {
+    (void)state;
+    static const char *const cmds[] = {"info", "run", "preprocess", "classify", "eval", "bench"};
+    char args[512], out[300];
+    snprintf(out, sizeof out, "%s/help.txt", tmpdir);
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "usage: swin %s ", cmds[i]);
+        snprintf(args, sizeof args, "%s --help", cmds[i]);
+        assert_int_equal(run(args, out), 0);
+        if (!strstr(slurp(out), want)) fail_msg("swin %s --help lacks \"%s\"", cmds[i], want);
+        assert_int_equal(slurp(errfile)[0], '\0');
+        snprintf(args, sizeof args, "%s -h", cmds[i]);
+        assert_int_equal(run(args, out), 0);
+        assert_non_null(strstr(slurp(out), want));
+        snprintf(args, sizeof args, "%s --frobnicate 3", cmds[i]);
+        snprintf(want, sizeof want, "%s: unknown option: --frobnicate", cmds[i]);
+        expect_error(args, 2, want);
+    }
+    /* options that mean nothing to a command are refused, not ignored */
+    snprintf(args, sizeof args, "info '%s/swin_micro.safetensors' --threads 2", SWIN_EXAMPLES_DIR);
+    expect_error(args, 2, "info: unknown option: --threads");
+    snprintf(args, sizeof args,
+             "run --model '%s/swin_micro.safetensors' --input '%s/input.npy' --output '%s/o.npy' "
+             "--json",
+             SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR, tmpdir);
+    expect_error(args, 2, "run: unknown option: --json");
+    expect_error("preprocess --threads 2 --model m x.png --output x.npy", 2,
+                 "preprocess: unknown option: --threads");
+    expect_error("classify --emit features --model m x.png", 2, "classify: unknown option: --emit");
+    expect_error("eval --top 3 --model m d", 2, "eval: unknown option: --top");
+    expect_error("classify --threads 0 --model m x.png", 2, "--threads takes 1..1024");
+    /* the top-level help and version stay */
+    assert_int_equal(run("--help", out), 0);
+    assert_non_null(strstr(slurp(out), "swin eval --model MODEL DIR"));
+    assert_int_equal(run("--version", out), 0);
+    assert_non_null(strstr(slurp(out), "swin "));
+    /* --threads where a model runs; --name=value is the same as --name value */
+    snprintf(out, sizeof out, "%s/logits_t.npy", tmpdir);
+    snprintf(args, sizeof args,
+             "run --threads 2 --model '%s/swin_micro.safetensors' --input '%s/input.npy' "
+             "--output='%s'",
+             SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR, out);
+    assert_int_equal(run(args, NULL), 0);
+    check_npy(out, "expected_logits.npy");
+    snprintf(out, sizeof out, "%s/classify_t.txt", tmpdir);
+    snprintf(args, sizeof args,
+             "classify --threads=3 --model '%s/shapes' '%s/shapes/images/img01.png'",
+             SWIN_EXAMPLES_DIR, SWIN_EXAMPLES_DIR);
+    assert_int_equal(run(args, out), 0);
+    assert_non_null(strstr(slurp(out), "star"));
+}
+
+/* classify: - reads paths from stdin, folders are walked recursively in name order, --output
+ * writes the file whole (and leaves no temporary), the exit status says an image failed. */
+static void test_classify_inputs(void **state) {
+    (void)state;
+    char cmd[4096], out[300], tree[300], list[300];
+    const char *img = SWIN_EXAMPLES_DIR "/shapes/images";
+    snprintf(tree, sizeof tree, "%s/tree", tmpdir);
+    /* tree/b/z/img03.png, tree/a/img02.jpg, tree/img01.png, tree/notes.txt, tree/.hidden.png */
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/b/z' '%s/a' && cp '%s/img03.png' '%s/b/z/' && cp '%s/img02.jpg' "
+             "'%s/a/IMG02.JPG' && cp '%s/img01.png' '%s/' && echo x > '%s/notes.txt' && cp "
+             "'%s/img01.png' '%s/.hidden.png'",
+             tree, tree, img, tree, img, tree, img, tree, tree, img, tree);
+    assert_int_equal(sh(cmd), 0);
+    snprintf(out, sizeof out, "%s/tree.jsonl", tmpdir);
+    snprintf(cmd, sizeof cmd, "classify --model '%s/shapes' --json --batch 2 '%s'",
+             SWIN_EXAMPLES_DIR, tree);
+    assert_int_equal(run(cmd, out), 0);
+    const char *text = slurp(out);
+    const char *p1 = strstr(text, "/a/IMG02.JPG\""), *p2 = strstr(text, "/b/z/img03.png\""),
+               *p3 = strstr(text, "/img01.png\"");
+    assert_non_null(p1);
+    assert_non_null(p2);
+    assert_non_null(p3);
+    assert_true(p1 < p2 && p2 < p3); /* a/ < b/ < img01.png */
+    assert_null(strstr(text, "hidden"));
+    assert_null(strstr(text, "notes.txt"));
+    int n;
+    assert_true(json_file_ok(out, true, &n));
+    assert_int_equal(n, 3);
+    /* a list on stdin (one of them missing, one a folder), results to a file */
+    snprintf(list, sizeof list, "%s/list.txt", tmpdir);
+    FILE *fp = fopen(list, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s/img04.jpg\n%s/nothere.png\n\n%s/a\r\n%s/img05.png\n", img, tmpdir, tree, img);
+    fclose(fp);
+    char result[300];
+    snprintf(result, sizeof result, "%s/result.jsonl", tmpdir);
+    snprintf(cmd, sizeof cmd,
+             "'%s' classify --model '%s/shapes' --json --top 2 --output '%s' - <'%s' >'%s' 2>'%s'",
+             SWIN_CLI, SWIN_EXAMPLES_DIR, result, list, out, errfile);
+    assert_int_equal(sh(cmd), 1);          /* nothere.png failed */
+    assert_int_equal(slurp(out)[0], '\0'); /* nothing on stdout */
+    assert_true(json_file_ok(result, true, &n));
+    assert_int_equal(n, 4);
+    text = slurp(result);
+    p1 = strstr(text, "img04.jpg");
+    p2 = strstr(text, "nothere.png\", \"error\": ");
+    p3 = strstr(text, "IMG02.JPG");
+    const char *p4 = strstr(text, "img05.png");
+    assert_true(p1 && p2 && p3 && p4 && p1 < p2 && p2 < p3 && p3 < p4);
+    assert_non_null(strstr(slurp(errfile), "nothere.png"));
+    /* no temporary left beside it */
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s' | grep 'result.jsonl.')\"", tmpdir);
+    assert_int_equal(sh(cmd), 0);
+    /* an existing file is replaced whole only on success: a model that cannot load leaves it */
+    snprintf(cmd, sizeof cmd,
+             "'%s' classify --model '%s/nomodel' --output '%s' '%s/img04.jpg' >/dev/null 2>'%s'",
+             SWIN_CLI, tmpdir, result, img, errfile);
+    assert_int_equal(sh(cmd), 1);
+    assert_true(json_file_ok(result, true, &n));
+    assert_int_equal(n, 4);
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s' | grep 'result.jsonl.')\"", tmpdir);
+    assert_int_equal(sh(cmd), 0);
+    /* text output to a file; an output folder that does not exist is an error */
+    snprintf(cmd, sizeof cmd, "classify --model '%s/shapes' --output '%s' '%s/img01.png'",
+             SWIN_EXAMPLES_DIR, result, img);
+    assert_int_equal(run(cmd, NULL), 0);
+    assert_non_null(strstr(slurp(result), "1. star"));
+    snprintf(cmd, sizeof cmd,
+             "classify --model '%s/shapes' --output /nonexistent/dir/r.txt '%s/img01.png'",
+             SWIN_EXAMPLES_DIR, img);
+    expect_error(cmd, 1, "/nonexistent/dir/r.txt");
+}
+
+/* swin eval against PyTorch: examples/shapes/images/expected_top5.json holds the float64
+ * reference's logits of each image (tests/reference/train_shapes.py) and its true label; the
+ * expected top-1, top-5 and mean cross-entropy (logsumexp(logits) - logits[target]) are
+ * computed here from those logits, independently of the library. */
+#define SHAPES SWIN_EXAMPLES_DIR "/shapes"
+
+typedef struct eval_result {
+    double top1, top5, loss;
+    long long count, errors;
+} eval_result;
+
+static void eval_json(const char *args, int code, eval_result *r) {
+    char out[300];
+    snprintf(out, sizeof out, "%s/eval.json", tmpdir);
+    assert_int_equal(run(args, out), code);
+    json_error_t e;
+    json_t *v = json_load_file(out, 0, &e);
+    if (!v) fail_msg("swin eval --json: %s: %s", e.text, slurp(out));
+    assert_true(json_is_number(json_object_get(v, "top1")));
+    r->top1 = json_number_value(json_object_get(v, "top1"));
+    r->top5 = json_number_value(json_object_get(v, "top5"));
+    r->loss = json_number_value(json_object_get(v, "loss"));
+    r->count = json_integer_value(json_object_get(v, "count"));
+    r->errors = json_integer_value(json_object_get(v, "errors"));
+    json_decref(v);
+}
+
+static void expect_close(const char *what, double got, double want, double rel) {
+    printf("[cli] swin eval %s: %.10g (reference %.10g, rel %.2e)\n", what, got, want,
+           fabs(got - want) / fabs(want));
+    if (!(fabs(got - want) <= rel * fabs(want))) fail_msg("%s: %.10g, want %.10g", what, got, want);
+}
+
+static void test_eval(void **state) {
+    (void)state;
+    json_error_t e;
+    json_t *cfg = json_load_file(SHAPES "/config.json", 0, &e);
+    json_t *ref = json_load_file(SHAPES "/images/expected_top5.json", 0, &e);
+    assert_non_null(cfg);
+    assert_non_null(ref);
+    json_t *names = json_object_get(cfg, "label_names"), *images = json_object_get(ref, "images");
+    const size_t K = json_array_size(names), n = json_array_size(images);
+    assert_int_equal(K, 10);
+    assert_true(n >= 5);
+    char by_label[300], by_order[300], cmd[2048];
+    snprintf(by_label, sizeof by_label, "%s/val_named", tmpdir);
+    snprintf(by_order, sizeof by_order, "%s/val_ordered", tmpdir);
+    for (size_t c = 0; c < K; c++) { /* every class folder, some of them empty */
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s/%s' '%s/k%02zu'", by_label,
+                 json_string_value(json_array_get(names, c)), by_order, c);
+        assert_int_equal(sh(cmd), 0);
+    }
+    double hit1 = 0, hit5 = 0, loss = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *im = json_array_get(images, i), *logits = json_object_get(im, "logits");
+        const char *file = json_string_value(json_object_get(im, "file")),
+                   *label = json_string_value(json_object_get(im, "true_label"));
+        size_t t = K;
+        for (size_t c = 0; c < K; c++)
+            if (strcmp(json_string_value(json_array_get(names, c)), label) == 0) t = c;
+        assert_true(t < K);
+        assert_int_equal(json_array_size(logits), K);
+        double l[16], mx = -INFINITY, sum = 0;
+        for (size_t c = 0; c < K; c++) {
+            l[c] = json_number_value(json_array_get(logits, c));
+            mx = l[c] > mx ? l[c] : mx;
+        }
+        for (size_t c = 0; c < K; c++)
+            sum += exp(l[c] - mx);
+        loss += mx + log(sum) - l[t];
+        int rank = 0; /* classes ranked above the target (ties to the lower index) */
+        for (size_t c = 0; c < K; c++)
+            rank += l[c] > l[t] || (l[c] == l[t] && c < t);
+        hit1 += rank == 0;
+        hit5 += rank < 5;
+        snprintf(cmd, sizeof cmd,
+                 "ln -s '%s/images/%s' '%s/%s/' && ln -s '%s/images/%s' '%s/k%02zu/'", SHAPES, file,
+                 by_label, label, SHAPES, file, by_order, t);
+        assert_int_equal(sh(cmd), 0);
+    }
+    const double want1 = 100.0 * hit1 / (double)n, want5 = 100.0 * hit5 / (double)n,
+                 want_loss = loss / (double)n;
+    json_decref(cfg);
+    json_decref(ref);
+    /* sub-folders named by the model's labels */
+    char args[1024];
+    eval_result r;
+    snprintf(args, sizeof args, "eval --model '%s' '%s' --batch 3 --threads 2 --json", SHAPES,
+             by_label);
+    eval_json(args, 0, &r);
+    assert_int_equal(r.count, (long long)n);
+    assert_int_equal(r.errors, 0);
+    expect_close("top1", r.top1, want1, 1e-6);
+    expect_close("top5", r.top5, want5, 1e-6);
+    /* the loss comes from float32 logits against the float64 reference's: the suite's bound */
+    expect_close("loss", r.loss, want_loss, SWIN_TEST_TOL);
+    /* sub-folders in class order (k00..k09), and an unreadable image: counted, left out */
+    snprintf(cmd, sizeof cmd, "echo 'not a png' > '%s/k03/broken.png'", by_order);
+    assert_int_equal(sh(cmd), 0);
+    snprintf(args, sizeof args, "eval --model '%s' '%s' --json", SHAPES, by_order);
+    eval_json(args, 1, &r);
+    assert_int_equal(r.count, (long long)n);
+    assert_int_equal(r.errors, 1);
+    assert_non_null(strstr(slurp(errfile), "broken.png"));
+    expect_close("top1 (class order)", r.top1, want1, 1e-6);
+    expect_close("loss (class order)", r.loss, want_loss, SWIN_TEST_TOL);
+    /* the text form */
+    char out[300];
+    snprintf(out, sizeof out, "%s/eval.txt", tmpdir);
+    snprintf(args, sizeof args, "eval --model '%s' '%s'", SHAPES, by_label);
+    assert_int_equal(run(args, out), 0);
+    const char *text = slurp(out);
+    assert_non_null(strstr(text, "top1 "));
+    assert_non_null(strstr(text, "top5 "));
+    assert_non_null(strstr(text, "loss "));
+    assert_non_null(strstr(text, "images/s "));
+    /* neither labels nor num_classes folders */
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/val_bad/x' '%s/val_bad/y'", tmpdir, tmpdir);
+    assert_int_equal(sh(cmd), 0);
+    snprintf(args, sizeof args, "eval --model '%s' '%s/val_bad'", SHAPES, tmpdir);
+    expect_error(args, 2, "num_classes");
+    /* num_classes folders, one of them a label out of its sorted place: ambiguous */
+    snprintf(cmd, sizeof cmd,
+             "cp -r '%s' '%s/val_mixed' && mv '%s/val_mixed/k00' '%s/val_mixed/star'", by_order,
+             tmpdir, tmpdir, tmpdir);
+    assert_int_equal(sh(cmd), 0);
+    snprintf(args, sizeof args, "eval --model '%s' '%s/val_mixed'", SHAPES, tmpdir);
+    expect_error(args, 2, "sorted place");
+    expect_error("eval --model m", 2, "eval needs --model and one DIR");
+}
+
+/* swin info: preprocessing, naming and labels, and --json as one object. */
+static void test_info_json(void **state) {
+    (void)state;
+    char args[512], out[300];
+    snprintf(out, sizeof out, "%s/info.txt", tmpdir);
+    snprintf(args, sizeof args, "info '%s'", SHAPES);
+    assert_int_equal(run(args, out), 0);
+    const char *text = slurp(out);
+    assert_non_null(strstr(text, "labels         10: circle, square, triangle, star, cross, ..."));
+    assert_non_null(strstr(text, "interpolation  bicubic"));
+    assert_non_null(strstr(text, "naming         timm"));
+    snprintf(args, sizeof args, "info --json '%s'", SHAPES);
+    assert_int_equal(run(args, out), 0);
+    json_error_t e;
+    json_t *v = json_load_file(out, 0, &e);
+    if (!v) fail_msg("swin info --json: %s", e.text);
+    json_t *pre = json_object_get(v, "preprocessing");
+    assert_int_equal(json_integer_value(json_object_get(pre, "input_size")), 64);
+    assert_string_equal(json_string_value(json_object_get(pre, "interpolation")), "bicubic");
+    assert_true(fabs(json_number_value(json_object_get(pre, "crop_pct")) - 0.9) < 1e-12);
+    assert_string_equal(json_string_value(json_object_get(pre, "crop_mode")), "center");
+    assert_true(fabs(json_number_value(json_array_get(json_object_get(pre, "mean"), 2)) - 0.406) <
+                1e-12);
+    assert_int_equal(json_array_size(json_object_get(pre, "std")), 3);
+    assert_string_equal(json_string_value(json_object_get(v, "naming")), "timm");
+    assert_int_equal(json_integer_value(json_object_get(v, "num_classes")), 10);
+    assert_int_equal(json_array_size(json_object_get(v, "labels")), 10);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(v, "labels"), 9)),
+                        "arrow");
+    assert_int_equal(json_integer_value(json_object_get(v, "parameters")), 321360);
+    assert_true(json_array_size(json_object_get(v, "tensors")) == 92);
+    json_decref(v);
+    /* a file with no labels and no head names */
+    snprintf(args, sizeof args, "info --json '%s/swin_micro.safetensors'", SWIN_EXAMPLES_DIR);
+    assert_int_equal(run(args, out), 0);
+    assert_true(json_file_ok(out, false, NULL));
 }
 
 /* transformers folders through the program: classify prints id2label's names, preprocess
@@ -310,6 +653,10 @@ int main(void) {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_transformers),
         cmocka_unit_test(test_list_archs),
+        cmocka_unit_test(test_options_per_command),
+        cmocka_unit_test(test_classify_inputs),
+        cmocka_unit_test(test_eval),
+        cmocka_unit_test(test_info_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
