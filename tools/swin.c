@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -949,27 +950,81 @@ static void batcher_free(batcher *b) {
 }
 
 /* Loads up to N paths from next; returns how many paths it took, *n the images read. */
-static size_t batcher_fill(batcher *b, const path_list *paths, size_t next, long *n) {
-    size_t j = 0;
-    *n = 0;
-    for (; next + j < paths->n && (long)j < b->N; j++) {
-        swin_image *img = NULL;
-        swin_status s;
-        free(b->err[j]);
-        b->err[j] = NULL;
-        if ((s = swin_image_load_file(&img, paths->items[next + j])) != SWIN_OK ||
-            (s = swin_image_preprocess(img, b->m, b->batch, *n)) != SWIN_OK) {
-            const size_t len = strlen(swin_last_error()) + strlen(swin_status_string(s)) + 4;
-            b->err[j] = malloc(len);
-            if (b->err[j])
-                snprintf(b->err[j], len, "%s (%s)", swin_last_error(), swin_status_string(s));
-            b->slot[j] = -1;
-        } else {
-            b->slot[j] = (*n)++;
-        }
-        swin_image_free(img);
+/* Image j of a batch: decoded and preprocessed into the batch's slot j, or its error kept. */
+static void fill_one(batcher *b, const path_list *paths, size_t next, size_t j) {
+    swin_image *img = NULL;
+    swin_status s;
+    free(b->err[j]);
+    b->err[j] = NULL;
+    if ((s = swin_image_load_file(&img, paths->items[next + j])) != SWIN_OK ||
+        (s = swin_image_preprocess(img, b->m, b->batch, (int64_t)j)) != SWIN_OK) {
+        const size_t len = strlen(swin_last_error()) + strlen(swin_status_string(s)) + 4;
+        b->err[j] = malloc(len);
+        if (b->err[j])
+            snprintf(b->err[j], len, "%s (%s)", swin_last_error(), swin_status_string(s));
+        b->slot[j] = -1;
+    } else {
+        b->slot[j] = (long)j;
     }
-    return j;
+    swin_image_free(img);
+}
+
+typedef struct decode_job {
+    batcher *b;
+    const path_list *paths;
+    size_t next, taken, first, step;
+} decode_job;
+
+static void *decode_thread(void *arg) {
+    const decode_job *d = arg;
+    for (size_t j = d->first; j < d->taken; j += d->step)
+        fill_one(d->b, d->paths, d->next, j);
+    return NULL;
+}
+
+/* Fills the batch with the images from paths[next], decoding them on up to one thread per
+ * core; returns how many paths it took. *n: the slots to run (failed images keep a slot, whose
+ * result is not reported), 0 when none decoded. */
+static size_t batcher_fill(batcher *b, const path_list *paths, size_t next, long *n) {
+    size_t taken = paths->n - next < (size_t)b->N ? paths->n - next : (size_t)b->N;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus;
+    if (threads > taken) threads = taken ? taken : 1;
+    pthread_t th[8];
+    decode_job d[8];
+    bool running[8] = {false};
+    for (size_t t = 0; t < threads; t++) {
+        d[t] = (decode_job){b, paths, next, taken, t, threads};
+        running[t] = t > 0 && pthread_create(&th[t], NULL, decode_thread, &d[t]) == 0;
+    }
+    /* this thread takes share 0, and the share of any thread that could not start */
+    decode_thread(&d[0]);
+    for (size_t t = 1; t < threads; t++) {
+        if (running[t])
+            pthread_join(th[t], NULL);
+        else
+            decode_thread(&d[t]);
+    }
+    long ok = 0;
+    for (size_t j = 0; j < taken; j++)
+        ok += b->slot[j] >= 0;
+    *n = ok ? (long)taken : 0;
+    return taken;
+}
+
+/* Filling a batch on a thread of its own, so that decoding and preprocessing the next batch
+ * overlap the model's run of the current one. */
+typedef struct fill_job {
+    batcher *b;
+    const path_list *paths;
+    size_t next, taken;
+    long n;
+} fill_job;
+
+static void *fill_thread(void *arg) {
+    fill_job *j = arg;
+    j->taken = batcher_fill(j->b, j->paths, j->next, &j->n);
+    return NULL;
 }
 
 /* Runs the first n images of the batch (as a view: the last batch may be partial). */
@@ -1028,7 +1083,7 @@ static int cmd_classify(args *a) {
     path_list paths = {0};
     swin_model *m = NULL;
     swin_context *ctx = NULL;
-    batcher b = {0};
+    batcher b = {0}, b2 = {0};
     out_file out = {0};
     bool out_open_ok = false;
     int rc = collect(a, &paths);
@@ -1046,7 +1101,9 @@ static int cmd_classify(args *a) {
         goto done;
     }
     const long top = a->top ? a->top : 5;
-    if (batcher_init(&b, m, a->batch ? a->batch : 8)) goto done;
+    if (batcher_init(&b, m, a->batch ? a->batch : 8) ||
+        batcher_init(&b2, m, a->batch ? a->batch : 8))
+        goto done;
     if ((s = make_context(&ctx, m, a)) != SWIN_OK) {
         rc = fail("classify", s);
         goto done;
@@ -1054,17 +1111,30 @@ static int cmd_classify(args *a) {
     if (out_open(&out, a->output)) goto done;
     out_open_ok = true;
     const bool bar = isatty(2) && paths.n >= 16;
+    /* two batches: while the model runs one, a thread decodes and preprocesses the next */
+    fill_job cur = {&b, &paths, 0, 0, 0}, ahead = {&b2, &paths, 0, 0, 0};
+    fill_thread(&cur);
     for (size_t next = 0; next < paths.n;) {
-        long n;
-        const size_t taken = batcher_fill(&b, &paths, next, &n);
-        if (n > 0 && (s = batcher_run(&b, ctx, n)) != SWIN_OK) {
+        const long n = cur.n;
+        const size_t taken = cur.taken;
+        batcher *const bb = cur.b;
+        pthread_t th;
+        bool started = false;
+        if (next + taken < paths.n) {
+            ahead.next = next + taken;
+            started = pthread_create(&th, NULL, fill_thread, &ahead) == 0;
+            if (!started) fill_thread(&ahead); /* no thread: in turn */
+        }
+        s = n > 0 ? batcher_run(bb, ctx, n) : SWIN_OK;
+        if (started) pthread_join(th, NULL);
+        if (s != SWIN_OK) {
             rc = fail("classify", s);
             goto done;
         }
         for (size_t j = 0; j < taken; j++) {
             const char *path = paths.items[next + j];
-            if (b.slot[j] < 0) {
-                const char *msg = b.err[j] ? b.err[j] : "out of memory";
+            if (bb->slot[j] < 0) {
+                const char *msg = bb->err[j] ? bb->err[j] : "out of memory";
                 if (bar) fputc('\n', stderr);
                 if (strstr(msg, path))
                     fprintf(stderr, "swin: error: %s\n", msg);
@@ -1078,12 +1148,17 @@ static int cmd_classify(args *a) {
                     fprintf(out.fp, "}\n");
                 }
                 failed++;
-            } else if ((s = report(out.fp, m, ctx, path, b.slot[j], K, top, a->json)) != SWIN_OK) {
+            } else if ((s = report(out.fp, m, ctx, path, bb->slot[j], K, top, a->json)) !=
+                       SWIN_OK) {
                 rc = fail("classify", s);
                 goto done;
             }
         }
         next += taken;
+        /* the batch filled ahead becomes the current one */
+        fill_job t = cur;
+        cur = ahead;
+        ahead = t;
         fflush(out.fp);
         if (ferror(out.fp)) {
             fprintf(stderr, "swin: error: %s: write failed\n", a->output ? a->output : "stdout");
@@ -1099,6 +1174,7 @@ done:
     if (out_open_ok) out_close(&out, false);
     free_paths(&paths);
     batcher_free(&b);
+    batcher_free(&b2);
     swin_context_free(ctx);
     swin_model_free(m);
     return rc;
