@@ -177,12 +177,15 @@ if ! out="$(ctest --test-dir build -R '^python$' --no-tests=error --output-on-fa
 fi
 echo "$out" | grep -E 'tests passed|Passed'
 
-step "Node binding (koffi from npm) on the system copy"
-koffi="koffi@$(node -p 'require("./bindings/node/package.json").dependencies.koffi')"
-npm install --prefix "$work/npm" --no-save --no-package-lock --no-audit --no-fund \
-  --loglevel=error "$koffi" >/dev/null 2>&1 || npm install --prefix "$work/npm" --no-save \
-  --no-package-lock --no-audit --no-fund "$koffi"
-NODE_PATH="$work/npm/node_modules" node bindings/node/test.js
+step "Node package libswin: npm pack, npm install of the .tgz (koffi from npm), node --test"
+tgz="$(cd bindings/node && npm pack --silent --pack-destination "$work")"
+mkdir "$work/npm" # a stranger's project
+printf '{"name": "consumer", "private": true}\n' >"$work/npm/package.json"
+npmi() { (cd "$work/npm" && npm install --no-audit --no-fund "$@" "$work/$tgz"); }
+npmi --loglevel=error >/dev/null 2>&1 || npmi || fail "npm install $tgz"
+(cd "$work/npm" && node -e 'const s = require("libswin"); console.log("libswin", s.version(), "from", require.resolve("libswin"))')
+env -u SWIN_LIBRARY LIBSWIN_NODE="$work/npm/node_modules/libswin" node --test bindings/node/test/*.test.js \
+  || fail "Node tests of the npm-installed package on the installed library"
 
 step "apt-get remove --purge"
 dpkg -L "${pkgs[@]}" | grep swin | sort -u >"$work/files"
