@@ -82,7 +82,8 @@ for d in "${debs[@]}"; do
   basename "$d"
   dpkg-deb -f "$d" Version Section Depends | sed 's/^/    /'
 done
-[ ${#debs[@]} -eq 3 ] || fail "expected 3 packages (libswin$sover, libswin-dev, swin-tools)"
+[ ${#debs[@]} -eq 4 ] ||
+  fail "expected 4 packages (libswin$sover, libswin-dev, swin-tools, python3-libswin)"
 
 step "lintian"
 lintian --fail-on error "${debs[@]}" | tee "$work/lintian" ||
@@ -149,6 +150,12 @@ g++ -std=c++17 -Wall -Wextra -pedantic -Werror -DSWIN_EXAMPLES_DIR="\"$PWD/examp
   tests/header_hpp.cpp $(pkg-config --cflags --libs libswin) -o "$work/header_hpp"
 uses_system_lib "$work/header_hpp"
 "$work/header_hpp" | sed 's/^/    /' || fail "swin/swin.hpp on the installed library"
+g++ -std=c++17 -Wall -Wextra -pedantic -Werror examples/classify.cpp \
+  $(pkg-config --cflags --libs libswin) -o "$work/classify_cpp"
+uses_system_lib "$work/classify_cpp"
+cmake -DCLASSIFY="$work/classify_cpp" -DSHAPES=examples/shapes -P tests/example_classify.cmake \
+  >/dev/null || fail "examples/classify.cpp on the installed library"
+echo "examples/classify.cpp (swin.hpp): built against the installed package, top-1 as PyTorch's"
 echo "swin (swin-tools): $(swin --version); man: $(man -w swin)"
 swin run --model examples/swin_micro.safetensors --input examples/input.npy --output "$work/cli.npy"
 check_logits "$work/cli.npy" || fail "swin run: wrong logits"
@@ -165,6 +172,18 @@ print("libswin", libswin.__file__, "loaded",
       [l.split()[-1] for l in open("/proc/self/maps") if "libswin" in l][0], libswin.library_version())') \
   | grep "$work/venv/.*/site-packages/libswin/__init__.py.* /usr/lib/" \
   || fail "the venv's libswin is not the installed package on the system library"
+# python3-libswin: Debian's python3 imports the packaged module, on the system library
+(cd / && env -u SWIN_LIBRARY -u PYTHONPATH PYTHONDONTWRITEBYTECODE=1 "$PY" -c 'import libswin
+print("libswin", libswin.__file__, "loaded",
+      [l.split()[-1] for l in open("/proc/self/maps") if "libswin" in l][0], libswin.library_version())') \
+  | grep "/usr/lib/python3/dist-packages/libswin/__init__.py.* /usr/lib/" \
+  || fail "python3-libswin: the system python3 does not import the packaged libswin"
+if ! out="$(cd / && env -u SWIN_LIBRARY -u PYTHONPATH SWIN_TEST_INSTALLED=1 SWIN_CLI=/usr/bin/swin \
+    PYTHONDONTWRITEBYTECODE=1 \
+    "$PY" -m unittest discover -s "$OLDPWD/bindings/python/tests" 2>&1)"; then
+  echo "$out"; fail "Python tests of python3-libswin on the installed library"
+fi
+echo "python3-libswin: $(echo "$out" | tail -n 1)"
 # SWIN_TEST_INSTALLED: the tests import the venv's package, not bindings/python's.
 if ! out="$(cd "$work" && env -u SWIN_LIBRARY SWIN_TEST_INSTALLED=1 SWIN_CLI=/usr/bin/swin \
     venv/bin/python -m unittest discover -s "$OLDPWD/bindings/python/tests" 2>&1)"; then

@@ -138,9 +138,11 @@ if(SWIN_GZIP)
   if(SWIN_BUILD_TOOLS)
     list(APPEND _components tools)
   endif()
+  list(APPEND _components python)
   set(_pkg_runtime ${_runtime_pkg})
   set(_pkg_dev libswin-dev)
   set(_pkg_tools swin-tools)
+  set(_pkg_python python3-libswin)
   foreach(_c IN LISTS _components)
     install(FILES ${_deb_doc_dir}/copyright ${_deb_doc_dir}/changelog.Debian.gz
       DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${_pkg_${_c}} COMPONENT ${_c} EXCLUDE_FROM_ALL)
@@ -206,6 +208,26 @@ the CPU through a stable C ABI, with OpenBLAS.
 This package contains the header, the static library, the pkg-config file
 (libswin) and the CMake package (find_package(libswin), targets swin::swin
 and swin::swin_static).")
+
+# python3-libswin: the pure-Python package (ctypes over libswin0), where Debian's python3 looks.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python/libswin
+  DESTINATION lib/python3/dist-packages COMPONENT python EXCLUDE_FROM_ALL
+  PATTERN __pycache__ EXCLUDE)
+set(CPACK_COMPONENT_PYTHON_DEPENDS runtime)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-libswin)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_ARCHITECTURE all)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "python3:any, python3-numpy")
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SHLIBDEPS OFF)
+# its prerm removes the byte code python3 writes beside the module (py3clean's job)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_CONTROL_EXTRA ${CMAKE_CURRENT_LIST_DIR}/python3-libswin/prerm)
+set(CPACK_DEBIAN_PYTHON_DESCRIPTION
+"Swin Transformer and ViT inference on the CPU (Python 3)
+libswin runs Swin Transformer and Vision Transformer (ViT) image models on
+the CPU through a stable C ABI, with OpenBLAS.
+.
+This package contains the Python 3 module libswin (ctypes over the shared
+library, NumPy arrays in and out, PIL images, pickling, libswin.dask).")
 
 set(CPACK_COMPONENT_TOOLS_DEPENDS runtime)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME swin-tools)
