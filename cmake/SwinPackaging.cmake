@@ -210,7 +210,9 @@ This package contains the header, the static library, the pkg-config file
 and swin::swin_static).")
 
 # python3-libswin: the pure-Python package (ctypes over libswin0), where Debian's python3 looks.
+# (with swin, the deprecated old name: a shim that imports libswin, as pip installs it too)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python/libswin
+  ${PROJECT_SOURCE_DIR}/bindings/python/swin
   DESTINATION lib/python3/dist-packages COMPONENT python EXCLUDE_FROM_ALL
   PATTERN __pycache__ EXCLUDE)
 set(CPACK_COMPONENT_PYTHON_DEPENDS runtime)
