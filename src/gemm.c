@@ -261,7 +261,7 @@ void swin__blas_single_threaded(void) {
  * OpenBLAS gives every thread that is inside a product at the same moment a work buffer of its
  * own, mapped on first need and kept for reuse: 128 MiB each in Debian 12's OpenBLAS 0.3.21 on
  * x86-64 (measured: mmap(134217728) in blas_memory_alloc). When the mapping fails under
- * RLIMIT_AS (ulimit -v), it retries forever (its upstream fix calls exit()). So before a pass
+ * RLIMIT_AS (ulimit -v), it retries forever (its upstream fix ends the process). So before a pass
  * that may need more buffers than the process has made so far, libswin checks that the address
  * space left under the limit can take them, and refuses the pass otherwise. */
 enum { BLAS_BUFFER_BYTES = 128 << 20, BLAS_MARGIN_BYTES = 16 << 20 };

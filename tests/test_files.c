@@ -46,15 +46,12 @@ static void copy(const char *from, const char *to) {
 
 static int setup(void **state) {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/swin_files_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return swin_test_mkdtemp(dir, sizeof dir, "files") ? 0 : -1;
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return swin_test_rmtree(dir) ? 0 : -1;
 }
 
 static void expect_io(swin_status s, const char *needle) {

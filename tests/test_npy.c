@@ -19,23 +19,12 @@ static char tmpdir[256];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/swin_npy_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return swin_test_mkdtemp(tmpdir, sizeof tmpdir, "npy") ? 0 : -1;
 }
 
 static int teardown(void **state) {
     (void)state;
-    DIR *dir = opendir(tmpdir);
-    if (!dir) return -1;
-    const struct dirent *e;
-    char path[512];
-    while ((e = readdir(dir)))
-        if (e->d_name[0] != '.') {
-            snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-            unlink(path);
-        }
-    closedir(dir);
-    return rmdir(tmpdir);
+    return swin_test_rmtree(tmpdir) ? 0 : -1;
 }
 
 /* Writes tmpdir/name: the preamble of format version (1, 2 or 3), the header, then nbytes of

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -156,4 +159,29 @@ swin_model *swin_test_load_checked(const char *dir, const char *naming,
             fail_msg("%s: %s is %s, not %s", dir, config[k][0], v ? v : "(unset)", config[k][1]);
     }
     return m;
+}
+
+bool swin_test_mkdtemp(char *buf, size_t cap, const char *tag) {
+    snprintf(buf, cap, "/tmp/swin_%s_XXXXXX", tag);
+    return mkdtemp(buf) != NULL;
+}
+
+bool swin_test_rmtree(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return false;
+    bool ok = true;
+    for (const struct dirent *e; (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (lstat(path, &sb) != 0)
+            ok = false;
+        else if (S_ISDIR(sb.st_mode))
+            ok = swin_test_rmtree(path) && ok;
+        else
+            ok = unlink(path) == 0 && ok;
+    }
+    closedir(d);
+    return rmdir(dir) == 0 && ok;
 }

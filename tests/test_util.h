@@ -55,6 +55,12 @@ swin_context *swin_test_run_outputs(swin_model *m, const swin_safetensors *exp, 
 swin_model *swin_test_load_checked(const char *dir, const char *naming,
                                    const char *const config[][2], int n);
 
+/* A fresh directory /tmp/swin_<tag>_XXXXXX, its path in buf (cap bytes); false when it cannot
+ * be made. */
+bool swin_test_mkdtemp(char *buf, size_t cap, const char *tag);
+/* Removes dir and everything under it (links removed, not followed); false on any failure. */
+bool swin_test_rmtree(const char *dir);
+
 /* check + cmocka failure. */
 #define SWIN_CHECK(label, got, ref, n)                                                             \
     assert_true(swin_test_check((label), (got), (ref), (n), SWIN_TEST_TOL))

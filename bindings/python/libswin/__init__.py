@@ -312,7 +312,21 @@ def _check_errors(errors: str) -> None:
         raise ValueError('errors must be "return" or "raise", not %r' % (errors,))
 
 
-class Model:
+class _Closable:
+    """with-statement and garbage-collection closing of an object with close() and _handle."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_handle", None) is not None:
+            self.close()
+
+
+class Model(_Closable):
     """A loaded model (swin_model): immutable, shareable between threads.
 
     path: a .safetensors file or a Hugging Face hub folder (model.safetensors + config.json).
@@ -425,15 +439,6 @@ class Model:
             handle, self._handle = self._handle, None
         _lib.swin_model_free(handle)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None) is not None:
-            self.close()
 
     @property
     def handle(self):
@@ -642,7 +647,7 @@ def _model_from_bytes(data: bytes, options: Optional[Mapping[str, Any]]) -> Mode
     return Model.from_bytes(data, options)
 
 
-class Context:
+class Context(_Closable):
     """Activation memory for running a model (swin_context).
 
     Planned once per input shape; outputs of the last run are read with logits(), features(),
@@ -696,15 +701,6 @@ class Context:
             model._open_contexts -= 1
         model._free_if_unused()  # frees the model if it was closed while this context was open
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None) is not None:
-            self.close()
 
     @property
     def handle(self):
