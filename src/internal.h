@@ -260,7 +260,7 @@ float *swin__pool_partials(swin_pool *p, size_t *floats);
  * processors (at most 64). */
 int swin__default_threads(void);
 
-/* ---- kernels (kernels.c) ---- */
+/* ---- kernels (src/kernels/: dispatch.c over one table per ISA, layout.c) ---- */
 
 /* LayerNorm over the last dim C of [rows, C]: out may alias in. */
 void swin__layernorm(float *out, const float *in, const float *gamma, const float *beta,
@@ -278,9 +278,15 @@ void swin__gelu(float *x, int64_t n);
 void swin__bias_gelu(float *x, const float *b, int64_t n);
 /* x[i] = act(x[i] + b[i]) for i < n (b may be NULL). */
 void swin__bias_act(float *x, const float *b, int64_t n, swin_activation act);
-/* Test hook: limits the vector kernels to cap (0 scalar, 1 AVX2+FMA, 2 AVX-512) and returns the
- * level now in use (at most what the CPU has). Not for concurrent use with running kernels. */
-int swin__kernels_isa(int cap);
+/* The kernel path (src/kernels/): SWIN_OK, or the status and message of a SWIN_ISA that names
+ * no path (SWIN_ERR_CONFIG) or one this CPU cannot run (SWIN_ERR_UNSUPPORTED). */
+swin_status swin__kernels_ready(void);
+/* Test hooks: switch to path isa (0 scalar, 1 AVX2+FMA, 2 AVX-512, 3 NEON; false, and nothing
+ * changed, when the CPU or build lacks it), the path in use, and a path's name. Not for use
+ * while kernels run. */
+bool swin__kernels_force(int isa);
+int swin__kernels_current(void);
+const char *swin__kernels_name(int isa);
 /* out[i] += in[i]. */
 void swin__add_inplace(float *restrict out, const float *restrict in, int64_t n);
 /* out[r * ld + c] *= s[r], for rows r < rows and columns c < n. */

@@ -181,6 +181,7 @@ static swin_status load(swin_model **out, const char *path, const void *data, si
                         const swin_options *caller) {
     if (!out) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_model_load: out is NULL");
     *out = NULL;
+    SWIN_TRY(swin__kernels_ready());
     swin_model *m = swin__calloc(1, sizeof *m);
     swin_options *merged = swin__calloc(1, sizeof *merged);
     if (!m || !merged) {

@@ -17,6 +17,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
 #else
 #define CPU_RELAX() ((void)0)
 #endif
@@ -31,8 +33,8 @@
 
 struct swin_pool {
     unsigned long forks; /* fork_count when the workers were started */
-    int nthreads; /* including the caller */
-    float *partials; /* (nthreads - 1) * PARTIAL_FLOATS */
+    int nthreads;        /* including the caller */
+    float *partials;     /* (nthreads - 1) * PARTIAL_FLOATS */
     pthread_t *threads;
     int started; /* workers actually running */
     pthread_mutex_t mu;
@@ -40,8 +42,8 @@ struct swin_pool {
     atomic_ulong gen;
     atomic_int sleepers;      /* workers waiting on wake (or about to) */
     atomic_bool caller_waits; /* the caller waits on done (or is about to) */
-    atomic_int active;  /* workers that have not finished the current job */
-    atomic_long next;   /* next chunk index */
+    atomic_int active;        /* workers that have not finished the current job */
+    atomic_long next;         /* next chunk index */
     atomic_bool stop;
     /* the current job: written by the caller before gen is bumped */
     swin_task_fn fn;
@@ -61,14 +63,20 @@ static void register_fork_handler(void) {
 }
 
 /* Subnormal floats: masked attention scores become probabilities around 1e-44, and products
- * with subnormal operands take a slow microcode path on x86 (8x slower attention here). Inside
- * a forward pass they are flushed to zero (FTZ) and read as zero (DAZ); the caller's setting is
- * restored afterwards. Values below 1.2e-38 change nothing measurable in the outputs. */
+ * with subnormal operands take a slow microcode path on x86 (8x slower attention here) and on
+ * many Arm cores. Inside a forward pass they are flushed to zero (x86: FTZ, and DAZ to read
+ * them as zero; AArch64: FPCR.FZ, which does both); the caller's setting is restored
+ * afterwards. Values below 1.2e-38 change nothing measurable in the outputs. */
 unsigned swin__fp_enter(void) {
 #if defined(__x86_64__) || defined(__i386__)
     const unsigned saved = _mm_getcsr();
     _mm_setcsr(saved | 0x8040u); /* FTZ (bit 15) | DAZ (bit 6) */
     return saved;
+#elif defined(__aarch64__)
+    uint64_t fpcr;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(fpcr | (UINT64_C(1) << 24))); /* FZ (bit 24) */
+    return (unsigned)fpcr; /* FPCR's defined bits are its low 32 */
 #else
     return 0;
 #endif
@@ -77,6 +85,8 @@ unsigned swin__fp_enter(void) {
 void swin__fp_leave(unsigned saved) {
 #if defined(__x86_64__) || defined(__i386__)
     _mm_setcsr(saved);
+#elif defined(__aarch64__)
+    __asm__ __volatile__("msr fpcr, %0" : : "r"((uint64_t)saved));
 #else
     (void)saved;
 #endif

@@ -172,5 +172,5 @@ int main(void) {
         cmocka_unit_test(test_mlp),
         cmocka_unit_test(test_bind_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return swin_test_run_each_isa(tests, setup, teardown);
 }

@@ -262,5 +262,5 @@ int main(void) {
         cmocka_unit_test(test_thread_counts),
         cmocka_unit_test(test_context_thread_change),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return swin_test_run_each_isa(tests, NULL, NULL);
 }

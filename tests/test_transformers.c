@@ -445,5 +445,5 @@ int main(void) {
         cmocka_unit_test(test_preprocessing),    cmocka_unit_test(test_preprocessing_u8),
         cmocka_unit_test(test_processor_errors),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return swin_test_run_each_isa(tests, NULL, NULL);
 }

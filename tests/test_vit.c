@@ -448,5 +448,5 @@ int main(void) {
         cmocka_unit_test(test_unsupported_variant),
         cmocka_unit_test(test_detection),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return swin_test_run_each_isa(tests, NULL, NULL);
 }

@@ -110,5 +110,5 @@ int main(void) {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_refusals),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return swin_test_run_each_isa(tests, NULL, NULL);
 }

@@ -285,13 +285,14 @@ int bench_run(const bench_args *a) {
         printf("{\"model\": \"%s\", \"batch\": %d, \"size\": %lld, \"threads\": %d, \"runs\": %d, "
                "\"min_ms\": %.3f, \"median_ms\": %.3f, \"max_ms\": %.3f, \"images_per_s\": %.3f, "
                "\"peak_rss_mb\": %.1f, \"load_ms\": %.3f, \"first_ms\": %.3f, "
-               "\"context_mb\": %.1f}\n",
+               "\"context_mb\": %.1f, \"kernels\": \"%s\"}\n",
                name, a->batch, (long long)S, swin_get_num_threads(), a->runs, times[0], med,
                times[a->runs - 1], ips, rss_mb, load_ms, first_ms,
-               (double)swin_context_memory_bytes(ctx) / 1048576.0);
+               (double)swin_context_memory_bytes(ctx) / 1048576.0, swin_kernel_isa());
     } else {
-        printf("model        %s\nbatch        %d\nsize         %lld\nthreads      %d\n", name,
-               a->batch, (long long)S, swin_get_num_threads());
+        printf("model        %s\nbatch        %d\nsize         %lld\nthreads      %d\n"
+               "kernels      %s\n",
+               name, a->batch, (long long)S, swin_get_num_threads(), swin_kernel_isa());
         printf("load         %.2f ms%s\n", load_ms, a->model ? "" : " (random weights, in memory)");
         printf("latency      min %.2f  median %.2f  max %.2f ms (%d runs, %d warm-up)\n", times[0],
                med, times[a->runs - 1], a->runs, a->warmup);

@@ -553,7 +553,8 @@ static int cmd_info_json(const args *a, const swin_model *m) {
         printf(c ? ", " : "");
         json_string(stdout, label);
     }
-    printf("], \"parameters\": %lld, \"stages\": [", (long long)swin_model_num_params(m));
+    printf("], \"parameters\": %lld, \"kernels\": \"%s\", \"stages\": [",
+           (long long)swin_model_num_params(m), swin_kernel_isa());
     for (int st = 0; st < swin_model_num_stages(m); st++) {
         int64_t depth, heads, ch, h, w, win;
         double f, g;
@@ -627,6 +628,7 @@ static int cmd_info(args *a) {
     }
     printf("%-14s %lld (%.2f M)\n", "parameters", (long long)swin_model_num_params(m),
            (double)swin_model_num_params(m) / 1e6);
+    printf("%-14s %s\n", "kernels", swin_kernel_isa());
     printf("\nFLOPs (multiply-accumulates, one image at img_size; W-MSA as run, MSA if attention "
            "were global)\n");
     printf("stage  depth  heads  channels  grid      window  W-MSA GFLOPs  MSA GFLOPs\n");

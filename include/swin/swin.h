@@ -138,6 +138,16 @@ SWIN_API unsigned swin_version_number(void);
  * @return "major.minor.patch", static storage. Thread-safe.
  */
 SWIN_API const char *swin_version_string(void);
+/**
+ * The vector kernels this process runs (LayerNorm, softmax, activations, residual adds; every
+ * matrix product is OpenBLAS's): "avx512", "avx2" (with FMA), "neon" (AArch64) or "scalar".
+ * Chosen once, at first use, as the best path the CPU has; the environment variable SWIN_ISA
+ * (one of those names) forces one. When SWIN_ISA names no path, or one this CPU cannot run,
+ * this returns the path in use anyway, and every model load fails with SWIN_ERR_CONFIG or
+ * SWIN_ERR_UNSUPPORTED and a message that says so (docs/performance.md).
+ * @return a static string. Thread-safe.
+ */
+SWIN_API const char *swin_kernel_isa(void);
 
 /**
  * Name of a status.

@@ -1,0 +1,52 @@
+/* SWIN_ISA, the variable that forces a kernel path: run as `test_isa MODE` with SWIN_ISA set
+ * by CTest (the choice is made once per process). MODE "forced": SWIN_ISA names a path the CPU
+ * has, which is then the one in use, and a model loads and runs on it. "bogus": the name is
+ * no path; "foreign": the path is another architecture's; in both, loads fail with a message
+ * that names the variable, and the best path stays in use. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+
+static const char *mode;
+
+static void test_swin_isa(void **state) {
+    (void)state;
+    const char *want = getenv("SWIN_ISA");
+    assert_non_null(want);
+    swin_model *m = NULL;
+    const swin_status s =
+        swin_model_load_file(&m, SWIN_EXAMPLES_DIR "/swin_micro.safetensors", NULL);
+    if (strcmp(mode, "forced") == 0) {
+        if (s != SWIN_OK) fail_msg("%s", swin_last_error());
+        assert_string_equal(swin_kernel_isa(), want);
+        swin_context *ctx = NULL;
+        assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
+        swin_tensor *x = NULL;
+        assert_int_equal(swin_tensor_load_npy(&x, SWIN_EXAMPLES_DIR "/input.npy"), SWIN_OK);
+        assert_int_equal(swin_context_run(ctx, x), SWIN_OK);
+        swin_tensor_free(x);
+        swin_context_free(ctx);
+        swin_model_free(m);
+        return;
+    }
+    assert_null(m);
+    assert_int_equal(s, strcmp(mode, "bogus") == 0 ? SWIN_ERR_CONFIG : SWIN_ERR_UNSUPPORTED);
+    const char *msg = swin_last_error();
+    char needle[64];
+    snprintf(needle, sizeof needle, "SWIN_ISA=%s", want);
+    if (!strstr(msg, needle)) fail_msg("message \"%s\" lacks \"%s\"", msg, needle);
+    assert_non_null(strstr(msg, "scalar")); /* it lists what the CPU has */
+    /* the kernels keep running on the best path */
+    assert_string_not_equal(swin_kernel_isa(), want);
+}
+
+int main(int argc, char **argv) {
+    mode = argc > 1 ? argv[1] : "forced";
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_swin_isa)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
