@@ -356,20 +356,33 @@ typedef struct npy_out {
     const swin_tensor *t;
 } npy_out;
 
+/* n floats, little-endian whatever the host's order. */
+static bool write_floats_le(FILE *fp, const float *x, size_t n) {
+    if (!host_big_endian()) return fwrite(x, sizeof(float), n, fp) == n;
+    float buf[1024];
+    for (size_t i = 0; i < n; i += 1024) {
+        const size_t m = n - i < 1024 ? n - i : 1024;
+        memcpy(buf, x + i, m * sizeof(float));
+        swap_bytes(buf, m);
+        if (fwrite(buf, sizeof(float), m, fp) != m) return false;
+    }
+    return true;
+}
+
 static bool write_npy(FILE *fp, const void *arg) {
     const npy_out *o = arg;
     const size_t n = (size_t)swin_tensor_numel(o->t);
     return fwrite(o->pre, 1, 10, fp) == 10 && fwrite(o->header, 1, o->hlen, fp) == o->hlen &&
-           fwrite(o->t->data, sizeof(float), n, fp) == n;
+           write_floats_le(fp, o->t->data, n);
 }
 
 swin_status swin_tensor_save_npy(const swin_tensor *t, const char *path) {
     if (!t || !path)
         return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_tensor_save_npy: NULL argument");
     char dict[256];
-    /* the bytes as they are in memory, so the descr names this machine's order */
-    int k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                     host_big_endian() ? ">f4" : "<f4");
+    /* always little-endian '<f4', as numpy writes on most hosts: the same file from every
+     * host (a big-endian one swaps while writing; docs/weights.md, "Byte order") */
+    int k = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     for (int i = 0; i < t->ndim; i++)
         k += snprintf(dict + k, sizeof dict - (size_t)k, "%lld,%s", (long long)t->shape[i],
                       i + 1 < t->ndim ? " " : "");

@@ -17,6 +17,14 @@
 
 #include "internal.h"
 
+/* The file's numbers are little-endian; on a big-endian host F32 tensors are converted too
+ * (docs/weights.md, "Byte order"). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define SWIN_BIG_ENDIAN 1
+#else
+#define SWIN_BIG_ENDIAN 0
+#endif
+
 static const struct {
     const char *name;
     swin_dtype dtype;
@@ -269,12 +277,13 @@ swin_status swin__st_parse(swin_safetensors *st, const uint8_t *data, size_t siz
         st->by_name[i] = &st->tensors[i];
     qsort(st->by_name, st->num_tensors, sizeof *st->by_name, cmp_name);
 
-    /* float32 views: in place when aligned, else converted into one arena. */
+    /* float32 views: in place when aligned (and the host is little-endian, as the file is),
+     * else converted into one arena. */
     size_t convert = 0;
     for (size_t i = 0; i < st->num_tensors; i++) {
         swin_st_tensor *t = &st->tensors[i];
         const bool aligned = ((uintptr_t)t->raw % sizeof(float)) == 0;
-        if (t->dtype == SWIN_DT_F32 && aligned)
+        if (t->dtype == SWIN_DT_F32 && aligned && !SWIN_BIG_ENDIAN)
             t->f32 = (const float *)(const void *)t->raw;
         else if (t->dtype == SWIN_DT_F32 || t->dtype == SWIN_DT_F16 || t->dtype == SWIN_DT_BF16)
             convert += t->numel; /* bounded by the file size: no overflow */
@@ -289,8 +298,15 @@ swin_status swin__st_parse(swin_safetensors *st, const uint8_t *data, size_t siz
         for (size_t i = 0; i < st->num_tensors; i++) {
             swin_st_tensor *t = &st->tensors[i];
             if (t->f32) continue;
-            if (t->dtype == SWIN_DT_F32) {
+            if (t->dtype == SWIN_DT_F32 && !SWIN_BIG_ENDIAN) {
                 memcpy(dst, t->raw, t->nbytes);
+            } else if (t->dtype == SWIN_DT_F32) {
+                for (size_t k = 0; k < t->numel; k++) {
+                    const uint8_t *b = t->raw + 4 * k;
+                    const uint32_t bits = (uint32_t)b[0] | (uint32_t)b[1] << 8 |
+                                          (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+                    memcpy(&dst[k], &bits, sizeof bits);
+                }
             } else if (t->dtype == SWIN_DT_F16 || t->dtype == SWIN_DT_BF16) {
                 for (size_t k = 0; k < t->numel; k++) {
                     const uint16_t h = (uint16_t)(t->raw[2 * k] | (t->raw[2 * k + 1] << 8));

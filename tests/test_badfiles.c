@@ -219,26 +219,30 @@ static void test_official_buffers(void **state) {
     /* relative_position_index element 1 (i=0, j=1) plus one */
     const char *index = "layers.0.blocks.0.attn.relative_position_index";
     const size_t io = tensor_offset(bytes, size, index) + 8;
-    int64_t v;
-    memcpy(&v, bytes + io, sizeof v);
-    const int64_t changed = v + 1;
-    memcpy(bytes + io, &changed, sizeof changed);
+    uint8_t v[8]; /* the file's bytes: little-endian whatever this machine's order */
+    memcpy(v, bytes + io, sizeof v);
+    assert_true(v[0] < 255);
+    bytes[io] = (uint8_t)(v[0] + 1); /* the low byte: the value plus one */
     m = (swin_model *)0x1;
     s = swin_model_load_memory(&m, bytes, size, NULL);
     assert_true(check_load("official index altered", s, m, SWIN_ERR_BUFFER_MISMATCH, index));
-    memcpy(bytes + io, &v, sizeof v);
+    memcpy(bytes + io, v, sizeof v);
 
     /* the shifted block's mask: first element 0 becomes -100 (and the reverse) */
     const char *mask = "layers.2.blocks.1.attn_mask";
     const size_t mo = tensor_offset(bytes, size, mask);
-    float f, g;
-    memcpy(&f, bytes + mo, sizeof f);
-    g = f == 0.0f ? -100.0f : 0.0f;
-    memcpy(bytes + mo, &g, sizeof g);
+    uint8_t f[4];
+    memcpy(f, bytes + mo, sizeof f);
+    const bool zero = !f[0] && !f[1] && !f[2] && !f[3];
+    const float g = zero ? -100.0f : 0.0f;
+    uint32_t u;
+    memcpy(&u, &g, sizeof u);
+    for (int b = 0; b < 4; b++) /* little-endian, as the file stores it */
+        bytes[mo + (size_t)b] = (uint8_t)(u >> (8 * b));
     m = (swin_model *)0x1;
     s = swin_model_load_memory(&m, bytes, size, NULL);
     assert_true(check_load("official mask altered", s, m, SWIN_ERR_BUFFER_MISMATCH, mask));
-    memcpy(bytes + mo, &f, sizeof f);
+    memcpy(bytes + mo, f, sizeof f);
 
     /* restored: loads again */
     m = NULL;
@@ -364,6 +368,7 @@ static const char *tmp_path(const char *name) {
 
 /* Writes an .npy file: magic (or a replacement), version, the dict padded with spaces and '\n'
  * to a multiple of 64 ('@' in the dict becomes a NUL byte), then nfloats floats 0.5, 1.5, ...
+ * ('<f4', little-endian whatever this machine's order)
  * A header_len >= 0 overrides the stored header length; truncate_to >= 0 cuts the file. */
 typedef struct npy_spec {
     const char *name;
@@ -394,9 +399,12 @@ static const char *write_npy(const npy_spec *c) {
     for (size_t i = pre; i < pre + dlen; i++)
         if (buf[i] == '@') buf[i] = '\0';
     buf[total - 1] = '\n';
-    for (long i = 0; i < c->nfloats; i++) {
+    for (long i = 0; i < c->nfloats; i++) { /* '<f4' bytes on any host */
         const float f = (float)i + 0.5f;
-        memcpy(buf + total + 4 * (size_t)i, &f, 4);
+        uint32_t u;
+        memcpy(&u, &f, 4);
+        for (int b = 0; b < 4; b++)
+            buf[total + 4 * (size_t)i + (size_t)b] = (uint8_t)(u >> (8 * b));
     }
     const char *path = tmp_path(c->name);
     FILE *fp = fopen(path, "wb");

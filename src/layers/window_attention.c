@@ -97,8 +97,10 @@ swin_status swin__attention_check_index(swin_weights *w, const char *prefix, int
                            "tensor \"%s\" is not [%lld, %lld] as a %lldx%lld window needs",
                            t->source, (long long)N, (long long)N, (long long)wh, (long long)ww);
     for (int64_t k = 0; k < N * N; k++) {
-        int64_t v;
-        memcpy(&v, t->raw + 8 * k, sizeof v);
+        uint64_t u = 0; /* little-endian in the file, on any host */
+        for (int b = 7; b >= 0; b--)
+            u = u << 8 | t->raw[8 * k + b];
+        const int64_t v = (int64_t)u;
         const int64_t i = k / N, j = k % N;
         const int64_t want = (i / ww - j / ww + wh - 1) * (2 * ww - 1) + (i % ww - j % ww + ww - 1);
         if (v != want)
