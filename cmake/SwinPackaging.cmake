@@ -39,8 +39,13 @@ if(DOXYGEN_FOUND)
 endif()
 
 # ---- Python binding tests (ctypes over this build's libswin), when NumPy is there ----
-# Not in sanitizer builds: an instrumented libswin.so cannot be loaded into python3.
-if(SWIN_BUILD_TESTS AND NOT SWIN_SANITIZE AND NOT SWIN_FUZZ)
+# Not in sanitizer builds: an instrumented libswin.so cannot be loaded into python3. Not when
+# cross-compiling: the host's python3 cannot load the other architecture's libswin.so.
+if(SWIN_BUILD_TESTS AND CMAKE_CROSSCOMPILING)
+  message(STATUS "Python binding tests: not in a cross-compiled build (the host's python3 "
+    "cannot load a ${CMAKE_SYSTEM_PROCESSOR} libswin.so)")
+endif()
+if(SWIN_BUILD_TESTS AND NOT SWIN_SANITIZE AND NOT SWIN_FUZZ AND NOT CMAKE_CROSSCOMPILING)
   find_package(Python3 COMPONENTS Interpreter QUIET)
   set(SWIN_PYTHON "")
   # The interpreter found first (a virtualenv, pyenv) may lack NumPy where Debian's has it.

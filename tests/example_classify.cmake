@@ -3,6 +3,8 @@
 # the PyTorch reference's in SHAPES/images/expected_top5.json.
 #   cmake -DCLASSIFY=path/to/classify -DSHAPES=examples/shapes -P tests/example_classify.cmake
 # (CTest's example_classify, and .ci/package.sh on a copy built against the installed package).
+# -DEMULATOR=qemu-aarch64-static|-L|/sysroot (optional, '|' between the words): run classify
+# under it (a cross-compiled build; tests/CMakeLists.txt passes it).
 cmake_minimum_required(VERSION 3.20)
 foreach(_v CLASSIFY SHAPES)
   if(NOT DEFINED ${_v})
@@ -21,7 +23,8 @@ foreach(_i RANGE ${_last})
   set(_expected_${_i} "${_label}")
 endforeach()
 
-execute_process(COMMAND "${CLASSIFY}" "${SHAPES}" ${_files}
+string(REPLACE "|" ";" _emulator "${EMULATOR}")
+execute_process(COMMAND ${_emulator} "${CLASSIFY}" "${SHAPES}" ${_files}
   RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
 message("${_out}${_err}")
 if(NOT _rc EQUAL 0)

@@ -29,8 +29,8 @@ static char errfile[300];
 /* Runs the swin program with args; stdout to /dev/null or a file, stderr to errfile. */
 static int run(const char *args, const char *out) {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s'", SWIN_CLI, args, out ? out : "/dev/null",
-             errfile);
+    snprintf(cmd, sizeof cmd, "%s %s >'%s' 2>'%s'", swin_test_program(SWIN_CLI), args,
+             out ? out : "/dev/null", errfile);
     const int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -340,8 +340,8 @@ static void test_classify_inputs(void **state) {
     char result[300];
     snprintf(result, sizeof result, "%s/result.jsonl", tmpdir);
     snprintf(cmd, sizeof cmd,
-             "'%s' classify --model '%s/shapes' --json --top 2 --output '%s' - <'%s' >'%s' 2>'%s'",
-             SWIN_CLI, SWIN_EXAMPLES_DIR, result, list, out, errfile);
+             "%s classify --model '%s/shapes' --json --top 2 --output '%s' - <'%s' >'%s' 2>'%s'",
+             swin_test_program(SWIN_CLI), SWIN_EXAMPLES_DIR, result, list, out, errfile);
     assert_int_equal(sh(cmd), 1);          /* nothere.png failed */
     assert_int_equal(slurp(out)[0], '\0'); /* nothing on stdout */
     assert_true(json_file_ok(result, true, &n));
@@ -358,8 +358,8 @@ static void test_classify_inputs(void **state) {
     assert_int_equal(sh(cmd), 0);
     /* an existing file is replaced whole only on success: a model that cannot load leaves it */
     snprintf(cmd, sizeof cmd,
-             "'%s' classify --model '%s/nomodel' --output '%s' '%s/img04.jpg' >/dev/null 2>'%s'",
-             SWIN_CLI, tmpdir, result, img, errfile);
+             "%s classify --model '%s/nomodel' --output '%s' '%s/img04.jpg' >/dev/null 2>'%s'",
+             swin_test_program(SWIN_CLI), tmpdir, result, img, errfile);
     assert_int_equal(sh(cmd), 1);
     assert_true(json_file_ok(result, true, &n));
     assert_int_equal(n, 4);

@@ -34,6 +34,13 @@ const char *swin_test_fixture(const char *name) {
     return path;
 }
 
+const char *swin_test_program(const char *path) {
+    static _Thread_local char cmd[2048];
+    const char *emulator = getenv("SWIN_TEST_EMULATOR");
+    snprintf(cmd, sizeof cmd, "%s%s'%s'", emulator ? emulator : "", emulator ? " " : "", path);
+    return cmd;
+}
+
 void swin_test_open(swin_safetensors *st, const char *name) {
     swin_status s = swin__st_open(st, swin_test_fixture(name), false);
     if (s != SWIN_OK) fail_msg("cannot open fixture %s: %s", name, swin_last_error());
@@ -184,19 +191,4 @@ bool swin_test_rmtree(const char *dir) {
     }
     closedir(d);
     return rmdir(dir) == 0 && ok;
-}
-
-int swin_test_each_isa(const char *name, const struct CMUnitTest *tests, size_t n,
-                       CMFixtureFunction setup, CMFixtureFunction teardown) {
-    const char *forced = getenv("SWIN_ISA");
-    if (forced && *forced) return _cmocka_run_group_tests(name, tests, n, setup, teardown);
-    int failed = 0, paths = 0;
-    for (int isa = 3; isa >= 0; isa--) {
-        if (!swin__kernels_force(isa)) continue;
-        char label[160];
-        snprintf(label, sizeof label, "%s, %s kernels", name, swin__kernels_name(isa));
-        failed += _cmocka_run_group_tests(label, tests, n, setup, teardown);
-        paths++;
-    }
-    return paths ? failed : 1;
 }

@@ -25,6 +25,12 @@ void swin_test_input(float *x, size_t n, uint32_t seed);
 /* Full path of a fixture file (thread-local buffer, valid until the next call in the thread). */
 const char *swin_test_fixture(const char *name);
 
+/* The shell words that run the built program path: "'path'", after the emulator's words when
+ * the tests run under one (SWIN_TEST_EMULATOR, set by tests/CMakeLists.txt when
+ * cross-compiling; the host cannot run the program itself). Thread-local buffer, valid until
+ * the next call in the thread. */
+const char *swin_test_program(const char *path);
+
 /* Opens a fixture safetensors file; fails the test if it cannot. */
 void swin_test_open(swin_safetensors *st, const char *name);
 /* A float tensor of a fixture; fails the test when missing. *numel receives its size. */
@@ -54,14 +60,6 @@ swin_context *swin_test_run_outputs(swin_model *m, const swin_safetensors *exp, 
  * settings config[k] = {key, value} resolves to that value (a NULL key ends them early). */
 swin_model *swin_test_load_checked(const char *dir, const char *naming,
                                    const char *const config[][2], int n);
-
-/* Runs a cmocka group once per kernel path this CPU has, best first (src/kernels/: AVX-512,
- * AVX2, NEON, scalar), so the suites that compare with references check every path; with
- * SWIN_ISA set, once, on that path. Returns the number of failed tests over all runs. */
-#define swin_test_run_each_isa(tests, setup, teardown)                                             \
-    swin_test_each_isa(#tests, tests, sizeof(tests) / sizeof((tests)[0]), setup, teardown)
-int swin_test_each_isa(const char *name, const struct CMUnitTest *tests, size_t n,
-                       CMFixtureFunction setup, CMFixtureFunction teardown);
 
 /* A fresh directory /tmp/swin_<tag>_XXXXXX, its path in buf (cap bytes); false when it cannot
  * be made. */
