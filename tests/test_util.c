@@ -192,3 +192,18 @@ bool swin_test_rmtree(const char *dir) {
     closedir(d);
     return rmdir(dir) == 0 && ok;
 }
+
+int swin_test_each_isa(const char *name, const struct CMUnitTest *tests, size_t n,
+                       CMFixtureFunction setup, CMFixtureFunction teardown) {
+    const char *forced = getenv("SWIN_ISA");
+    if (forced && *forced) return _cmocka_run_group_tests(name, tests, n, setup, teardown);
+    int failed = 0, paths = 0;
+    for (int isa = 3; isa >= 0; isa--) {
+        if (!swin__kernels_force(isa)) continue;
+        char label[160];
+        snprintf(label, sizeof label, "%s, %s kernels", name, swin__kernels_name(isa));
+        failed += _cmocka_run_group_tests(label, tests, n, setup, teardown);
+        paths++;
+    }
+    return paths ? failed : 1;
+}

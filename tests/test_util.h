@@ -61,6 +61,14 @@ swin_context *swin_test_run_outputs(swin_model *m, const swin_safetensors *exp, 
 swin_model *swin_test_load_checked(const char *dir, const char *naming,
                                    const char *const config[][2], int n);
 
+/* Runs a cmocka group once per kernel path this CPU has, best first (src/kernels/: AVX-512,
+ * AVX2, NEON, scalar), so the suites that compare with references check every path; with
+ * SWIN_ISA set, once, on that path. Returns the number of failed tests over all runs. */
+#define swin_test_run_each_isa(tests, setup, teardown)                                             \
+    swin_test_each_isa(#tests, tests, sizeof(tests) / sizeof((tests)[0]), setup, teardown)
+int swin_test_each_isa(const char *name, const struct CMUnitTest *tests, size_t n,
+                       CMFixtureFunction setup, CMFixtureFunction teardown);
+
 /* A fresh directory /tmp/swin_<tag>_XXXXXX, its path in buf (cap bytes); false when it cannot
  * be made. */
 bool swin_test_mkdtemp(char *buf, size_t cap, const char *tag);
