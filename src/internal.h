@@ -57,6 +57,9 @@ void swin__free(void *p);
 /* 64-byte aligned allocation, freed with swin__aligned_free. */
 void *swin__aligned_alloc(size_t size);
 void swin__aligned_free(void *p);
+/* swin__aligned_alloc for buffers of megabytes: 2 MiB aligned, advised as huge pages; freed with
+ * swin__aligned_free. */
+void *swin__aligned_alloc_large(size_t size);
 char *swin__strdup(const char *s);
 /* Test-only failure injection (tests/test_alloc_fail.c; hidden, not part of the ABI):
  * swin__alloc_fail_at(k) makes the k-th allocation from now return NULL, once (0 disarms);
@@ -224,8 +227,8 @@ void swin__linear_rows(float *out, int64_t ldo, const float *in, const float *W,
 int64_t swin__block_items(int64_t n, int64_t fit, int64_t T);
 /* Runs h over rows [0, rows), split across pool's threads. */
 void swin__rows_parallel(swin_pool *pool, int64_t rows, const swin_rows_hook *h);
-/* Makes OpenBLAS run each call on the calling thread (libswin parallelises itself); once per
- * process. */
+/* Makes OpenBLAS run each call on the calling thread (libswin parallelises itself) and stops its
+ * idle server threads; once per process (gemm.c). */
 void swin__blas_single_threaded(void);
 /* Around a pass on `threads` threads: SWIN_ERR_OUT_OF_MEMORY (and no pass) when an
  * address-space limit leaves no room for the OpenBLAS work buffers the pass may add, which

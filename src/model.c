@@ -182,6 +182,7 @@ static swin_status load(swin_model **out, const char *path, const void *data, si
     if (!out) return swin__error(SWIN_ERR_INVALID_ARGUMENT, "swin_model_load: out is NULL");
     *out = NULL;
     SWIN_TRY(swin__kernels_ready());
+    swin__blas_single_threaded();
     swin_model *m = swin__calloc(1, sizeof *m);
     swin_options *merged = swin__calloc(1, sizeof *merged);
     if (!m || !merged) {
@@ -404,7 +405,7 @@ swin_status swin__arena_alloc(swin_context *ctx, const swin_arena *counted, int6
         return swin__error(SWIN_ERR_INPUT_SIZE, "input [%lld, %lld, %lld, %lld] is too large",
                            (long long)B, (long long)ctx->model->in_chans, (long long)H,
                            (long long)W);
-    ctx->arena = swin__aligned_alloc(bytes);
+    ctx->arena = swin__aligned_alloc_large(bytes);
     if (!ctx->arena)
         return swin__error(SWIN_ERR_OUT_OF_MEMORY,
                            "out of memory: the activations of an input [%lld, %lld, %lld, %lld] "
