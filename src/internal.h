@@ -140,10 +140,15 @@ typedef struct swin_safetensors {
     const swin_st_tensor **by_name; /* the same, sorted by name: swin__st_find is a search */
     swin_st_meta *meta;
     size_t num_meta;
-    float *converted; /* arena for F16/BF16 and unaligned F32 tensors */
+    float *converted; /* arena for F16/BF16 and unaligned F32 tensors (an anonymous mapping) */
+    size_t converted_bytes;
     /* the mapping, when the file was opened by us */
     void *map;
     size_t map_size;
+    /* the file's holes (sparse files), when known: byte ranges [holes[i][0], holes[i][1]) of
+     * the file that read as zeros, in order; conversion skips them */
+    size_t (*holes)[2];
+    size_t num_holes;
 } swin_safetensors;
 
 /* Largest header accepted (the format's reference implementation uses 100 MB). */

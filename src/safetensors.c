@@ -4,7 +4,7 @@
  *   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
  *    "__metadata__": {"key": "value"}}
  * then the data section; offsets are relative to its start. */
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
+#define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE, SEEK_HOLE, SEEK_DATA */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -186,6 +186,44 @@ static swin_status parse_entry(swin_st_tensor *t, const char *name, json_t *entr
     return SWIN_OK;
 }
 
+/* Elements [k0, k1) of t into dst (float32, host order). */
+static void convert_range(const swin_st_tensor *t, float *dst, size_t k0, size_t k1) {
+    if (t->dtype == SWIN_DT_F32 && !SWIN_BIG_ENDIAN) {
+        memcpy(dst + k0, t->raw + 4 * k0, (k1 - k0) * sizeof(float));
+    } else if (t->dtype == SWIN_DT_F32) {
+        for (size_t k = k0; k < k1; k++) {
+            const uint8_t *b = t->raw + 4 * k;
+            const uint32_t bits =
+                (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+            memcpy(&dst[k], &bits, sizeof bits);
+        }
+    } else {
+        for (size_t k = k0; k < k1; k++) {
+            const uint16_t h = (uint16_t)(t->raw[2 * k] | (t->raw[2 * k + 1] << 8));
+            dst[k] = t->dtype == SWIN_DT_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+        }
+    }
+}
+
+/* Converts t, whose bytes start at offset off of the file, into dst, which reads as zeros:
+ * elements lying wholly inside one of the file's holes are left as they are. */
+static void convert_tensor(const swin_safetensors *st, const swin_st_tensor *t, size_t off,
+                           float *dst) {
+    const size_t esz = t->dtype == SWIN_DT_F32 ? 4 : 2, end = off + t->nbytes;
+    size_t k = 0; /* elements before k are done */
+    for (size_t h = 0; h < st->num_holes && k < t->numel; h++) {
+        const size_t lo = st->holes[h][0], hi = st->holes[h][1];
+        if (hi <= off + k * esz || lo >= end) continue;
+        /* the elements wholly inside [lo, hi): from ceil((lo - off) / esz) to floor(...) */
+        const size_t first = lo <= off ? 0 : (lo - off + esz - 1) / esz;
+        const size_t last = hi >= end ? t->numel : (hi - off) / esz;
+        if (first >= last) continue;
+        if (first > k) convert_range(t, dst, k, first);
+        k = last > k ? last : k;
+    }
+    if (k < t->numel) convert_range(t, dst, k, t->numel);
+}
+
 swin_status swin__st_parse(swin_safetensors *st, const uint8_t *data, size_t size) {
     if (size < 8)
         return swin__error(SWIN_ERR_TRUNCATED,
@@ -289,32 +327,28 @@ swin_status swin__st_parse(swin_safetensors *st, const uint8_t *data, size_t siz
             convert += t->numel; /* bounded by the file size: no overflow */
     }
     if (convert) {
-        st->converted = swin__aligned_alloc(convert * sizeof(float));
-        if (!st->converted) {
-            s = swin__oom();
+        /* fresh anonymous memory reads as zeros, so ranges of the file that are holes (zeros
+         * too) need no conversion, and their pages are never touched; MAP_NORESERVE: they
+         * are not committed either */
+        const size_t bytes = convert * sizeof(float);
+        void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (mem == MAP_FAILED) {
+            s = swin__error(SWIN_ERR_OUT_OF_MEMORY,
+                            "out of memory: the tensors converted to float32 need %zu bytes "
+                            "(%.1f MiB)",
+                            bytes, (double)bytes / 1048576.0);
             goto done;
         }
+        st->converted = mem;
+        st->converted_bytes = bytes;
         float *dst = st->converted;
         for (size_t i = 0; i < st->num_tensors; i++) {
             swin_st_tensor *t = &st->tensors[i];
-            if (t->f32) continue;
-            if (t->dtype == SWIN_DT_F32 && !SWIN_BIG_ENDIAN) {
-                memcpy(dst, t->raw, t->nbytes);
-            } else if (t->dtype == SWIN_DT_F32) {
-                for (size_t k = 0; k < t->numel; k++) {
-                    const uint8_t *b = t->raw + 4 * k;
-                    const uint32_t bits = (uint32_t)b[0] | (uint32_t)b[1] << 8 |
-                                          (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-                    memcpy(&dst[k], &bits, sizeof bits);
-                }
-            } else if (t->dtype == SWIN_DT_F16 || t->dtype == SWIN_DT_BF16) {
-                for (size_t k = 0; k < t->numel; k++) {
-                    const uint16_t h = (uint16_t)(t->raw[2 * k] | (t->raw[2 * k + 1] << 8));
-                    dst[k] = t->dtype == SWIN_DT_F16 ? f16_to_f32(h) : bf16_to_f32(h);
-                }
-            } else {
+            if (t->f32 ||
+                (t->dtype != SWIN_DT_F32 && t->dtype != SWIN_DT_F16 && t->dtype != SWIN_DT_BF16))
                 continue;
-            }
+            convert_tensor(st, t, (size_t)(t->raw - data), dst);
             t->f32 = dst;
             dst += t->numel;
         }
@@ -365,6 +399,31 @@ swin_status swin__st_copy(swin_safetensors *st, const uint8_t *data, size_t size
     return swin__st_parse(st, mem, size);
 }
 
+/* The holes of a sparse file (SEEK_HOLE/SEEK_DATA), so that converting its tensors can skip
+ * them: a file of zeros made by truncation costs neither time nor memory to convert. Where the
+ * file system cannot tell, or past a bound on their count, the rest counts as data. */
+static void find_holes(swin_safetensors *st, int fd, size_t size) {
+    enum { MAX_HOLES = 4096 };
+    size_t cap = 0;
+    off_t pos = 0;
+    while ((size_t)pos < size && st->num_holes < MAX_HOLES) {
+        const off_t hole = lseek(fd, pos, SEEK_HOLE);
+        if (hole < 0 || (size_t)hole >= size) break;
+        off_t data = lseek(fd, hole, SEEK_DATA);
+        if (data < 0) data = (off_t)size; /* ENXIO: a hole to the end */
+        if (st->num_holes == cap) {
+            cap = cap ? 2 * cap : 16;
+            size_t(*grown)[2] = swin__realloc(st->holes, cap * sizeof *grown);
+            if (!grown) break; /* no list: everything is converted, as without holes */
+            st->holes = grown;
+        }
+        st->holes[st->num_holes][0] = (size_t)hole;
+        st->holes[st->num_holes][1] = (size_t)data;
+        st->num_holes++;
+        pos = data;
+    }
+}
+
 swin_status swin__st_open(swin_safetensors *st, const char *path, bool copy) {
     int fd;
     SWIN_TRY(swin__open_regular(path, &fd));
@@ -389,9 +448,14 @@ swin_status swin__st_open(swin_safetensors *st, const char *path, bool copy) {
     } else {
         map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
         const int map_errno = errno;
+        if (map != MAP_FAILED) find_holes(st, fd, size);
         close(fd);
-        if (map == MAP_FAILED)
+        if (map == MAP_FAILED) {
+            swin__free(st->holes);
+            st->holes = NULL;
+            st->num_holes = 0;
             return swin__error(SWIN_ERR_IO, "cannot map \"%s\": %s", path, strerror(map_errno));
+        }
     }
     st->map = map;
     st->map_size = size;
@@ -409,7 +473,8 @@ void swin__st_close(swin_safetensors *st) {
         swin__free(st->meta[i].value);
     }
     swin__free(st->meta);
-    swin__aligned_free(st->converted);
+    if (st->converted) munmap(st->converted, st->converted_bytes);
+    swin__free(st->holes);
     if (st->map) munmap(st->map, st->map_size);
     memset(st, 0, sizeof *st);
 }

@@ -6,11 +6,13 @@
  * with no temporary left behind; the swin program does the same instead of dying from
  * SIGXFSZ; whitespace around a safetensors header is read as the reference reader reads it. */
 #define _DEFAULT_SOURCE /* mkfifo, symlink, mkdtemp, fork, setrlimit */
+#define _GNU_SOURCE /* SEEK_HOLE */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,6 +409,83 @@ static void test_load_copy(void **state) {
 #endif
 #endif
 
+/* A sparse file: tensors whose bytes are partly holes (zeros that are not stored). Conversion
+ * (F16, an unaligned F32, and every F32 on a big-endian host) skips the holes; the values must
+ * be the file's, holes read as zeros, the element straddling a hole's edge included. The
+ * expected values are decoded from an image of the file kept in memory. */
+static void test_sparse_file(void **state) {
+    (void)state;
+    enum { P = 4096, NA = 2 * P, NB = 2 * P / 4 - 1, SIZE = 8 * P };
+    /* the data section starts at P: "a" F16 [NA] at data [0, 4P) (file pages 1-4), "pad" U8
+     * [2], "b" F32 [NB] from data 4P + 2 (file 5P + 2: not 4-byte aligned) */
+    const size_t a1 = 2 * NA, b0 = a1 + 2, b1 = b0 + 4 * NB;
+    static unsigned char img[SIZE];
+    memset(img, 0, sizeof img);
+    char *hdr = (char *)img + 8;
+    const int n = snprintf(hdr, P - 8,
+                           "{\"a\":{\"dtype\":\"F16\",\"shape\":[%d],\"data_offsets\":[0,%zu]},"
+                           "\"pad\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[%zu,%zu]},"
+                           "\"b\":{\"dtype\":\"F32\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]}}",
+                           NA, a1, a1, b0, NB, b0, b1);
+    assert_true(n > 0 && n < P - 8);
+    memset(hdr + n, ' ', (size_t)(P - 8 - n));
+    for (int i = 0; i < 8; i++)
+        img[i] = (unsigned char)((uint64_t)(P - 8) >> (8 * i));
+    /* written: file pages 1 and 3 ("a"'s first and third), and page 5 from "b"'s first byte to
+     * its end (the element at its edge gets its two low bytes there); the rest are holes */
+    const size_t written[3][2] = {{P, 2 * P}, {3 * P, 4 * P}, {P + b0, 6 * P}};
+    for (int w = 0; w < 3; w++)
+        for (size_t o = written[w][0]; o < written[w][1]; o += 2) {
+            /* F16 halves 0x3c00 | (o/2 % 1024): 1 + k/1024, normal numbers in [1, 2) */
+            const unsigned h = 0x3c00u | (unsigned)(o / 2 % 1024);
+            img[o] = (unsigned char)(h & 0xff);
+            img[o + 1] = (unsigned char)(h >> 8);
+        }
+    const char *path = in_dir("sparse.safetensors");
+    const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, img, P), P);
+    for (int w = 0; w < 3; w++)
+        assert_int_equal(
+            pwrite(fd, img + written[w][0], written[w][1] - written[w][0], (off_t)written[w][0]),
+            (ssize_t)(written[w][1] - written[w][0]));
+    const size_t end = P + b1;
+    assert_int_equal(ftruncate(fd, (off_t)end), 0);
+    close(fd);
+
+    swin_safetensors st = {0};
+    if (swin__st_open(&st, path, false) != SWIN_OK) fail_msg("%s", swin_last_error());
+    /* where the file system reports holes, the loader saw them */
+    const int rfd = open(path, O_RDONLY);
+    const off_t hole = lseek(rfd, 0, SEEK_HOLE);
+    close(rfd);
+    if (hole >= 0 && (size_t)hole < end) assert_true(st.num_holes > 0);
+    printf("[files] sparse file: %zu holes seen by the loader\n", st.num_holes);
+    const swin_st_tensor *a = swin__st_find(&st, "a"), *b = swin__st_find(&st, "b");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(a->f32);
+    assert_non_null(b->f32);
+    for (int k = 0; k < NA; k++) {
+        const unsigned char *q = img + P + 2 * (size_t)k;
+        const unsigned h = q[0] | (unsigned)q[1] << 8;
+        /* zero, or 1 + mantissa / 1024 */
+        const float want = h == 0 ? 0.0f : 1.0f + (float)(h & 0x3ff) / 1024.0f;
+        if (a->f32[k] != want) fail_msg("a[%d] = %.9g, want %.9g", k, a->f32[k], want);
+    }
+    for (int k = 0; k < NB; k++) {
+        const unsigned char *q = img + P + b0 + 4 * (size_t)k;
+        const uint32_t bits =
+            q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+        float want;
+        memcpy(&want, &bits, sizeof want);
+        if (memcmp(&b->f32[k], &want, sizeof want) != 0)
+            fail_msg("b[%d] = %.9g, want %.9g", k, b->f32[k], want);
+    }
+    swin__st_close(&st);
+    unlink(path);
+}
+
 static void test_address_space_limit(void **state) {
     (void)state;
 #ifdef SWIN_TEST_ASAN
@@ -455,6 +534,7 @@ int main(void) {
         cmocka_unit_test(test_header_whitespace),
         cmocka_unit_test(test_small_items),
         cmocka_unit_test(test_load_copy),
+        cmocka_unit_test(test_sparse_file),
         cmocka_unit_test(test_address_space_limit),
     };
     /* SWIN_TEST_ONLY=test_fifo runs one test (to show each failing against older code) */
