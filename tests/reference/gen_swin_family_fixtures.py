@@ -6,7 +6,8 @@
 gen_vit_family_fixtures.py, for the Swin family: timm's Swin V2 (SwinTransformerV2), its own V2
 variant (SwinTransformerV2Cr) and Swin S3 (a window per stage), shrunk through model_args, every
 parameter randomised by check_timm_archs.randomise, and then each attention's logit_scale drawn
-again (tweak below: one head past timm's clamp at log 100). References in float64:
+again (tweak below: one head past timm's clamp at log 100; drawn until timm's own float32 run
+keeps HEADROOM of the bound). References in float64:
 
     <case>.expected.safetensors   logits [B, K] (with a head), features [B, C] (pooled),
                                   tokens [B, L, C] (forward_features as tokens, after the final
@@ -19,6 +20,7 @@ windows stay those of the configured size, the shift mask follows the padded inp
 not stored: tests compute them with the hash of tests/fixtures/README.md (seed per case below).
 tests/fixtures/swin_family/README.md lists what each case covers.
 """
+import copy
 import math
 import os
 import sys
@@ -62,12 +64,17 @@ CASES = [
 ]
 
 
-def tweak(model, case):
+# Headroom against float32 rounding: timm's own float32 run may use at most this share of the
+# tests' bound (1e-5 max(1, max |ref|)) on every output, so that other summation orders (each
+# CPU's OpenBLAS kernels, libswin's vector paths) stay inside it too.
+HEADROOM = 0.25
+
+
+def draw_scales(model, g):
     """logit_scale: uniform in [log 4, log 40] (log space), except head 0 of the last block
     with one, drawn above timm's clamp (log 100 + U(0.3, 1.5)). Scales near 100 everywhere
     would amplify float32 rounding (timm's own float32 run then misses the 1e-5 bound on the
     stage maps); one head past the clamp shows whether the clamp is applied."""
-    g = torch.Generator().manual_seed(cta_seed(case))
     scales = [p for name, p in model.named_parameters() if name.endswith("logit_scale")]
     with torch.no_grad():
         for p in scales:
@@ -76,6 +83,38 @@ def tweak(model, case):
         if scales:
             u = torch.rand((), generator=g, dtype=torch.float64).item()
             scales[-1].view(-1)[0] = math.log(100) + 0.3 + 1.2 * u
+    return bool(scales)
+
+
+def rounding_share(model, case):
+    """The largest share of the bound that timm's float32 run takes against its float64 run,
+    over every output of the case's inputs."""
+    _, _, _, batch, img, extra, seed = next(c for c in CASES if c[0] == case)
+    runs = [((batch, 3, img, img), seed)] + [((1, 3, s, s), seed + s) for s in extra]
+    m32, m64 = copy.deepcopy(model).float(), copy.deepcopy(model).double()
+    worst = 0.0
+    for shape, sd in runs:
+        x = gvf.input_hash(shape, sd)
+        o32, o64 = outputs(m32, x.float()), outputs(m64, x.double())
+        for key, ref in o64.items():
+            bound = 1e-5 * max(1.0, ref.abs().max().item())
+            worst = max(worst, (o32[key].double() - ref).abs().max().item() / bound)
+    return worst
+
+
+def tweak(model, case):
+    """The logit scales (draw_scales), drawn again (the generator's next values) until timm's
+    own float32 run keeps HEADROOM (a few draws at most; the share found is printed)."""
+    g = torch.Generator().manual_seed(cta_seed(case))
+    for attempt in range(100):
+        if not draw_scales(model, g):
+            return
+        share = rounding_share(model, case)
+        if share <= HEADROOM:
+            print("%-18s logit scales: draw %d, timm float32 at %.2f of the bound"
+                  % (case, attempt + 1, share))
+            return
+    raise SystemExit("%s: no draw of the logit scales within %.2f of the bound" % (case, HEADROOM))
 
 
 def cta_seed(case):
