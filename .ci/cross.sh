@@ -70,6 +70,7 @@ find "$sysroot" -type l -lname '/*' | while read -r link; do
   ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$sysroot$target")" "$link"
 done
 
+rm -rf "$top/build" # a cache from an earlier configuration would keep its flags
 cmake -S . -B "$top/build" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/toolchain-cross.cmake" \
   -DSWIN_CROSS_ARCH="$arch" -DSWIN_CROSS_SYSROOT="$sysroot" >/dev/null

@@ -31,12 +31,7 @@ if(NOT IS_DIRECTORY "${SWIN_CROSS_SYSROOT}/usr/lib/${_swin_triplet}")
     "has no usr/lib/${_swin_triplet}")
 endif()
 
-# GCC's s390x evaluates float expressions in double under -std=c11 (FLT_EVAL_METHOD 1):
-# results would differ from float32 PyTorch's in the last bit. Plain float arithmetic, as on
-# the other architectures (a native s390x build needs the same flag).
-if(SWIN_CROSS_ARCH STREQUAL "s390x")
-  set(CMAKE_C_FLAGS_INIT "-fexcess-precision=fast")
-endif()
+# (s390x: CMakeLists.txt adds -fexcess-precision=fast for GCC, native or cross.)
 
 set(CMAKE_C_COMPILER ${_swin_triplet}-gcc)
 set(CMAKE_CXX_COMPILER ${_swin_triplet}-g++)
