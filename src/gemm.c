@@ -250,12 +250,12 @@ void swin__linear(float *out, const float *in, const float *W, const float *b, i
 
 /* OpenBLAS's pthread build starts its own server threads when it is loaded, and each spins for
  * about 2^28 cycles (a tenth of a second) after its start, and after each threaded call, before
- * it sleeps: during a process's first pass they took a core from libswin's own threads (ViT-B/16
- * on 2 cores: a first pass 2.4 times the steady one). libswin never hands OpenBLAS more than one
- * thread, so it stops them: blas_thread_shutdown_ is OpenBLAS's own, exported, which it runs
- * itself before a fork; a later threaded call in the application starts them again. A BLAS
- * without it (another OpenBLAS build, or another library behind the same alternatives link)
- * leaves the weak reference null. */
+ * it sleeps: during a process's first pass they took a core from libswin's own threads
+ * (docs/performance.md, "First pass"). libswin never hands OpenBLAS more than one thread, so it
+ * stops them: blas_thread_shutdown_ is OpenBLAS's own, exported, which it runs itself before a
+ * fork; a later threaded call in the application starts them again. A BLAS without it (another
+ * OpenBLAS build, or another library behind the same alternatives link) leaves the weak
+ * reference null. */
 extern int blas_thread_shutdown_(void) __attribute__((weak));
 
 static void set_one_thread(void) {
