@@ -48,9 +48,11 @@ EOF
 export APT_CONFIG="$aptdir/apt.conf"
 apt-get update -qq
 # The -dev packages and (apt resolves them against the empty database) all they depend on,
-# down to libc6: the sysroot is complete for linking and for running under qemu.
+# down to libc6: the sysroot is complete for linking and for running under qemu. python3 and
+# python3-numpy: the Python binding's test runs the architecture's own python3 under qemu
+# (cmake/SwinPackaging.cmake).
 apt-get install -y -qq --download-only libc6-dev libstdc++-12-dev libopenblas-dev \
-  libjansson-dev libpng-dev libjpeg-dev libcmocka-dev zlib1g-dev >/dev/null
+  libjansson-dev libpng-dev libjpeg-dev libcmocka-dev zlib1g-dev python3 python3-numpy >/dev/null
 unset APT_CONFIG
 for deb in "$aptdir"/cache/archives/*.deb; do
   dpkg -x "$deb" "$sysroot"
@@ -62,13 +64,22 @@ blas="$sysroot/usr/lib/$triplet/openblas-pthread"
 ln -sf openblas-pthread/libopenblas.so.0 "$sysroot/usr/lib/$triplet/libopenblas.so.0"
 ln -sf openblas-pthread/libopenblas.so "$sysroot/usr/lib/$triplet/libopenblas.so"
 ln -sf openblas-pthread/libblas.so.3 "$sysroot/usr/lib/$triplet/libblas.so.3"
+# NumPy links libblas.so.3 and liblapack.so.3: OpenBLAS's (priority 100) over the reference
+# libblas3/liblapack3 (10) that apt picks for NumPy's first alternative.
+ln -sf openblas-pthread/liblapack.so.3 "$sysroot/usr/lib/$triplet/liblapack.so.3"
 test -e "$blas/pkgconfig/openblas.pc"
+test -x "$sysroot/usr/bin/python3.11"
+test -d "$sysroot/usr/lib/python3/dist-packages/numpy"
 # Absolute symbolic links in the packages (libc's, ...) point at the host's files: make them
 # relative to the sysroot.
 find "$sysroot" -type l -lname '/*' | while read -r link; do
   target="$(readlink "$link")"
   ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$sysroot$target")" "$link"
 done
+
+# The architecture's python3 and NumPy run under qemu (the Python binding's test needs them).
+PYTHONHOME="$sysroot/usr" "$qemu" -L "$sysroot" "$sysroot/usr/bin/python3" \
+  -c 'import numpy; print("sysroot python3: NumPy", numpy.__version__)'
 
 rm -rf "$top/build" # a cache from an earlier configuration would keep its flags
 cmake -S . -B "$top/build" -DCMAKE_BUILD_TYPE=Release \

@@ -39,11 +39,66 @@ if(DOXYGEN_FOUND)
 endif()
 
 # ---- Python binding tests (ctypes over this build's libswin), when NumPy is there ----
-# Not in sanitizer builds: an instrumented libswin.so cannot be loaded into python3. Not when
-# cross-compiling: the host's python3 cannot load the other architecture's libswin.so.
-if(SWIN_BUILD_TESTS AND CMAKE_CROSSCOMPILING)
-  message(STATUS "Python binding tests: not in a cross-compiled build (the host's python3 "
-    "cannot load a ${CMAKE_SYSTEM_PROCESSOR} libswin.so)")
+# Not in sanitizer builds: an instrumented libswin.so cannot be loaded into python3.
+if(SWIN_BUILD_TESTS AND NOT SWIN_SANITIZE AND NOT SWIN_FUZZ AND CMAKE_CROSSCOMPILING)
+  # Cross-compiled (.ci/cross.sh): the host's python3 cannot load a libswin.so of another
+  # architecture, so the test runs the sysroot's own python3 and NumPy under the emulator
+  # (qemu-user, CMAKE_CROSSCOMPILING_EMULATOR). Two scripts in the build directory, run by the
+  # host's /bin/sh, stand for the emulated programs wherever a single executable path is
+  # wanted: swin-emulated for SWIN_CLI (the tests start it through subprocess) and
+  # python3-emulated, which the test runs and which qemu's -0 makes python's sys.executable,
+  # so that multiprocessing's spawn children (test_inputs.py) start under qemu too (without
+  # binfmt_misc, the host cannot execve a foreign python). PYTHONHOME: the sysroot's standard
+  # library and dist-packages, never the host's (qemu -L falls back to host paths).
+  set(_sysroot "${CMAKE_SYSROOT}")
+  if(NOT _sysroot)
+    set(_sysroot "${SWIN_CROSS_SYSROOT}")
+  endif()
+  set(_emu ${CMAKE_CROSSCOMPILING_EMULATOR})
+  set(_py "${_sysroot}/usr/bin/python3")
+  set(SWIN_PYTHON "")
+  if(_emu AND _sysroot AND EXISTS "${_py}")
+    list(GET _emu 0 _emu0)
+    get_filename_component(_emu0 "${_emu0}" NAME)
+    if(NOT _emu0 MATCHES "^qemu-")
+      message(STATUS "Python binding tests: not with emulator ${_emu0} (qemu-user's -0 is used)")
+    else()
+      execute_process(COMMAND ${CMAKE_COMMAND} -E env "PYTHONHOME=${_sysroot}/usr"
+        ${_emu} "${_py}" -c "import numpy" RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
+      if(_rc EQUAL 0)
+        set(SWIN_PYTHON "${_py}")
+      endif()
+    endif()
+  endif()
+  if(SWIN_PYTHON)
+    # the emulator's words, each quoted for sh
+    set(_emu_sh "")
+    foreach(_w IN LISTS _emu)
+      string(REPLACE "'" "'\\''" _w "${_w}")
+      string(APPEND _emu_sh " '${_w}'")
+    endforeach()
+    string(REPLACE "'" "'\\''" _py_sh "${SWIN_PYTHON}")
+    string(REPLACE "'" "'\\''" _home_sh "${_sysroot}/usr")
+    file(GENERATE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/python3-emulated
+      CONTENT "#!/bin/sh\nPYTHONHOME='${_home_sh}'\nexport PYTHONHOME\nexec${_emu_sh} -0 \"$0\" '${_py_sh}' \"$@\"\n"
+      FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+        WORLD_READ WORLD_EXECUTE)
+    add_test(NAME python
+      COMMAND ${CMAKE_CURRENT_BINARY_DIR}/python3-emulated -m unittest discover
+        -s ${PROJECT_SOURCE_DIR}/bindings/python/tests)
+    set(_env "SWIN_LIBRARY=$<TARGET_FILE:swin>")
+    if(TARGET swin_cli)
+      file(GENERATE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/swin-emulated
+        CONTENT "#!/bin/sh\nexec${_emu_sh} '$<TARGET_FILE:swin_cli>' \"$@\"\n"
+        FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+          WORLD_READ WORLD_EXECUTE)
+      list(APPEND _env "SWIN_CLI=${CMAKE_CURRENT_BINARY_DIR}/swin-emulated")
+    endif()
+    set_tests_properties(python PROPERTIES ENVIRONMENT "${_env}")
+  else()
+    message(STATUS "Python binding tests: skipped (no python3 with NumPy in the sysroot "
+      "'${_sysroot}' to run under the emulator)")
+  endif()
 endif()
 if(SWIN_BUILD_TESTS AND NOT SWIN_SANITIZE AND NOT SWIN_FUZZ AND NOT CMAKE_CROSSCOMPILING)
   find_package(Python3 COMPONENTS Interpreter QUIET)
