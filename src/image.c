@@ -1,6 +1,7 @@
 /* Image decoding through libjpeg-turbo and libpng, to 8-bit interleaved RGB as PIL's
  * Image.open(...).convert("RGB") gives it (alpha dropped, grayscale and palette expanded).
- * Decoder errors never print or end the process: both libraries report through longjmp handlers here. */
+ * Decoder errors never print or end the process: both libraries report through longjmp handlers
+ * here. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
