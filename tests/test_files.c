@@ -6,7 +6,7 @@
  * with no temporary left behind; the swin program does the same instead of dying from
  * SIGXFSZ; whitespace around a safetensors header is read as the reference reader reads it. */
 #define _DEFAULT_SOURCE /* mkfifo, symlink, mkdtemp, fork, setrlimit */
-#define _GNU_SOURCE /* SEEK_HOLE */
+#define _GNU_SOURCE     /* SEEK_HOLE */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
