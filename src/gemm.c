@@ -258,13 +258,17 @@ void swin__linear(float *out, const float *in, const float *W, const float *b, i
  * reference null. */
 extern int blas_thread_shutdown_(void) __attribute__((weak));
 
+/* The address-space limit (ulimit -v) in *lim; false when there is none. */
+static bool address_space_limited(struct rlimit *lim) {
+    return getrlimit(RLIMIT_AS, lim) == 0 && lim->rlim_cur != RLIM_INFINITY;
+}
+
 static void set_one_thread(void) {
     openblas_set_num_threads(1);
     /* Under an address-space limit a server thread may be stuck for good in its first buffer's
      * allocation (below), and the shutdown would wait for it: the threads are left alone. */
     struct rlimit lim;
-    const bool limited = getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY;
-    if (blas_thread_shutdown_ && !limited) blas_thread_shutdown_();
+    if (blas_thread_shutdown_ && !address_space_limited(&lim)) blas_thread_shutdown_();
 }
 
 void swin__blas_single_threaded(void) {
@@ -299,7 +303,7 @@ swin_status swin__blas_enter(int threads) {
     int have = atomic_load(&blas_buffers);
     if (running <= have) return SWIN_OK;
     struct rlimit lim;
-    if (getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    if (address_space_limited(&lim)) {
         const long long used = address_space_used();
         const long long need =
             (long long)(running - have) * (BLAS_BUFFER_BYTES + BLAS_MARGIN_BYTES);

@@ -482,7 +482,6 @@ swin_status swin_context_set_num_threads(swin_context *ctx, int n) {
 static swin_status ensure_pool(swin_context *ctx) {
     const int want = ctx->threads_wanted ? ctx->threads_wanted : swin__default_threads();
     if (ctx->pool && ctx->pool_wanted == want && !swin__pool_stale(ctx->pool)) return SWIN_OK;
-    swin__blas_single_threaded();
     swin__pool_free(ctx->pool);
     ctx->pool = NULL;
     ctx->pool_wanted = 0;

@@ -158,11 +158,16 @@ void swin__free(void *p) {
     free(p);
 }
 
-void *swin__aligned_alloc(size_t size) {
+/* size bytes (at least 64) on an align boundary, counted, or NULL. */
+static void *aligned_counted(size_t align, size_t size) {
     if (should_fail()) return NULL;
     void *p = NULL;
-    if (posix_memalign(&p, 64, size ? size : 64) != 0) return NULL;
+    if (posix_memalign(&p, align, size ? size : 64) != 0) return NULL;
     return counted(p);
+}
+
+void *swin__aligned_alloc(size_t size) {
+    return aligned_counted(64, size);
 }
 
 /* Large buffers (a context's activations) on 2 MiB boundaries, offered to the kernel as
@@ -170,14 +175,12 @@ void *swin__aligned_alloc(size_t size) {
  * 2 MiB instead of one per 4 KiB page (where THP is "always" or "madvise"; elsewhere a no-op). */
 void *swin__aligned_alloc_large(size_t size) {
     enum { HUGE = 2 << 20 };
-    if (size < HUGE) return swin__aligned_alloc(size);
-    if (should_fail()) return NULL;
-    void *p = NULL;
-    if (posix_memalign(&p, HUGE, size) != 0) return NULL;
+    void *p = aligned_counted(size < HUGE ? 64 : HUGE, size);
 #ifdef MADV_HUGEPAGE
-    madvise(p, size / HUGE * HUGE, MADV_HUGEPAGE); /* advice only: failure changes nothing */
+    if (p && size >= HUGE)
+        madvise(p, size / HUGE * HUGE, MADV_HUGEPAGE); /* advice only: failure changes nothing */
 #endif
-    return counted(p);
+    return p;
 }
 
 void swin__aligned_free(void *p) {

@@ -218,10 +218,8 @@ static void test_cli_file_limit(void **state) {
     assert_false(leftover("cli.npy", "cli.npy"));
 }
 
-/* Logits of the model in `bytes` on examples/input.npy. */
-static swin_tensor *logits_of(const unsigned char *bytes, size_t n) {
-    swin_model *m;
-    assert_int_equal(swin_model_load_memory(&m, bytes, n, NULL), SWIN_OK);
+/* A copy of model m's logits on examples/input.npy. */
+static swin_tensor *logits_tensor(const swin_model *m) {
     swin_tensor *x, *y;
     assert_int_equal(swin_tensor_load_npy(&x, SWIN_EXAMPLES_DIR "/input.npy"), SWIN_OK);
     swin_context *ctx;
@@ -235,6 +233,14 @@ static swin_tensor *logits_of(const unsigned char *bytes, size_t n) {
            (size_t)swin_tensor_numel(out) * sizeof(float));
     swin_context_free(ctx);
     swin_tensor_free(x);
+    return y;
+}
+
+/* Logits of the model in `bytes` on examples/input.npy. */
+static swin_tensor *logits_of(const unsigned char *bytes, size_t n) {
+    swin_model *m;
+    assert_int_equal(swin_model_load_memory(&m, bytes, n, NULL), SWIN_OK);
+    swin_tensor *y = logits_tensor(m);
     swin_model_free(m);
     return y;
 }
@@ -332,17 +338,10 @@ static void test_small_items(void **state) {
 
 /* Logits of model m on examples/input.npy into out (floats of the first n). */
 static void run_logits(swin_model *m, float *out, size_t n) {
-    swin_tensor *x;
-    assert_int_equal(swin_tensor_load_npy(&x, SWIN_EXAMPLES_DIR "/input.npy"), SWIN_OK);
-    swin_context *ctx;
-    assert_int_equal(swin_context_create(&ctx, m), SWIN_OK);
-    assert_int_equal(swin_context_run(ctx, x), SWIN_OK);
-    const swin_tensor *y;
-    assert_int_equal(swin_context_output(ctx, SWIN_OUTPUT_LOGITS, 0, &y), SWIN_OK);
+    swin_tensor *y = logits_tensor(m);
     assert_true((size_t)swin_tensor_numel(y) >= n);
     memcpy(out, swin_tensor_data(y), n * sizeof(float));
-    swin_context_free(ctx);
-    swin_tensor_free(x);
+    swin_tensor_free(y);
 }
 
 /* Item 4: load=copy keeps the weights in the model's own memory: overwriting the file in place
